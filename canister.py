@@ -890,12 +890,15 @@ def _a_type(value: Any) -> str:
 
 
 class BadRequest(CanisterError):
-    """A request parameter is missing or does not convert; answered with 400 (or ``status``)."""
+    """A request parameter is missing or does not convert; answered with 400 (or ``status``).  ``logged`` (if
+    given) is what the log says instead of ``message``: more, for the developer, than a client is told."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, logged: Optional[str] = None) -> None:
         super().__init__(message)
         #: The HTTP status to answer with.
         self.status = status
+        #: What the log says of the refusal (``message`` unless told otherwise).
+        self.logged = message if logged is None else logged
 
 
 class AuthFailure(CanisterError):
@@ -4972,11 +4975,18 @@ def _body_starts_a_json_object(environ: Dict[str, Any]) -> bool:
     handler that reads it itself (``bottle.request.body``, or ``wsgi.input``, which Bottle makes that file).  A
     chunked body is read so too, as Bottle reads it for a JSON body or a form: one whose framing Bottle cannot read,
     or that passes ``max_body_size``, is not looked at, and only a handler that reads it meets that refusal (the
-    413 again: the count stays past the limit)."""
+    413 again, and its WARNING, which the look does not say: the count stays past the limit)."""
+    stream: Any = environ.get('wsgi.input')
+    counted = hasattr(stream, 'quiet')  # (canister's count of a chunked body, which says its 413 in the log)
+    if counted:
+        stream.quiet = True
     try:
         body = bottle.request.body
     except bottle.HTTPResponse:  # Bottle's HTTPError (chunk framing it cannot read), canister's 413 (a chunked body
         return False                # too large): the handler that reads the body meets it again
+    finally:
+        if counted:
+            stream.quiet = False
     head = body.read(_JSON_PEEK)
     body.seek(0)
     return _starts_a_json_object(head.decode('latin-1'))  # (any bytes decode; those of JSON's '{' are ASCII)
@@ -5251,9 +5261,9 @@ def _read_form(request: Any) -> Any:
         raise BadRequest(_MALFORMED_FORM) from None
 
 
-#: Bottle 0.12 reads a multipart body with ``cgi.FieldStorage``, which turns bytes that are not
-#: UTF-8 into U+FFFD (0.13's own parser, ``_MultipartParser``, refuses them).
-_MULTIPART_REPLACES_BAD_BYTES = not hasattr(bottle, '_MultipartParser')
+#: Whether Bottle's multipart reader turns bytes that are not UTF-8 into U+FFFD, which :func:`_recode` then refuses
+#: in a multipart text: bottle 0.12's, ``cgi.FieldStorage``, does (0.13's parser of its own refuses such bytes).
+_MULTIPART_REPLACES_BAD_BYTES = bottle.__version__.startswith('0.12')
 
 
 def _recode(source: Any, value: Any, name: Optional[str]) -> Any:
@@ -5291,47 +5301,21 @@ def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> Non
                         'files' if param.is_file else 'texts'))
 
 
-def _file_input_flags(environ: Dict[str, Any], key: str) -> List[bool]:
-    """For each part of a multipart body named ``key``, in order: whether it is a file input left empty
-    (``filename=""``).  Bottle 0.13 reads such a part as an empty text, and keeps no trace of its header, so the
-    body is parsed again by Bottle's own parser (once for the request, when an empty text was sent to a text
-    parameter: rarely); each part, in memory or in a temporary file, is closed as it is read."""
-    parts = environ.get('canister.empty_file_inputs')
-    if parts is None:
-        options = bottle._parse_http_header(environ.get('CONTENT_TYPE', ''))[0][1]
-        request = bottle.request
-        parser = bottle._MultipartParser(
-            request.body, options.get('boundary'), request.content_length, mem_limit=request.MEMFILE_MAX,
-            memfile_limit=request.MEMFILE_MAX, charset=options.get('charset', 'utf8'))
-        parts = []
-        for part in parser.parse():
-            parts.append((part.name, part.filename == ''))
-            part.close()
-        environ['canister.empty_file_inputs'] = parts
-    return [empty for name, empty in parts if name == key]
-
-
-def _without_empty_file_inputs(body: Any, key: str, sent: List[Any]) -> List[Any]:
-    """The values sent to a text parameter but the parts of file inputs left empty (``filename=""``, what a browser
-    sends for an untouched ``<input type=file>``): absent on both bottles, where 0.12 reads one as a nameless
-    FileUpload, 0.13 as an empty text (told from an empty text field by its header, :func:`_file_input_flags`)."""
-    if getattr(body, 'recode_unicode', True):  # (a urlencoded form, which has no parts)
-        return sent
-    if _MULTIPART_REPLACES_BAD_BYTES:
-        return [value for value in sent if getattr(value, 'raw_filename', None) != '']
-    if '' not in sent:
-        return sent
-    flags = _file_input_flags(bottle.request.environ, key)
-    return [value for value, empty in zip(sent, flags) if not empty] if len(flags) == len(sent) else sent
+def _empty_file_inputs_as_texts(sent: List[Any]) -> List[Any]:
+    """The values sent to a text parameter, a file input left empty (``filename=""``, what a browser sends for an
+    untouched ``<input type=file>``) as an empty text: bottle 0.13 reads one so, and 0.12 as a FileUpload without a
+    name, which is made ``''`` here, so that both bottles give the handler the same."""
+    return ['' if getattr(value, 'raw_filename', None) == '' else value for value in sent]
 
 
 def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[Any]]:
     """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
     what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``).  A file input left
-    empty is absent, for a text parameter as for a file one (:func:`_chosen_files`)."""
+    empty is no file for a file parameter (:func:`_chosen_files`), an empty text for a text one
+    (:func:`_empty_file_inputs_as_texts`)."""
     key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
     sent = body.getall(key)
-    sent = _chosen_files(sent) if param.is_file else _without_empty_file_inputs(body, key, sent)
+    sent = _chosen_files(sent) if param.is_file else _empty_file_inputs_as_texts(sent)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if len(values) < len(sent):
         _refuse_other_kind(param, sent, values)
@@ -5832,6 +5816,19 @@ def _shown_value(value: Any, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[:limit - 3] + '...'
 
 
+#: The longest value (its ``repr``) a hint of code to write shows whole (:func:`_pasted_value`).
+_PASTED_VALUE = 200
+
+
+def _pasted_value(value: Any) -> str:
+    """``repr(value)`` in a hint of code to write, escaped for one line: whole, to paste, up to
+    :data:`_PASTED_VALUE` characters (a ``pattern`` of pydantic's is valid Python as shown); a longer one is not cut
+    into code that does not parse, but said to be the developer's own, in angle brackets: ``<your value, 312
+    characters: '^(?:...>``."""
+    shown = _shown_value(value, sys.maxsize)
+    return shown if len(shown) <= _PASTED_VALUE else '<your value, %d characters: %s...>' % (len(shown), shown[:40])
+
+
 def _shown_annotation(parameter: inspect.Parameter, value: Any) -> str:
     """The annotation of ``parameter`` as a handler would write it (``int``, ``Optional[str]``, its text under
     ``from __future__ import annotations``), at most 60 characters; without one, the type of ``value`` (``str``
@@ -5855,7 +5852,7 @@ def _marker_constraints(marker: Any) -> List[str]:
     for each in getattr(marker, 'metadata', None) or ():
         fields = ({field.name: getattr(each, field.name) for field in dataclasses.fields(each)}
                   if dataclasses.is_dataclass(each) else getattr(each, '__dict__', {}))
-        constraints.extend('%s=%s' % (key, _shown_value(field, 20)) for key, field in fields.items()
+        constraints.extend('%s=%s' % (key, _pasted_value(field)) for key, field in fields.items()
                            if isinstance(key, str) and not key.startswith('_'))
     return constraints
 
@@ -5877,7 +5874,7 @@ def _default_marker_fix(parameter: inspect.Parameter, marker: Any, kind: str) ->
                 'from the query, form or JSON body by its name)' % (name, shown_type))
     return ('write the default value itself (%s: %s = %s), or none for a value the request must send (canister '
             'fills a parameter from the query, form or JSON body by its name)'
-            % (name, shown_type, _shown_value(value)))
+            % (name, shown_type, _pasted_value(value)))
 
 
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
@@ -6090,14 +6087,15 @@ def _wrapper_name(wrapper: Any, where: bool = True) -> str:
     return '%s (%s, line %d)' % (name, os.path.basename(code.co_filename), code.co_firstlineno) if where else name
 
 
-def _passed_on_note(name: str, wrappers: List[Any]) -> str:
+def _passed_on_note(name: str, wrappers: Optional[List[Any]] = None) -> str:
     """What the 400 of the missing parameter ``name`` adds when it reaches the handler through the ``*args`` or
-    ``**kwargs`` of a decorator's wrapper (``wrappers``, see :func:`_passing_wrappers`): canister binds the wrapped
-    function's parameters, so one that decorator supplies itself needs the ``__signature__`` that leaves it out."""
-    return (' (%r reaches the handler through the *args, **kwargs of the wrapper %s of a decorator made with '
+    ``**kwargs`` of a decorator's wrapper: canister binds the wrapped function's parameters, so one that decorator
+    supplies itself needs the ``__signature__`` that leaves it out.  ``wrappers`` (see :func:`_passing_wrappers`),
+    for the log only, are named (a client is not told the app's code)."""
+    named = ' %s' % ' and '.join(_wrapper_name(wrapper, where=False) for wrapper in wrappers) if wrappers else ''
+    return (" (%r reaches the handler through the *args, **kwargs of the wrapper%s of a decorator made with "
             'functools.wraps: canister binds the parameters of the function it wraps; if the decorator supplies %r '
-            "itself, have it set the wrapper's __signature__ without it)"
-            % (name, ' and '.join(_wrapper_name(wrapper, where=False) for wrapper in wrappers), name))
+            "itself, have it set the wrapper's __signature__ without it)" % (name, named, name))
 
 
 #: The opcodes of a value as simple as a keyword argument's usually is (``load_user()``, ``session.user``).
@@ -6245,9 +6243,13 @@ class ParameterBinder:
                                            'a request without it gets a 400, and ' if name in required else '', name))
         return notes
 
-    def _passed_on_note(self, name: str) -> str:
-        """What the 400 of the missing parameter ``name`` adds (:func:`_passed_on_note`), '' for most."""
-        return _passed_on_note(name, self.wrappers) if name in self.passed_on else ''
+    def _missing_error(self, name: str, note: str = '') -> BadRequest:
+        """The 400 of the missing parameter ``name``, with ``note``, and :func:`_passed_on_note` for one a
+        decorator's wrapper passes on: the wrapper is named in the log only."""
+        message = 'missing parameter %r%s' % (name, note)
+        if name not in self.passed_on:
+            return BadRequest(message)
+        return BadRequest(message + _passed_on_note(name), logged=message + _passed_on_note(name, self.wrappers))
 
     def _huge_members(self) -> Optional[typing.FrozenSet[str]]:
         """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too, as
@@ -6364,7 +6366,7 @@ class ParameterBinder:
                 if value is not None:
                     url_args[name] = value
                 elif param.required:
-                    raise BadRequest('missing parameter %r%s' % (name, self._passed_on_note(name)))
+                    raise self._missing_error(name)
         return url_args
 
     def _bind_query(self, url_args: Dict[str, Any], query: Any) -> Dict[str, Any]:
@@ -6377,7 +6379,7 @@ class ParameterBinder:
                     value = values[-1]
                     url_args[name] = value if value.isascii() else _recode(query, value, name)
                 elif param.required:
-                    raise BadRequest('missing parameter %r%s' % (name, self._passed_on_note(name)))
+                    raise self._missing_error(name)
         return url_args
 
     def _bind_all(self, url_args: Dict[str, Any], request: Any) -> Dict[str, Any]:
@@ -6416,9 +6418,12 @@ class ParameterBinder:
             return
         ran = self._ran_without(body, query, url_args)
         context = _local.context
-        # (the body's first bytes last: Bottle reads the whole body to give them, not at each request of the minute)
-        if ran and context is not None and (body is not None or _body_starts_a_json_object(environ)):
-            self.ignored_body_told = _monotonic()
+        if not ran or context is None:
+            return
+        # (the minute is spent before the look at the body's first bytes, whatever they are: Bottle reads the whole
+        # body to give them, so a route sent text it reads itself looks at one body a minute, not at each)
+        self.ignored_body_told = _monotonic()
+        if body is not None or _body_starts_a_json_object(environ):
             context.plugin.log.write(logging.WARNING, 'Route %s %s: the body filled no parameter, and %s%s; said at '
                                      'most once a minute for this route',
                                      _escape(environ.get('REQUEST_METHOD', ''))[:20], self.rule, ran, note)
@@ -6470,7 +6475,7 @@ class ParameterBinder:
         note = note or _unread_body_note(body, environ)
         if not note and param.record and isinstance(body, bottle.FormsDict):
             note = _RECORD_NOT_IN_A_FORM_NOTE
-        return BadRequest('missing parameter %r%s%s' % (param.name, note, self._passed_on_note(param.name)))
+        return self._missing_error(param.name, note)
 
     def _exact_body(self, body: Any, request: Any) -> Any:
         """The JSON body read again with its numbers' own digits (``_JSON_DIGITS``) when a parameter holding a
@@ -15600,12 +15605,17 @@ class _LimitedInput(_ReadStream):
         self.log = log
         #: The bytes read so far.
         self.count = 0
+        #: True while canister reads the body for a look of its own (``_body_starts_a_json_object``): passing the
+        #: limit then raises the 413 without its WARNING, which only a handler that reads the body meets, as the
+        #: count stays past the limit.
+        self.quiet = False
 
     def _counted(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self.limit:
             message = _CHUNKED_TOO_LARGE % self.limit
-            self.log.write(logging.WARNING, '%s', message)
+            if not self.quiet:
+                self.log.write(logging.WARNING, '%s', message)
             raise _error_response(413, message)
         return data
 
@@ -17953,7 +17963,8 @@ class Canister:
                     except BadRequest as error:
                         _run_guards(guards)
                         message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                        context.plugin.log.write(logging.WARNING, '%s', message)  # (the request's log: maybe a parent's)
+                        logged = 'Bad request: %s' % error.logged if error.status == 400 else error.logged
+                        context.plugin.log.write(logging.WARNING, '%s', logged)  # (the request's log: maybe a parent's)
                         raise _error_response(error.status, message) from None
             except bottle.HTTPResponse:
                 raise

@@ -1,6 +1,6 @@
 """The app's own decorators made with ``functools.wraps`` (README, Parameter unpacking, *Decorators of your own*):
 canister binds the parameters of the function such a decorator wraps, so one the decorator fills itself is one a
-client can send too.  The 400 of one missing names the wrapper and says to set ``__signature__``; a wrapper that
+client can send too.  The 400 of one missing says to set ``__signature__`` (its WARNING names the wrapper); a wrapper that
 evidently sets a parameter's keyword is logged at WARNING when the plugin applies itself; one that only passes its
 arguments on (a ``login_required``) is not.  Served by a real waitress on 127.0.0.1."""
 from __future__ import annotations
@@ -144,17 +144,23 @@ def test_a_parameter_the_decorator_fills_is_one_a_client_can_send(make_app, serv
     assert browser.get('/assign?item=1&current_user=admin') == (200, 'user=bob item=1')
 
 
-def test_the_400_of_such_a_parameter_names_the_wrapper_and_says_to_set_its_signature(make_app, serve, log_dir):
+def test_the_400_of_such_a_parameter_says_to_set_its_signature_and_its_warning_names_the_wrapper(
+        make_app, serve, log_dir):
     browser = served(make_app, serve)
-    for path in ['/setdefault', '/assign', '/update', '/keyword', '/positional']:
+    paths = ['/setdefault', '/assign', '/update', '/keyword', '/positional']
+    for path in paths:
         status, text = browser.get(path + '?item=1')
-        assert status == 400, (path, status, text)
-        assert "missing parameter 'current_user'" in text, text
-        assert 'inject_%s' % path[1:] in text or 'the wrapper wrapper of a decorator' in text, text  # (3.9: no qualname)
-        assert '.py' not in text, text  # (the source's file and line are the apply WARNING's, not a client's)
-        assert "have it set the wrapper's __signature__ without it" in text, text
+        assert (status, text) == (400, "Bad request: missing parameter 'current_user' ('current_user' reaches the "
+                                       'handler through the *args, **kwargs of the wrapper of a decorator made with '
+                                       'functools.wraps: canister binds the parameters of the function it wraps; if '
+                                       "the decorator supplies 'current_user' itself, have it set the wrapper's "
+                                       '__signature__ without it)\n'), (path, text)  # (no name of the app's code)
     said = [line for line in warning_lines(log_dir) if "Bad request: missing parameter 'current_user'" in line]
     assert len(said) == 5 and all("the wrapper's __signature__ without it" in line for line in said), said
+    for path, line in zip(paths, said):  # (the developer's log names it: 3.9 has no qualname)
+        assert ('the wrapper inject_%s.<locals>.wrapper of a decorator' % path[1:] in line
+                or 'the wrapper wrapper of a decorator' in line), line
+        assert '.py' not in line, line  # (the source's file and line are the apply WARNING's)
     # any parameter passed on by such a wrapper gets the hint (it says "if"); a handler without one, none
     status, text = browser.get('/guarded')
     assert status == 400 and "if the decorator supplies 'item' itself" in text, text

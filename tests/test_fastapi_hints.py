@@ -92,7 +92,7 @@ def test_a_query_without_a_default_is_told_to_have_none(make_app, fastapi):
                                         'body by its name)')
 
 
-def test_a_long_or_unprintable_default_is_shown_escaped_and_cut_on_one_line(make_app, fastapi):
+def test_an_unprintable_default_is_shown_escaped_on_one_line_and_whole_as_code_to_paste(make_app, fastapi):
     app = make_app()
 
     def items(q='\n2026-01-01 INFO forged' + 'x' * 100, tag: str = fastapi.Query('a\nb' * 30, pattern='^a\n')):  # noqa: B008
@@ -100,7 +100,38 @@ def test_a_long_or_unprintable_default_is_shown_escaped_and_cut_on_one_line(make
 
     text = refusal(app, items)
     assert '\n' not in text
-    assert "(tag: Annotated[str, Query(pattern='^a\\n')] = 'a\\nba\\nba\\nba\\nba\\nba\\nba\\nba\\nba\\nb...)" in text
+    assert "(tag: Annotated[str, Query(pattern='^a\\n')] = %r)" % ('a\nb' * 30) in text
+
+
+def fix_of(text: str) -> str:
+    """The code a refusal of a FastAPI marker tells the developer to write: what stands in ``(...)`` after
+    ``write the default value itself``, up to the ``, or none`` that follows it."""
+    return text.split('write the default value itself (', 1)[1].rsplit('), or none for a value', 1)[0]
+
+
+def test_a_constraint_is_shown_whole_so_that_the_code_to_write_parses(make_app, fastapi):
+    app = make_app()
+
+    def users(name: Optional[str] = fastapi.Query(None, pattern='^[a-z0-9_-]{3,16}(@[a-z]+)?$')):  # noqa: B008
+        return {'name': name}
+
+    fix = fix_of(refusal(app, users))
+    assert fix == "name: Annotated[Optional[str], Query(pattern='^[a-z0-9_-]{3,16}(@[a-z]+)?$')] = None"
+    compile('def users(%s): pass' % fix, '<the fix>', 'exec')  # (code to paste: it parses)
+
+
+def test_a_constraint_or_default_too_long_to_show_is_said_to_be_yours_in_no_code_that_parses(make_app, fastapi):
+    app = make_app()
+    pattern = '^(?:' + '|'.join('word%d' % n for n in range(40)) + ')$'  # (a repr of 273 characters)
+
+    def words(w: str = fastapi.Query('w' * 250, pattern=pattern)):  # noqa: B008
+        return {'w': w}
+
+    fix = fix_of(refusal(app, words))
+    assert fix == ("w: Annotated[str, Query(pattern=<your value, %d characters: %s...>)] = <your value, 252 characters: "
+                   "%s...>" % (len(repr(pattern)), repr(pattern)[:40], repr('w' * 250)[:40]))
+    with pytest.raises(SyntaxError):  # (no half a value that would parse and mean another)
+        compile('def words(%s): pass' % fix, '<the fix>', 'exec')
 
 
 def test_the_readme_quotes_the_query_default_message():

@@ -93,6 +93,19 @@ def test_the_warning_is_said_once_a_minute_for_a_route(make_app, serve, log_dir,
     assert read_log(log_dir).count('the body filled no parameter') == 3
 
 
+def test_the_route_looks_at_one_body_a_minute_whatever_it_holds(make_app, serve, log_dir, monkeypatch):
+    base = serve(notes_app(make_app))
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    assert post(base, b'2026-12-07 disk full', {'Content-Type': 'text/plain'}).status == 200  # (looked at: no JSON)
+    clock[0] += 59
+    assert post(base, BODY, {'Content-Type': 'text/plain'}).status == 200  # (not looked at: the minute is spent)
+    assert 'the body filled no parameter' not in read_log(log_dir)
+    clock[0] += 2
+    assert post(base, BODY, {'Content-Type': 'text/plain'}).status == 200
+    assert read_log(log_dir).count('the body filled no parameter') == 1
+
+
 def test_an_ordinary_form_whose_fields_name_no_parameter_logs_no_warning(make_app, serve, log_dir):
     answer = post(serve(notes_app(make_app)), b'name=milk&qty=2', FORM)
     assert (answer.status, answer.json()) == (200, {'title': 'untitled', 'done': None})
@@ -138,8 +151,10 @@ def test_the_readme_says_a_body_that_filled_no_defaulted_parameter_is_logged():
     assert ('(other text, such as the log line a webhook\'s handler reads itself from `bottle.request.body`, a JSON '
             'array, a form whose fields name no parameter, a multipart form, another type, and the body of a GET or '
             'HEAD are not; to tell, canister reads the first 64 bytes of Bottle\'s `bottle.request.body` and puts it '
-            'back at its start, so the handler reads it whole; it looks only when the line is due, so in the rest of that '
-            'minute a handler that never reads the body runs without waiting for it to come)' in section)
+            'back at its start, so the handler reads it whole; it looks at one body a minute at most for the route, '
+            'whatever that body holds, so in the rest of that minute a handler that never reads the body runs without '
+            "waiting for it to come, a log shipper's lines included, and a JSON object sent then is not told of)"
+            in section)
     assert canister._JSON_PEEK == 64
     assert ("`Route POST /notes: the body filled no parameter, and the handler ran with the defaults of 'title' (the body, "
             "of text/plain, fills no parameter: %s); said at most once a minute for this route`" % ADVICE in section)
