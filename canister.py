@@ -5831,8 +5831,9 @@ def _pasted_value(value: Any) -> str:
 
 def _shown_annotation(parameter: inspect.Parameter, value: Any) -> str:
     """The annotation of ``parameter`` as a handler would write it (``int``, ``Optional[str]``, its text under
-    ``from __future__ import annotations``), at most 60 characters; without one, the type of ``value`` (``str``
-    for None)."""
+    ``from __future__ import annotations``), whole up to :data:`_PASTED_VALUE` characters, past them said to be
+    the developer's own as :func:`_pasted_value` says a long value (not cut into code that does not parse); without
+    one, the type of ``value`` (``str`` for None)."""
     annotation = parameter.annotation
     if annotation is parameter.empty:
         shown = 'str' if value is None else type(value).__qualname__
@@ -5842,7 +5843,8 @@ def _shown_annotation(parameter: inspect.Parameter, value: Any) -> str:
         shown = annotation.__qualname__
     else:
         shown = _type_name(annotation)
-    return shown if len(shown) <= 60 else shown[:57] + '...'
+    return shown if len(shown) <= _PASTED_VALUE else '<your annotation, %d characters: %s...>' % (len(shown),
+                                                                                                shown[:40])
 
 
 def _marker_constraints(marker: Any) -> List[str]:

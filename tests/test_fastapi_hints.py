@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import bottle
 import pytest
@@ -299,3 +299,16 @@ def test_an_async_handler_of_a_route_that_skips_canister_is_left_to_the_app(make
     assert client(app).get('/items').text == 'ran'
     assert "A route that skips canister (`skip=['canister']`, or the plugin object or class) is not refused" in \
         readme_section('## Parameter unpacking')
+
+
+def test_a_long_annotation_is_shown_whole_so_that_the_code_to_write_parses(make_app, fastapi):
+    app = make_app()
+
+    def paint(colour: Optional[Literal['red', 'green', 'blue', 'cyan', 'magenta', 'yellow', 'black']]  # (over 60)
+              = fastapi.Query(None, max_length=7)):  # noqa: B008
+        return {'colour': colour}
+
+    fix = fix_of(refusal(app, paint))
+    assert fix == ("colour: Annotated[Optional[Literal['red', 'green', 'blue', 'cyan', 'magenta', 'yellow', 'black']], "
+                   "Query(max_length=7)] = None")
+    compile('def paint(%s): pass' % fix, '<the fix>', 'exec')
