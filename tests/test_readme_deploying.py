@@ -175,6 +175,7 @@ def test_through_nginx_and_the_readme_waitress_command_the_log_has_the_real_clie
     line = shop.logged('/ping?forged=1')
     assert line['message'] == 'GET https://shop.example/ping?forged=1'
     assert line['thread'].startswith(CLIENT + '-')
+    assert [entry for entry in log_entries(shop.directory / 'logs') if entry['level'] != 'INFO'] == []
 
 
 def test_waitress_without_the_trusted_proxy_options_loses_the_client_and_https(deploy):
