@@ -20,7 +20,7 @@ PYTHON=${PYTHON:-python3}
 # or under pyenv; one that is not installed is reported and left out.
 EXTRA_PYTHONS=${EXTRA_PYTHONS-"3.9:0.12.25 3.13:0.13.4"}
 
-# install_system_packages: a real Redis server, a real headless Chromium, and venv's pip bootstrap (Debian and Ubuntu
+# install_system_packages: a real Redis server, a real headless Chromium, a real nginx, and venv's pip bootstrap (Debian and Ubuntu
 # ship it apart from python3, in python3-venv), with apt-get where they are missing.
 install_system_packages() {
     local need=()
@@ -28,6 +28,7 @@ install_system_packages() {
     command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)   # joins the Redis Cluster of the tests
     command -v openssl >/dev/null 2>&1 || need+=(openssl)          # certificates of the TLS Redis tests
     [ -x /usr/bin/chromium ] || need+=(chromium)
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)   # the proxy of the Deploying tests
     { command -v gcc && command -v make; } >/dev/null 2>&1 || need+=(gcc make libc6-dev)   # build the old Redis below
     "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
     if [ ${#need[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 """``plugin.store_problem()``: None while the session store can be reached, else why (passwords masked),
 for a readiness route; never raising for an outage, and making no session.  A real redis-server, stopped
 and started; a SQLite file replaced by one that is not a database; the memory store; stores of an app's own."""
+import functools
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import types
 
 import bottle
 import pytest
@@ -22,12 +24,15 @@ from test_readme import readme_block_of_section
 
 
 def ready_app(make_app, **overrides):
-    """An app with the README's ``/ready`` route, and its plugin."""
+    """An app with the README's ``/ready`` block run as written, and the plugin the block makes and installs: its
+    ``canister.Canister()`` takes make_app's keyword arguments (``overrides``, and the test's log directory)."""
     app = make_app(**overrides)
-    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
-    exec(compile(readme_block_of_section('Reliability'), 'README.md', 'exec'),
-         {'app': app, 'plugin': plugin, 'bottle': bottle})
-    return app, plugin
+    made = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    app.uninstall(made)
+    made_here = functools.partial(canister.Canister, **dict(made.overrides, **overrides))
+    namespace = {'app': app, 'bottle': bottle, 'canister': types.SimpleNamespace(Canister=made_here)}
+    exec(compile(readme_block_of_section('Reliability'), 'README.md', 'exec'), namespace)
+    return app, namespace['plugin']
 
 
 class FailingStore(FourMethodStore):

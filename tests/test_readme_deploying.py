@@ -1,0 +1,249 @@
+"""The README's Deploying section, its blocks as written: its ``app.ini`` and ``app.py`` in a directory of their own,
+served by its gunicorn or waitress command (port 8000 changed to a free one) behind a real nginx that terminates TLS
+(a certificate made by openssl) and holds the section's ``location`` block, the very text of the README.
+
+The test's client connects to nginx from 127.0.0.2, so that the client's address differs from the proxy's
+(127.0.0.1, the one in ``trusted_proxies``)."""
+import http.client
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+
+import canister
+from helpers import log_entries, readme_section, signed_token
+from redis_topologies import make_certificates
+from servers import REPO_ROOT, _terminate, free_port, wait_until
+
+SECTION = readme_section('## Deploying')
+INI = re.findall(r'```ini\n(.*?)```', SECTION, re.S)[0]
+APP_PY = re.findall(r'```python\n(.*?)```', SECTION, re.S)[0]
+GUNICORN, WAITRESS = re.findall(r'```sh\n(.*?)\n```', SECTION, re.S)
+LOCATION = re.findall(r'```nginx\n(.*?)```', SECTION, re.S)[0]
+CLIENT = '127.0.0.2'
+FORGED = '198.51.100.66'
+SECRET = 'a-secret-of-32-bytes-or-more-for-hs256'
+
+
+def nginx_binary() -> str:
+    found = shutil.which('nginx') or ('/usr/sbin/nginx' if os.access('/usr/sbin/nginx', os.X_OK) else None)
+    assert found, 'nginx was not found (scripts/test.sh installs nginx-light)'
+    return found
+
+
+class Process:
+    """A server process of the test's own (a session leader, its output in a file), stopped at the end."""
+
+    def __init__(self, command: List[str], cwd: pathlib.Path, env: Optional[Dict[str, str]] = None,
+                 name: str = 'server') -> None:
+        self.output_path = cwd / ('%s.out' % name)
+        with open(self.output_path, 'ab') as output:
+            self.proc = subprocess.Popen(command, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def output(self) -> str:
+        return self.output_path.read_text(errors='replace')
+
+    def stop(self) -> None:
+        _terminate(self.proc, signal.SIGTERM, 10)
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+class Deployment:
+    """The section's app in ``directory``, served by ``command`` behind nginx."""
+
+    def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str) -> None:
+        self.directory = directory
+        directory.mkdir(exist_ok=True)
+        (directory / 'app.ini').write_text(INI)
+        (directory / 'app.py').write_text(app_py)
+        self.app_port = free_port()
+        self.port = free_port()
+        env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE=store, PYTHONPATH=REPO_ROOT,
+                   PYTHONUNBUFFERED='1')
+        program, *args = shlex.split(command.replace('8000', str(self.app_port)))
+        module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
+        self.app = Process([sys.executable, '-m', module, *args], directory, env, 'app')
+        self.nginx = None
+        try:
+            wait_until(lambda: self.app.proc.poll() is not None or accepts(self.app_port), 20, what='the app')
+            assert self.app.proc.poll() is None, self.app.output()
+            self.nginx = self._start_nginx()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_nginx(self) -> Process:
+        here = self.directory / 'nginx'
+        here.mkdir()
+        certificates = make_certificates(str(here / 'certificates'))
+        self.ca = certificates['ca.crt']
+        temp_paths = ''.join('%s_temp_path %s;\n' % (kind, here / kind)
+                             for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
+        conf = here / 'nginx.conf'
+        conf.write_text(
+            'error_log %s/error.log;\nevents { worker_connections 64; }\nhttp {\naccess_log %s/access.log;\n%s'
+            'server {\nlisten 127.0.0.1:%d ssl;\nssl_certificate %s;\nssl_certificate_key %s;\n%s}\n}\n'
+            % (here, here, temp_paths, self.port, certificates['server.crt'], certificates['server.key'],
+               LOCATION.replace('8000', str(self.app_port))))
+        nginx = Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
+                         '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
+        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 10, what='nginx')
+        assert nginx.proc.poll() is None, nginx.output() + (here / 'error.log').read_text()
+        return nginx
+
+    def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> 'tuple[int, str]':
+        """GET ``path`` over TLS through nginx, from 127.0.0.2, for the host shop.example."""
+        context = ssl.create_default_context(cafile=self.ca)
+        connection = http.client.HTTPSConnection('127.0.0.1', self.port, context=context, timeout=10,
+                                                 source_address=(CLIENT, 0))
+        try:
+            connection.request('GET', path, headers=dict({'Host': 'shop.example'}, **(headers or {})))
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def logged(self, path: str) -> Dict[str, str]:
+        """The request line the app logged for ``path`` (JSON lines in ./logs/), once it is there."""
+        def found() -> Optional[Dict[str, str]]:
+            lines = [entry for entry in log_entries(self.directory / 'logs')
+                     if entry['message'].startswith('GET ') and entry['message'].endswith(path)]
+            return lines[0] if lines else None
+        return wait_until(found, 5, what='the line of %s' % path)
+
+    def stop(self) -> None:
+        for process in (self.nginx, self.app):
+            if process is not None:
+                process.stop()
+
+
+@pytest.fixture
+def deploy(tmp_path: pathlib.Path) -> Iterator:
+    started: List[Deployment] = []
+
+    def start(command: str = GUNICORN, store: str = 'sqlite:///sessions.db', name: str = 'shop',
+              app_py: str = APP_PY) -> Deployment:
+        started.append(Deployment(tmp_path / name, command, store, app_py))
+        return started[-1]
+
+    yield start
+    for deployment in started:
+        deployment.stop()
+
+
+def test_the_section_is_in_the_contents_and_its_nginx_block_sets_the_headers_canister_reads():
+    readme = (pathlib.Path(REPO_ROOT) / 'README.md').read_text(encoding='utf-8')
+    assert '- [Deploying](#deploying)\n' in readme.split('\n## Install\n', 1)[0]
+    assert 'X-Forwarded-For $proxy_add_x_forwarded_for;' in LOCATION
+    assert 'X-Forwarded-Proto $scheme;' in LOCATION and 'Host $host;' in LOCATION
+    assert '--workers 2 --bind 127.0.0.1:8000' in GUNICORN
+
+
+def test_through_nginx_and_gunicorn_the_log_has_the_real_client_not_a_forged_one_and_https_and_the_host(deploy):
+    shop = deploy()
+    assert shop.get('/ping?plain=1') == (200, 'ok\n')
+    assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
+    for path in ('/ping?plain=1', '/ping?forged=1'):
+        line = shop.logged(path)
+        assert line['message'] == 'GET https://shop.example' + path
+        assert line['thread'].startswith(CLIENT + '-')
+    assert FORGED not in (shop.directory / 'logs').joinpath(os.listdir(shop.directory / 'logs')[0]).read_text()
+    assert shop.get('/ready') == (200, 'ready\n')
+    assert (shop.directory / 'sessions.db').exists()
+
+
+def test_through_nginx_and_the_readme_waitress_command_the_log_has_the_real_client_and_https(deploy):
+    shop = deploy(WAITRESS)
+    assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
+    line = shop.logged('/ping?forged=1')
+    assert line['message'] == 'GET https://shop.example/ping?forged=1'
+    assert line['thread'].startswith(CLIENT + '-')
+    assert [entry for entry in log_entries(shop.directory / 'logs') if entry['level'] != 'INFO'] == []
+
+
+def test_waitress_without_the_trusted_proxy_options_loses_the_client_and_https(deploy):
+    plain = re.sub(r' --trusted-proxy[^ "=]*=(?:"[^"]*"|\S*)', '', WAITRESS)
+    assert plain == 'waitress-serve --listen=127.0.0.1:8000 app:app'
+    shop = deploy(plain)
+    assert shop.get('/ping?untrusted=1') == (200, 'ok\n')
+    line = shop.logged('/ping?untrusted=1')
+    assert line['message'] == 'GET http://shop.example/ping?untrusted=1'
+    assert line['thread'].startswith('127.0.0.1-')
+
+
+def test_the_app_listens_on_127_0_0_1_only_where_a_client_reaching_it_could_forge_its_address(deploy):
+    shop = deploy()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((CLIENT, shop.app_port), timeout=2)
+    direct = http.client.HTTPConnection('127.0.0.1', shop.app_port, timeout=10)
+    direct.request('GET', '/ping?direct=1', headers={'X-Forwarded-For': FORGED})
+    assert direct.getresponse().status == 200
+    direct.close()
+    assert shop.logged('/ping?direct=1')['thread'].startswith(FORGED + '-')
+
+
+def test_through_nginx_ready_is_503_while_redis_is_down_and_ping_still_200(deploy, redis_server):
+    shop = deploy(store=redis_server.url)
+    assert shop.get('/ready') == (200, 'ready\n')
+    redis_server.stop()
+    assert shop.get('/ready') == (503, 'not ready\n')
+    assert shop.get('/ping') == (200, 'ok\n')
+    messages = [entry['message'] for entry in log_entries(shop.directory / 'logs')]
+    assert any(message.startswith('Not ready: the Redis session store is unavailable') for message in messages)
+    redis_server.start()
+    assert shop.get('/ready') == (200, 'ready\n')
+
+
+def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+    (tmp_path / 'app.ini').write_text(INI)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
+    monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
+    namespace: dict = {'__name__': 'app'}
+    exec(compile(APP_PY, 'README.md', 'exec'), namespace)
+    app = uninstall_at_end(namespace['app'])
+    assert app.config['canister.trusted_proxies'] == '127.0.0.1'
+    app.route('/me', callback=canister.require_user(lambda: {'user': canister.session.user}))
+    import webtest
+    web = webtest.TestApp(app)
+    assert web.get('/me', headers={'Authorization': 'Bearer ' + signed_token(SECRET)}).json['user']['sub'] == 'alice'
+    web.get('/me', headers={'Authorization': 'Bearer ' + signed_token('another-secret-of-32-bytes-or-more')},
+            status=401)
+    assert web.get('/ready').text == 'ready\n'
+    assert (tmp_path / 'sessions.db').exists()
+
+
+def with_version(version: str) -> str:
+    return APP_PY + "\n\n@app.get('/version')\ndef version():\n    return '%s\\n'\n" % version
+
+
+@pytest.mark.parametrize('preload', [True, False])
+def test_a_hup_of_gunicorn_with_preload_keeps_serving_the_old_code(deploy, preload):
+    """With --preload, the new workers fork from the master, which imported app.py once; without it, each imports
+    the file as it is now."""
+    command = GUNICORN.replace(' app:app', ' --preload app:app') if preload else GUNICORN
+    shop = deploy(command, name='preload' if preload else 'plain', app_py=with_version('v1'))
+    assert shop.get('/version') == (200, 'v1\n')
+    (shop.directory / 'app.py').write_text(with_version('v2'))
+    booted = shop.app.output().count('Booting worker')
+    shop.app.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: shop.app.output().count('Booting worker') >= booted + 2, 10, what='two new workers')
+    wait_until(lambda: shop.app.output().count('Worker exiting') >= 2, 10, what='the old workers gone')
+    assert {shop.get('/version') for _ in range(6)} == {(200, 'v1\n' if preload else 'v2\n')}
