@@ -2261,6 +2261,12 @@ _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 _STAMP = '%s,%03d'
 #: The second's text of a line's time (``time.strftime``'s format, local time).
 _SECOND = '%Y-%m-%d %H:%M:%S'
+#: A JSON line's time, RFC 3339 (ISO 8601) local time with its offset from UTC, ``2026-12-06T23:39:23.266-05:00``:
+#: the second's text, the milliseconds, then the offset, so that a collector reads it as one instant whatever the
+#: server's zone, across a daylight saving change too (where the local hour repeats).
+_ISO_STAMP = '%s.%03d%s'
+#: The second's text of a JSON line's time (``time.strftime``'s format, local time).
+_ISO_SECOND = '%Y-%m-%dT%H:%M:%S'
 
 
 #: ``os.open``'s flag that refuses a symbolic link in a log file's place (0 where the system has none: Windows).
@@ -2288,6 +2294,14 @@ def _day_of(now: float) -> str:
     """The date of the time ``now`` as a log file's name gives it (``2026-07-02``, local time): that file is
     ``'log.' + _day_of(now)``."""
     return time.strftime('%Y-%m-%d', time.localtime(now))
+
+
+def _utc_offset(seconds: int) -> str:
+    """An offset from UTC, ``time.localtime``'s ``tm_gmtoff``, as RFC 3339 writes it: ``+00:00``, ``-05:00``,
+    ``+05:30`` (to the minute: RFC 3339 has no seconds there, which only zones' times of before 1900 had)."""
+    sign = '-' if seconds < 0 else '+'
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return '%s%02d:%02d' % (sign, hours, minutes)
 
 
 def _stamp(now: float) -> str:
@@ -2765,10 +2779,27 @@ def _release_sink(sink: _LogSink, days: int, line_format: str) -> None:
             sink.close()
 
 
+#: The id of this process, written in every JSON line (``pid``), so that the lines of gunicorn's workers on one
+#: stream or in one file can be told apart; a child made by ``os.fork`` takes its own (``_new_pid``), so a line
+#: does not ask the system for it.
+_PID = os.getpid()
+
+
+def _new_pid() -> None:
+    """In a child made by ``os.fork`` (gunicorn's workers): its own id for its JSON lines' ``pid``."""
+    global _PID  # (a module global, read by every JSON line as fast as a constant)
+    _PID = os.getpid()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_new_pid)
+
+
 class _LineFormat:
-    """Formats log lines in one pass, byte for byte canister 1.x's layout
+    """Formats log lines in one pass.  Text lines are byte for byte canister 1.x's layout
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
-    ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
+    ``2026-07-02 09:38:31,022 INFO     [thread]   message``.  JSON lines are objects whose ``time`` is RFC 3339,
+    local time with its offset (``2026-07-02T09:38:31.022+02:00``), and whose ``pid`` is the process's id."""
 
     #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
     STAMP = _STAMP
@@ -2778,9 +2809,13 @@ class _LineFormat:
     def __init__(self, json_lines: bool) -> None:
         #: Lines are JSON objects (``log_format = json``), not text.
         self.json_lines = json_lines
-        #: The last second stamped: its start, its end (start + 1), its text (``YYYY-MM-DD HH:MM:SS``)
-        #: and its day; one ``strftime`` per second.
-        self._second: Tuple[float, float, str, str] = (-1.0, -1.0, '', '')
+        #: The ``strftime`` format of a line's second: a text line's, or a JSON line's (``T`` between date and time).
+        self._second_format = _ISO_SECOND if json_lines else _SECOND
+        #: The last second stamped: its start, its end (start + 1), its text (``YYYY-MM-DD HH:MM:SS``, or
+        #: ``YYYY-MM-DDTHH:MM:SS`` in JSON), its day and, in JSON, its offset from UTC (``-05:00``); one ``localtime``
+        #: per second, which gives the offset in force in that second (a daylight saving change falls on a second's
+        #: start, and the next second asks again).
+        self._second: Tuple[float, float, str, str, str] = (-1.0, -1.0, '', '', '')
 
     def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
              traceback: str = '') -> Tuple[str, str]:
@@ -2790,8 +2825,10 @@ class _LineFormat:
         cached = self._second
         if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
             second = int(now)
-            text = time.strftime(_SECOND, time.localtime(second))
-            cached = self._second = (float(second), second + 1.0, text, text[:10])
+            local = time.localtime(second)
+            text = time.strftime(self._second_format, local)
+            cached = self._second = (float(second), second + 1.0, text, text[:10],
+                                     _utc_offset(local.tm_gmtoff) if self.json_lines else '')
         millis = (now - cached[0]) * 1000
         if not message.isprintable():
             message = _escape(message)
@@ -2799,8 +2836,8 @@ class _LineFormat:
             if request_id is None:
                 context = _local.context
                 request_id = context.request_id if context is not None else ''
-            entry = {'time': self.STAMP % (cached[2], millis), 'level': level, 'thread': thread,
-                     'request_id': request_id, 'message': message}
+            entry = {'time': _ISO_STAMP % (cached[2], millis, cached[4]), 'level': level, 'pid': _PID,
+                     'thread': thread, 'request_id': request_id, 'message': message}
             if traceback:
                 entry['traceback'] = traceback
             return json.dumps(entry) + '\n', cached[3]

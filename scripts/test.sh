@@ -31,6 +31,7 @@ install_system_packages() {
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)   # the proxy of the Deploying tests
     { command -v gcc && command -v make; } >/dev/null 2>&1 || need+=(gcc make libc6-dev)   # build the old Redis below
     "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+    [ -e /usr/share/zoneinfo/America/New_York ] || need+=(tzdata)  # the JSON log's time under a zone with DST
     if [ ${#need[@]} -gt 0 ]; then
         echo "== installing ${need[*]} with apt-get"
         local SUDO=""

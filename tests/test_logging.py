@@ -23,6 +23,8 @@ from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of
 from servers import Client, wait_until
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
+#: A JSON line's time: RFC 3339, local time with its offset from UTC (``2026-12-06T23:39:23.266-05:00``).
+ISO_STAMP = r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
 
 
@@ -467,7 +469,7 @@ def test_json_format_writes_one_object_per_line_with_the_request_id(make_app, lo
     assert [entry['message'] for entry in mine] == ['GET http://localhost:80/', mine[1]['message']]
     assert re.fullmatch(r'Response: 200 \(\d+ms\)', mine[1]['message'])
     assert all(entry['level'] == 'INFO' and entry['thread'].startswith('127.0.0.1-') for entry in mine)
-    assert re.fullmatch(STAMP, mine[0]['time'])
+    assert re.fullmatch(ISO_STAMP, mine[0]['time']) and mine[0]['pid'] == os.getpid()
 
 
 def test_json_format_gives_canisters_own_request_lines_the_request_id(make_app, log_dir):
@@ -1499,8 +1501,9 @@ def test_with_json_lines_on_stderr_canisters_notices_about_its_log_are_json_obje
     notices = [entry for entry in entries if entry['message'].startswith('canister: logging to stderr')]
     assert notices and notices[-1]['message'] == 'canister: logging to stderr works again', lines
     for notice in notices:
-        assert sorted(notice) == ['level', 'message', 'request_id', 'thread', 'time'] and notice['request_id'] == ''
-        assert re.fullmatch(STAMP, notice['time'])
+        assert sorted(notice) == ['level', 'message', 'pid', 'request_id', 'thread', 'time'] and notice['request_id'] == ''
+        assert re.fullmatch(ISO_STAMP, notice['time']) and notice['pid'] != os.getpid()
+        assert {entry['pid'] for entry in entries} == {notice['pid']}   # (the script's, as its request lines')
     assert notices[-1]['level'] == 'INFO' and all(notice['level'] == 'ERROR' for notice in notices[:-1])
     [response] = [entry for entry in entries[entries.index(notices[-1]):] if entry['message'].startswith('Response:')]
     assert notices[-1]['thread'] == response['thread'] == '127.0.0.1-...'   # (the request's, as its own lines)
