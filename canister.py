@@ -9288,22 +9288,64 @@ class RedisStore(SessionStore):
         self._call('srem', self._user_set(user_key), *sids)
 
     def _live_members(self, user_key: str, members: List[str]) -> List[Tuple[str, str, int]]:
-        """The sessions of a user set that still live; the others are taken out of the set."""
+        """The sessions of a user set that still live; the others are taken out of the set.  A listed id whose
+        record is now the marker of a move to an id not listed (the move ended between SMEMBERS and the reads)
+        has that id read too, in one more round trip only then: the session is not left out while it moves."""
+        found, gone = self._read_members(members)
+        listed = set(members)
+        moved = [target for _, (text, _) in found for target in (_moved_to(text),) if target and target not in listed]
+        if moved:
+            more, _ = self._read_members(list(dict.fromkeys(moved)))
+            found.extend(more)
+        if gone:
+            self._call('srem', self._user_set(user_key), *gone)
+        return [(sid, text, expires) for sid, (text, expires) in found]
+
+    #: Whether the server has ``PEXPIRETIME`` (Redis 7.0 and later), which ``_read_members`` reads; False once an
+    #: older server refused it (each key's ``PTTL`` alone then, as before).
+    _expiry_times = True
+
+    def _read_members(self, members: List[str]) -> Tuple[List[Tuple[str, Tuple[str, int]]], List[str]]:
+        """The record and expiry (ms, in this process's clock; 0: none) of each of ``members`` that has a key,
+        and the ids that have none.  The expiries come from the first key's ``PTTL`` and each key's
+        ``PEXPIRETIME``, so their differences are exact, the same for every reader: each key's ``PTTL`` alone,
+        read a moment apart, may be a millisecond off, and two logins of one user at once could each take the
+        other's session for the older one and end it (the cap per user orders them by these expiries)."""
+        exact, started = self._expiry_times, _monotonic()
         pipe = self._pipeline()
         for sid in members:
             pipe.get(self.prefix + sid)
             pipe.pttl(self.prefix + sid)
-        values = self._execute(pipe)
-        now, found, gone = _now_ms(), [], []
+            if exact:
+                pipe.execute_command('PEXPIRETIME', self.prefix + sid)
+        try:
+            values = pipe.execute()
+        except self._response_error as error:
+            if not exact or 'unknown command' not in str(error).lower():
+                raise self._unreachable(error, started=started) from None
+            self._expiry_times = False
+            return self._read_members(members)
+        except self._errors as error:
+            raise self._unreachable(error, started=started) from None
+        return self._members_read(members, values, 3 if exact else 2)
+
+    def _members_read(self, members: List[str], values: List[Any],
+                      step: int) -> Tuple[List[Tuple[str, Tuple[str, int]]], List[str]]:
+        """What ``_read_members`` gives of the answers ``values``: for each id its record, ``PTTL`` and, where
+        ``step`` is 3, ``PEXPIRETIME``."""
+        now, base, found, gone = _now_ms(), None, [], []
         for index, sid in enumerate(members):
-            record, remaining = values[2 * index], values[2 * index + 1]
+            record, remaining = values[step * index], values[step * index + 1]
             if record is None:
                 gone.append(sid)
-            else:
-                found.append((sid, self._text(record), now + remaining if remaining > 0 else 0))
-        if gone:
-            self._call('srem', self._user_set(user_key), *gone)
-        return found  # type: ignore[return-value]
+                continue
+            expires = now + remaining if remaining > 0 else 0
+            at = values[step * index + 2] if step == 3 else 0
+            if expires and at > 0:
+                base = expires - at if base is None else base
+                expires = base + at
+            found.append((sid, (typing.cast(str, self._text(record)), expires)))
+        return found, gone
 
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
@@ -10643,33 +10685,41 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[Tuple[str, ...]]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation; then the room (``_CAP_ROOM``),
-        taken from the next ones only where not used since their login.  A session used after
-        ``sid`` was stored (its login), within the last ``_PARALLEL_LOGIN`` seconds, is spared: a login
-        of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
-        logins that each ended the other's session left the person logged out twice).  The last use
-        orders them, not the creation (a login into an anonymous session restarts it): a session made long
-        ago and used a moment ago on another device is not the least recently used.  Sessions no request
+        first: by the last use where the expiry tells it, else by creation (a tie by creation, then by id: every
+        login orders them alike); then the room (``_CAP_ROOM``), taken from the next ones only where not used
+        since their login.  A session used after ``sid`` was stored (its login), within the last
+        ``_PARALLEL_LOGIN`` seconds, is spared: a login of the same person at the same time, whose own cap sees
+        ``sid`` as the older and ends it (two logins that each ended the other's session left the person logged
+        out twice).  The last use orders them, not the creation (a login into an anonymous session restarts
+        it): a session made long ago and used a moment ago on another device is not the least recently used.
+        Only the ``max_per_user`` most recent such sessions are spared, so that at most one session more than
+        the cap is left (many logins at once, each sparing every later one, left more).  Sessions no request
         could load any more (``_live``) are not counted.  Nothing when ``sid`` is no longer listed: another
         request ended it meanwhile (a later login's cap, which has kept that login's session; a logout), and
         this login, ended itself, ends no one else's.  A session that a move has under two ids, both listed
         (``_one_per_move``), counts once, used at the move, and goes with both: its old id first, so that the
         move finds it ended (the new id goes too, where the move is done)."""
         listed, halves = _one_per_move(self._live(self._listed_under(key)))
-        own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
-                    if listed_sid == sid), None)
+        order = {listed_sid: (self._last_use(record, expires), record.created_ms, listed_sid)
+                 for listed_sid, record, expires in listed}
+        own = order.get(sid)
         if own is None:
             return []
-        others = [(self._last_use(record, expires), listed_sid, record) for listed_sid, record, expires in listed
-                  if listed_sid != sid]
-        others.sort(key=lambda entry: (entry[0], entry[2].created_ms))
+        others = sorted((order[listed_sid], record) for listed_sid, record, _ in listed if listed_sid != sid)
         excess = max(len(others) + 1 - self.max_per_user, 0)
         if not excess:
             return []
+        return _with_halves(self._with_room(self._endable(others, own), excess), halves)
+
+    def _endable(self, others: List[Tuple[Tuple[float, int, str], _Record]],
+                 own: Tuple[float, int, str]) -> List[Tuple[str, bool]]:
+        """For ``_beyond_cap``: the ids of ``others`` (each with its rank, last use, creation and id, least
+        recent first) but the ``max_per_user`` most recent of those used after ``own`` within ``_PARALLEL_LOGIN``,
+        each with whether it was unused since its login."""
         recent = _now() - _PARALLEL_LOGIN
-        endable = [(other, last_use - record.created_ms / 1000 <= _UNUSED_SINCE_LOGIN)
-                   for last_use, other, record in others if (last_use, other) < own or last_use < recent]
-        return _with_halves(self._with_room(endable, excess), halves)
+        spared = [rank for rank, _ in others if rank > own and rank[0] >= recent][-self.max_per_user:]
+        return [(rank[2], rank[0] - record.created_ms / 1000 <= _UNUSED_SINCE_LOGIN)
+                for rank, record in others if rank not in spared]
 
     def _with_room(self, endable: List[Tuple[str, bool]], excess: int) -> List[str]:
         """The first ``excess`` ids of ``endable`` (each with whether it was unused since its login), then the
