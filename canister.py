@@ -18936,8 +18936,8 @@ def _arguments(argv: Optional[List[str]]) -> Any:
         'tidy-sessions', help="remove what ended sessions left in the session store (on Redis: users' sets)",
         description="Remove what ended sessions left in the session store, once, and print how many entries went: "
                     "on Redis the ids of expired and ended sessions in the users' sets (a set left empty goes), on "
-                    'SQLite the expired rows. The store is the config\'s session_store, or --store. Safe to run '
-                    'while the app serves requests.')
+                    'SQLite the expired rows. The store is the config\'s session_store, --store or --store-env. Safe '
+                    'to run while the app serves requests.')
     _add_store_options(tidy)
     tidy.add_argument('--batch', metavar='N', type=_batch, default=_TIDY_BATCH,
                       help='keys and ids asked for at a time (default: %(default)s)')
@@ -18948,27 +18948,47 @@ def _arguments(argv: Optional[List[str]]) -> Any:
         'sessions', help="list a user's live sessions (when made and last used, whether remembered)",
         description="List the live sessions of USER, as plugin.sessions_of does, one line each, oldest first: when it "
                     'was made and last used (UTC) and whether it is remembered; never its id. The store is the '
-                    "config's session_store, or --store.")
+                    "config's session_store, --store or --store-env.")
     ender = commands.add_parser(
         'end-sessions', help="end a user's sessions (log out everywhere)",
         description='End every session of USER, as plugin.end_sessions does (log out everywhere: after a leaked '
-                    "password, say), and print how many. The store is the config's session_store, or --store. Safe "
-                    'to run while the app serves requests.')
+                    "password, say), and print how many. The store is the config's session_store, --store or "
+                    '--store-env. Safe to run while the app serves requests.')
     for command in (lister, ender):
         command.add_argument('user', metavar='USER', type=_cli_user, help=user_help)
         _add_store_options(command)
     args = parser.parse_args(argv)
     on_store = {'tidy-sessions': tidy, 'sessions': lister, 'end-sessions': ender}  # (_add_store_options's)
+    if args.command in on_store and args.store_env is not None:
+        args.store = _store_from_environment(args.command, args.store_env)
     if args.command in on_store and args.config is None and args.store is None:
-        on_store[args.command].error('name the store: --config FILE or --store URL')
+        on_store[args.command].error('name the store: --config FILE, --store URL or --store-env NAME')
     return args
+
+
+def _store_from_environment(command: str, name: str) -> str:
+    """``--store-env NAME``: the store URL the environment variable ``name`` holds (a password in it stays out of
+    ``ps`` and the crontab); a variable missing or empty is a bad argument, said in one line with status 2, as
+    ``hash-password`` says a bad ``--user`` (not argparse's usage line: the variable, not the command line, is wrong)."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        _print_error('python -m canister %s: error: --store-env %s: %s' % (
+            command, _escape(name), 'the variable is empty' if value is not None else
+            'no such variable in the environment (a cron job does not see the variables of your shell or of '
+            'the app: export it in the script the job runs)'))
+        sys.exit(2)
+    return value
 
 
 def _add_store_options(command: Any) -> None:
     """The options that name the session store of a command that works on it (``tidy-sessions``, ``sessions``,
-    ``end-sessions``), which :func:`_arguments` then requires (``--config`` or ``--store``)."""
+    ``end-sessions``), which :func:`_arguments` then requires (``--config``, ``--store`` or ``--store-env``)."""
     command.add_argument('--config', metavar='FILE', help='an ini file with a [canister] section')
-    command.add_argument('--store', metavar='URL', help="a session_store URL (instead of the config's)")
+    named = command.add_mutually_exclusive_group()
+    named.add_argument('--store', metavar='URL', help="a session_store URL (instead of the config's)")
+    named.add_argument('--store-env', metavar='NAME',
+                       help="the environment variable that holds the session_store URL (instead of the config's; "
+                            'a password in it stays out of ps and the crontab)')
     command.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
 
 
@@ -19145,7 +19165,7 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
         raise ConfigError('--config %s: %s' % (path, error)) from None
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
         raise ConfigError('--config %s sets no session_store in its [canister] section%s: name the store there, '
-                          'or give --store URL' % (path, _misspelt_store_key(app.config)))
+                          'or give --store URL or --store-env NAME' % (path, _misspelt_store_key(app.config)))
 
 
 def _misspelt_store_key(config: Mapping[str, Any]) -> str:

@@ -460,7 +460,8 @@ def test_hash_passwords_help_describes_its_scheme_option(tmp_path):
 
 
 def test_tidy_sessions_help_names_what_each_option_takes(tmp_path):
-    assert '[--config FILE] [--store URL] [--prefix PREFIX] [--batch N]' in help_text('tidy-sessions', cwd=tmp_path)
+    usage = ' '.join(help_text('tidy-sessions', cwd=tmp_path).split())  # (argparse wraps the usage line)
+    assert '[--config FILE] [--store URL | --store-env NAME] [--prefix PREFIX] [--batch N]' in usage
 
 # -- demo ------------------------------------------------------------------------------
 

@@ -117,8 +117,8 @@ def test_a_user_that_names_nobody_is_a_usage_error(tmp_path, command, user, why)
 def test_naming_no_store_is_a_usage_error(tmp_path, command):
     result = run_canister(command, 'alice', cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.endswith('python -m canister %s: error: name the store: --config FILE or --store URL\n'
-                                  % command)
+    assert result.stderr.endswith('python -m canister %s: error: name the store: --config FILE, --store URL or '
+                                  '--store-env NAME\n' % command)
 
 
 @pytest.mark.parametrize('command', ['sessions', 'end-sessions'])

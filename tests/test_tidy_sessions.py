@@ -388,7 +388,8 @@ def test_the_command_refuses_a_config_file_that_names_no_store(tmp_path, text, m
     result = run_canister('tidy-sessions', '--config', str(ini), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr.endswith('python -m canister tidy-sessions: --config %s sets no session_store in its '
-                                  '[canister] section%s: name the store there, or give --store URL\n' % (ini, misspelt))
+                                  '[canister] section%s: name the store there, or give --store URL or --store-env '
+                                  'NAME\n' % (ini, misspelt))
 
 
 @pytest.mark.parametrize('name, text, why', [
@@ -414,7 +415,7 @@ def test_the_command_says_which_config_file_it_cannot_read(tmp_path):
 
 
 @pytest.mark.parametrize('args, says', [
-    ((), 'name the store: --config FILE or --store URL'),
+    ((), 'name the store: --config FILE, --store URL or --store-env NAME'),
     (('--store', 'memory', '--batch', '0'), "argument --batch: '0' is not a batch size"),
     (('--store', 'memory', '--batch', 'many'), "argument --batch: 'many' is not a batch size"),
     (('--store', 'memory', '--batch', '\u00b2'), "argument --batch: '\u00b2' is not a batch size"),
