@@ -20,6 +20,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -947,3 +948,48 @@ def sub_request(app: Any, environ: Dict[str, Any], path: str) -> Tuple[str, List
     finally:
         getattr(body, 'close', lambda: None)()
     return started[0], started[1], text
+
+
+class BlackHoleProxy:
+    """A TCP proxy to a real Redis that, on cue, swallows every byte of the connections open at that moment (the
+    client waits for ever, as behind a NAT that forgot them), while new connections work: the numbers of the
+    connections (in ``connections``, by their order of arrival) in ``dead`` get nothing through."""
+
+    def __init__(self, port):
+        self.upstream = ('127.0.0.1', port)
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.url = 'redis://127.0.0.1:%d/0' % self.listener.getsockname()[1]
+        self.connections, self.dead = [], set()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                downstream, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            number = len(self.connections)
+            self.connections.append((downstream, upstream))
+            for source, sink in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(source, sink, number), daemon=True).start()
+
+    def _pump(self, source, sink, number):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if number not in self.dead:
+                    sink.sendall(data)
+        except OSError:
+            pass
+
+    def black_hole_all(self):
+        self.dead.update(range(len(self.connections)))
+
+    def close(self):
+        self.listener.close()
+        for pair in self.connections:
+            for end in pair:
+                end.close()

@@ -1,55 +1,9 @@
 """Redis faults that used to hold every request of a process for a second: one pooled connection silently dead
 (a NAT or firewall that forgot an idle flow, with no RST), in front of a healthy redis-server."""
-import socket
-import threading
 import time
 
 from canister import session
-from helpers import cookie_value, cookieless_client, with_cookie
-
-
-class BlackHoleProxy:
-    """A TCP proxy to a real Redis that, on cue, swallows every byte of the connections open at that moment (the
-    client waits for ever, as behind a NAT that forgot them), while new connections work."""
-
-    def __init__(self, port):
-        self.upstream = ('127.0.0.1', port)
-        self.listener = socket.create_server(('127.0.0.1', 0))
-        self.url = 'redis://127.0.0.1:%d/0' % self.listener.getsockname()[1]
-        self.connections, self.dead = [], set()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                downstream, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            number = len(self.connections)
-            self.connections.append((downstream, upstream))
-            for source, sink in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pump, args=(source, sink, number), daemon=True).start()
-
-    def _pump(self, source, sink, number):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if number not in self.dead:
-                    sink.sendall(data)
-        except OSError:
-            pass
-
-    def black_hole_all(self):
-        self.dead.update(range(len(self.connections)))
-
-    def close(self):
-        self.listener.close()
-        for pair in self.connections:
-            for end in pair:
-                end.close()
+from helpers import BlackHoleProxy, cookie_value, cookieless_client, with_cookie
 
 
 def test_one_silently_dead_pooled_connection_costs_one_503_not_a_second_of_them(make_app, redis_server):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from canister import ConfigError, RedisStore, session
-from helpers import cookie_value, cookieless_client, with_cookie
+from helpers import BlackHoleProxy, cookie_value, cookieless_client, with_cookie
 
 #: Where ``tcpi_segs_in`` lies in Linux's ``struct tcp_info``: segments the socket received, empty ones included.
 _SEGS_IN = 140
@@ -20,42 +20,17 @@ def _segments_in(sock):
     return struct.unpack_from('I', sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232), _SEGS_IN)[0]
 
 
-class ForgetfulNat:
+class ForgetfulNat(BlackHoleProxy):
     """A TCP proxy to a real Redis that behaves as a NAT does: a connection that carried no packet, either way, for
-    ``idle`` seconds is forgotten.  From then on none of its bytes go through, and nothing says so (no RST: each end
-    waits for ever), while new connections work.  Packets are counted by the kernel (``_segments_in``), so keepalive
-    probes, which carry no byte and never reach this process's reads, are traffic, as they are to a NAT."""
+    ``idle`` seconds is forgotten (put in ``dead``).  From then on none of its bytes go through, and nothing says so
+    (no RST: each end waits for ever), while new connections work.  Packets are counted by the kernel
+    (``_segments_in``), so keepalive probes, which carry no byte and never reach this process's reads, are traffic,
+    as they are to a NAT."""
 
     def __init__(self, port, idle):
-        self.upstream, self.idle = ('127.0.0.1', port), idle
-        self.listener = socket.create_server(('127.0.0.1', 0))
-        self.url = 'redis://127.0.0.1:%d/0' % self.listener.getsockname()[1]
-        self.connections, self.forgotten, self.closed = [], set(), False
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(port)
+        self.idle, self.closed = idle, False
         threading.Thread(target=self._forget_idle_ones, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                downstream, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            number = len(self.connections)
-            self.connections.append((downstream, upstream))
-            for source, sink in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pump, args=(source, sink, number), daemon=True).start()
-
-    def _pump(self, source, sink, number):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if number not in self.forgotten:
-                    sink.sendall(data)
-        except OSError:
-            pass
 
     def _forget_idle_ones(self):
         """Every tenth of a second, forget each connection whose count of packets has not moved for ``idle`` s."""
@@ -71,15 +46,12 @@ class ForgetfulNat:
                 if packets != before:
                     seen[number] = (packets, now)
                 elif now - since > self.idle:
-                    self.forgotten.add(number)
+                    self.dead.add(number)
             time.sleep(0.1)
 
     def close(self):
         self.closed = True
-        self.listener.close()
-        for pair in self.connections:
-            for end in pair:
-                end.close()
+        super().close()
 
 
 def counting_app(make_app, proxy, **config):
@@ -103,7 +75,7 @@ def test_a_connection_idle_longer_than_the_nat_keeps_it_is_kept_alive_by_keepali
         started = time.monotonic()
         after = web.get('/count', headers=with_cookie(sid), status='*')
         waited = time.monotonic() - started
-        forgotten, opened = set(proxy.forgotten), len(proxy.connections)
+        forgotten, opened = set(proxy.dead), len(proxy.connections)
     finally:
         proxy.close()
     assert after.status_int == 200 and after.text == '3', after  # (it used to wait the 1 s timeout, then answer 503)
@@ -122,7 +94,7 @@ def test_without_probes_the_nat_forgets_the_idle_connection_and_the_next_request
         started = time.monotonic()
         after = web.get('/count', headers=with_cookie(sid), status='*')
         waited = time.monotonic() - started
-        forgotten = set(proxy.forgotten)
+        forgotten = set(proxy.dead)
         again = web.get('/count', headers=with_cookie(sid))  # (a new connection: Redis itself is fine)
     finally:
         proxy.close()
