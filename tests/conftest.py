@@ -103,6 +103,20 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
+def fastapi(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The stand-in ``fastapi`` package (FastAPI is not installed: ``test_newcomer_fastapi.STAND_INS`` imitates the
+    classes canister knows it by), importable for the test, forgotten after it."""
+    from test_newcomer_fastapi import STAND_INS
+    for name, text in STAND_INS.items():
+        (tmp_path / 'site' / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / 'site' / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path / 'site'))
+    yield __import__('fastapi')
+    for name in [name for name in sys.modules if name.split('.')[0] in ('fastapi', 'starlette')]:
+        del sys.modules[name]
+
+
+@pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A private redis-server of the test's own, started (the test fails, never skips, without one)."""
     server = RedisServer().start()

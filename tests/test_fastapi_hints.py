@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 from typing import Any, Literal, Optional
 
 import bottle
@@ -18,24 +17,11 @@ from pydantic import BaseModel
 import canister
 from canister import session
 from helpers import bearer, client, read_log, readme_section, signed_token, warning_lines
-from test_newcomer_fastapi import STAND_INS
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
 READS_BY_NAME = ', or none for a value the request must send (canister fills a parameter from the query, form or JSON ' \
     'body by its name)'
-
-
-@pytest.fixture
-def fastapi(tmp_path, monkeypatch) -> Any:
-    """The stand-in ``fastapi`` package, importable for the test, forgotten after it."""
-    for name, text in STAND_INS.items():
-        (tmp_path / 'site' / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / 'site' / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path / 'site'))
-    yield __import__('fastapi')
-    for name in [name for name in sys.modules if name.split('.')[0] in ('fastapi', 'starlette')]:
-        del sys.modules[name]
 
 
 def refusal(app: bottle.Bottle, handler: Any) -> str:

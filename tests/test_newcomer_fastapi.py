@@ -65,18 +65,6 @@ class HTTPException(Exception):
 }
 
 
-@pytest.fixture
-def fastapi(tmp_path, monkeypatch) -> Any:
-    """The stand-in ``fastapi`` package, importable for the test, forgotten after it."""
-    for name, text in STAND_INS.items():
-        (tmp_path / 'site' / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / 'site' / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path / 'site'))
-    yield __import__('fastapi')
-    for name in [name for name in sys.modules if name.split('.')[0] in ('fastapi', 'starlette')]:
-        del sys.modules[name]
-
-
 class Item(BaseModel):
     name: str
     qty: int
