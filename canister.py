@@ -10028,12 +10028,12 @@ def _warn_untrusted_forward(log: RequestLog, environ: Mapping[str, Any]) -> None
 
 
 def _warn_no_forwarding(log: RequestLog, environ: Mapping[str, Any]) -> None:
-    """Log a WARNING, once per process, when a session cookie goes to a request of a listed proxy that came with none
-    of the headers a proxy sends about its client: under waitress, which removes X-Forwarded-* and Forwarded from
+    """Log a WARNING, once per process, when a request of a listed proxy that gets a session cookie or logs in came
+    with none of the headers a proxy sends about its client: under waitress, which removes X-Forwarded-* and Forwarded from
     every request unless told otherwise, none of those (``_WAITRESS_CLEARS``; X-Real-IP it leaves); under another
     server, none of ``_FORWARDING_HEADERS``.  Listing the proxy then changes nothing: every client is the proxy, over
-    plain HTTP.  Said where a cookie is set (``SessionManager.note_new_cookie``), so that a health check made on
-    the proxy's own host, which stores no session, says nothing."""
+    plain HTTP.  Said where a cookie is set (``SessionManager.note_new_cookie``) or a login happens
+    (``Authenticator.log_in``), so that a health check made on the proxy's own host says nothing."""
     waitress = environ.get('SERVER_SOFTWARE', '').startswith('waitress')
     looked = _WAITRESS_CLEARS if waitress else _FORWARDING_HEADERS
     if any(key in environ for key, _ in looked) or not _NO_FORWARDING_TOLD.claim():
@@ -14599,9 +14599,11 @@ class Authenticator:
 
     def _untrusted_forward(self, log: RequestLog, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once in the request's log (``log``: that of the app whose entry judged ``trusted``) that
-        X-Forwarded-For from an untrusted peer is ignored (and that a trusted proxy sends none)."""
+        X-Forwarded-For from an untrusted peer is ignored (and that a trusted proxy sends none, or nothing at all)."""
         if trusted:
-            self._unforwarded(log, environ)
+            if 'HTTP_X_FORWARDED_FOR' not in environ:  # (a header scheme's login may store no session: said here too)
+                self._unforwarded(log, environ)
+                _warn_no_forwarding(log, environ)
             return
         if 'HTTP_X_FORWARDED_FOR' in environ:
             _warn_untrusted_forward(log, environ)

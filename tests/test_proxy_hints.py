@@ -205,6 +205,15 @@ def test_a_listed_proxy_that_sends_no_forwarding_header_at_all_is_warned_of_once
     assert 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;' in said[0]
 
 
+def test_a_login_straight_from_a_listed_proxys_host_is_told_that_it_sent_no_forwarding_header(behind_a_proxy,
+                                                                                                 log_dir):
+    web = behind_a_proxy('wsgiref', {'forward_for': False}, trusted_proxies='127.0.0.1')
+    assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).status == 200
+    assert 'Logged in as: alice' in read_log(log_dir)
+    assert len(lines(log_dir, NO_FORWARDING)) == 1, read_log(log_dir)
+    assert 'A login came through the trusted proxy' not in read_log(log_dir)   # (that one is of X-Real-IP alone)
+
+
 def test_a_listed_proxy_that_sends_x_forwarded_for_is_not_warned_of(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref', trusted_proxies='127.0.0.1')
     assert web.get('/count').status == 200
