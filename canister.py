@@ -2057,6 +2057,10 @@ def _is_canister_key(key: Any) -> bool:
     return str(key).lower().startswith('canister.')
 
 
+#: IPv6's unique local addresses, the one private range wider than a /8 (``Config._wide_proxies``).
+_UNIQUE_LOCAL = ipaddress.IPv6Network('fc00::/7')
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -2104,9 +2108,28 @@ class Config(Dict[str, Any]):
                          'browser over plain HTTP to a host that is not loopback, as localhost and 127.0.0.1 are, '
                          'and an older one, such as Safari before 16.4, over HTTPS too) is refused there with 403; '
                          'keep another policy, such as the default or same-origin')
+        notes += self._wide_proxies()
         if self['debug']:  # (1.x's docs wrote debug=False; True is someone asking for tracebacks)
             notes.append('canister.debug = True has no effect, as in canister 1.x: for Bottle\'s debug mode, whose '
                          'error pages show the traceback, call bottle.debug(True) (never in production)')
+        return notes
+
+    def _wide_proxies(self) -> List[str]:
+        """The warnings of ``_without_effect`` about a ``trusted_proxies`` network wider than a /8 that takes in
+        public addresses (``0.0.0.0/0``, ``::/0``): any client there may write its own address and scheme."""
+        notes = []
+        for entry in self['trusted_proxies']:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:  # (unix, or an entry the install refuses: _Proxies)
+                continue
+            # (no private range is that wide but IPv6's unique local fc00::/7; is_private differs between versions)
+            if network.prefixlen < 8 and not (network.version == 6 and network.subnet_of(_UNIQUE_LOCAL)):
+                notes.append('canister.trusted_proxies lists %s, which takes in public addresses: any client there '
+                             'may then write its own address in X-Forwarded-For and say it came over HTTPS in '
+                             'X-Forwarded-Proto, and canister believes it (the login throttle, the log and the '
+                             'Secure cookie with it); list only the addresses of your proxies (127.0.0.1 for one '
+                             'on the same machine, or their private network)' % network)
         return notes
 
     def _cors_without_effect(self) -> List[str]:
@@ -9745,6 +9768,13 @@ _UNLISTED_HTTPS_TOLD = _OncePerMinute(_SCHEME_TOLD_MAX)
 #: Said at most once a minute for each proxy: a listed proxy sends ``Forwarded`` saying HTTPS but no
 #: X-Forwarded-Proto (``_RequestContext._note_forwarded_only``).
 _FORWARDED_ONLY_TOLD = _OncePerMinute(_SCHEME_TOLD_MAX)
+#: The headers a proxy sends about its client that waitress removes from every request unless told otherwise
+#: (``clear_untrusted_proxy_headers``): X-Real-IP it leaves (``_warn_no_forwarding``).
+_WAITRESS_CLEARS = (('HTTP_X_FORWARDED_FOR', 'X-Forwarded-For'), ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'),
+                    ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'), ('HTTP_FORWARDED', 'Forwarded'))
+#: Said once per process: a request of a listed proxy came with no header a proxy sends about its client
+#: (``_warn_no_forwarding``).
+_NO_FORWARDING_TOLD = _Once()
 #: A ``proto=https`` pair of a ``Forwarded`` header.
 _FORWARDED_HTTPS = re.compile(r'(?i)(?:^|[;,])\s*proto\s*=\s*"?https"?\s*(?:[;,]|$)').search
 
@@ -10059,6 +10089,60 @@ def _shared_address_hint(client: str, environ: Mapping[str, Any]) -> str:
             % ' and '.join(sent))
 
 
+#: The WARNING of X-Forwarded-For from a peer not in trusted_proxies (said once by each app's log): at a login or
+#: at a request that sets a session cookie, whichever comes first (an app without logins stores sessions).
+_UNTRUSTED_FORWARD = 'untrusted forward'
+
+
+def _warn_untrusted_forward(log: RequestLog, environ: Mapping[str, Any]) -> None:
+    """Say once in ``log`` (the request's) that X-Forwarded-For came from a peer not in trusted_proxies, so it is
+    ignored: every client of that proxy is logged, throttled and counted as the proxy.  Called by a request that
+    carries X-Forwarded-For and did not come through a trusted proxy, at a login (``Authenticator.log_in``) or
+    when it sets a session cookie (``SessionManager.note_new_cookie``): only those pay for the look."""
+    if log.said(_UNTRUSTED_FORWARD) or not log.first_to_say(_UNTRUSTED_FORWARD):
+        return
+    peer = environ.get('REMOTE_ADDR') or '-'
+    if peer in _UNIX_PEERS:
+        log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
+                  '%r: a proxy on a UNIX socket), which trusted_proxies does not list: every client is '
+                  'logged and throttled as that one peer; if it is your proxy, add unix to '
+                  'trusted_proxies', environ.get('REMOTE_ADDR', ''))
+    else:
+        log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
+                  'clients are logged and throttled by that address (a proxy\'s address counts all its '
+                  'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
+
+
+def _warn_no_forwarding(log: RequestLog, environ: Mapping[str, Any]) -> None:
+    """Log a WARNING, once per process, when a request of a listed proxy that gets a session cookie or logs in came
+    with none of the headers a proxy sends about its client: under waitress, which removes X-Forwarded-* and Forwarded from
+    every request unless told otherwise, none of those (``_WAITRESS_CLEARS``; X-Real-IP it leaves); under another
+    server, none of ``_FORWARDING_HEADERS``.  Listing the proxy then changes nothing: every client is the proxy, over
+    plain HTTP.  Said where a cookie is set (``SessionManager.note_new_cookie``) or a login happens
+    (``Authenticator.log_in``), so that a health check made on the proxy's own host says nothing."""
+    waitress = environ.get('SERVER_SOFTWARE', '').startswith('waitress')
+    looked = _WAITRESS_CLEARS if waitress else _FORWARDING_HEADERS
+    if any(key in environ for key, _ in looked) or not _NO_FORWARDING_TOLD.claim():
+        return
+    if waitress:
+        words = ('A request came from %s, which is in trusted_proxies, without X-Forwarded-For, X-Forwarded-Proto '
+                 'or Forwarded: waitress removes them (and X-Forwarded-Host) from every request unless told '
+                 'otherwise, so canister logs and throttles every client of the proxy as the proxy and takes a '
+                 'request it took over HTTPS as plain HTTP (the session cookie without Secure); start waitress with '
+                 '--no-clear-untrusted-proxy-headers (serve(app, clear_untrusted_proxy_headers=False)) so that they '
+                 'reach canister, which believes them from the peers of trusted_proxies alone (not waitress\'s '
+                 '--trusted-proxy, which puts the client\'s address in REMOTE_ADDR: no peer is then the proxy) '
+                 '(said once)')
+    else:
+        words = ('A request came from %s, which is in trusted_proxies, with none of the headers a proxy sends about '
+                 'its client (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, Forwarded, X-Real-IP): if it '
+                 'came through your proxy, the proxy sends none, and listing it changes nothing: every client is '
+                 'logged and throttled as the proxy, over plain HTTP; have it send them (nginx: proxy_set_header '
+                 'X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme;), or '
+                 'ignore this for a request made on the proxy\'s own host (said once)')
+    log.write(logging.WARNING, words, _escape(environ.get('REMOTE_ADDR') or '-')[:64])
+
+
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
 _SESSIONS_1X_NOTE = (
     "plugin.sessions is no longer canister 1.x's table of sessions: use session in a handler (session.data, "
@@ -10355,8 +10439,22 @@ class SessionManager:
             self.note_unlisted_https(request)
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
-        if request is not None and self.tells_cross_site and 'HTTP_ORIGIN' in request.environ:
+        if request is not None:
+            self.note_new_cookie(request)
+
+    def note_new_cookie(self, request: SessionState) -> None:
+        """What the log tells of a session cookie sent to ``request``: a page of another site that will not keep it
+        (``note_cross_site``), X-Forwarded-For from a peer not in trusted_proxies (``_warn_untrusted_forward``,
+        once in the request's log: an app without logins hears of it here), and a listed proxy that sent no header
+        about its client (``_warn_no_forwarding``)."""
+        environ = request.environ
+        if self.tells_cross_site and 'HTTP_ORIGIN' in environ:
             self.note_cross_site(request)
+        if 'HTTP_X_FORWARDED_FOR' in environ:
+            if not getattr(request, 'trusted', False):
+                _warn_untrusted_forward(_request_log(self.log), environ)
+        elif getattr(request, 'trusted', False):
+            _warn_no_forwarding(_request_log(self.log), environ)
 
     def note_unlisted_https(self, request: SessionState) -> None:
         """Log a WARNING, at most once a minute for each peer, when a session cookie goes without ``Secure`` to a
@@ -14278,8 +14376,6 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     return _Throttle(max_failures)
 
 
-#: The WARNING of X-Forwarded-For from a peer not in trusted_proxies (said once by each app's log).
-_UNTRUSTED_FORWARD = 'untrusted forward'
 #: The WARNING of a login through a trusted proxy with other forwarding headers but no X-Forwarded-For (the same).
 _UNFORWARDED = 'unforwarded'
 #: Headers a proxy sends about its client other than X-Forwarded-For, which canister does not read the client's
@@ -14597,24 +14693,14 @@ class Authenticator:
 
     def _untrusted_forward(self, log: RequestLog, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once in the request's log (``log``: that of the app whose entry judged ``trusted``) that
-        X-Forwarded-For from an untrusted peer is ignored (and that a trusted proxy sends none)."""
+        X-Forwarded-For from an untrusted peer is ignored (and that a trusted proxy sends none, or nothing at all)."""
         if trusted:
-            self._unforwarded(log, environ)
+            if 'HTTP_X_FORWARDED_FOR' not in environ:  # (a header scheme's login may store no session: said here too)
+                self._unforwarded(log, environ)
+                _warn_no_forwarding(log, environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or log.said(_UNTRUSTED_FORWARD):
-            return
-        peer = environ.get('REMOTE_ADDR') or '-'
-        if not log.first_to_say(_UNTRUSTED_FORWARD):  # the first login says it
-            return
-        if peer in _UNIX_PEERS:
-            log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
-                           '%r: a proxy on a UNIX socket), which trusted_proxies does not list: every client is '
-                           'logged and throttled as that one peer; if it is your proxy, add unix to '
-                           'trusted_proxies', environ.get('REMOTE_ADDR', ''))
-        else:
-            log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
-                           'clients are logged and throttled by that address (a proxy\'s address counts all its '
-                           'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
+        if 'HTTP_X_FORWARDED_FOR' in environ:
+            _warn_untrusted_forward(log, environ)
 
     def _unforwarded(self, log: RequestLog, environ: Mapping[str, Any]) -> None:
         """Say once in the request's log that a trusted proxy sends headers about its client, but no X-Forwarded-For:
@@ -15408,6 +15494,29 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
     return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)', hint
 
 
+def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) -> str:
+    """What the CSRF refusal's WARNING says of a proxy in front, the one place that decides it: not trusted, to
+    list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
+    that made the app's own origin differ from the one the request names (the upstream's ``Host``, nginx's
+    default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did."""
+    if not trusted:
+        return '; behind a proxy that changes the host or scheme, list the proxy in trusted_proxies'
+    claimed = _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null')
+    scheme, _, host = claimed.partition('://')
+    own_scheme, _, own_host = _normal_origin(own_origin).partition('://')
+    sent = []
+    if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
+        # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
+        sent.append('Host %s and no X-Forwarded-Host (nginx: proxy_set_header Host $host;)'
+                    % _escape(_mask_url_value(own_origin).partition('://')[2])[:100])
+    if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
+        sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
+    if not sent or claimed == 'null':
+        return ''
+    return '; if it is this app\'s own page, the proxy %s (in trusted_proxies) sent %s' % (
+        _escape(environ.get('REMOTE_ADDR') or '-')[:64], ' and '.join(sent))
+
+
 #: The attribute ``csrf_exempt`` sets on a handler.
 _CSRF_EXEMPT = '_canister_csrf_exempt'
 
@@ -15915,8 +16024,8 @@ class _EarlyChecks:
         # hint of a form cors = * refused (``_how_to_let_in``), which 1.x's docs had apps write for any origin.
         listing, hint = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
-                       'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(_mask_url_value(own_origin))[:100], listing)
+                       'give a route csrf=False%s)', reason, _escape(_mask_url_value(own_origin))[:100], listing,
+                       _proxy_advice(environ, own_origin, context.trusted))
         return _plain_response(403, reason + hint, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:

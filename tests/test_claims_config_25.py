@@ -115,6 +115,8 @@ WARNED: Dict[str, Any] = {
     '`null` among the `cors` origins': ({'cors': 'null https://a.example', 'cors_credentials': 'true'},
                                         'cors lists null with cors_credentials'),
     '`referrer_policy = no-referrer`': ({'referrer_policy': 'no-referrer'}, 'referrer_policy = no-referrer'),
+    'a `trusted_proxies` network wider than a /8': ({'trusted_proxies': '0.0.0.0/0'},
+                                                    'canister.trusted_proxies lists 0.0.0.0/0, which takes in public'),
 }
 
 #: Rows whose setting needs more than a config (a server, a file's mode, an old package), with their tests.
@@ -143,7 +145,7 @@ def _warning_rows() -> list:
 
 def test_every_row_of_the_install_warnings_table_is_tried_here_or_by_a_test_named_here():
     rows = _warning_rows()
-    assert len(rows) == 23
+    assert len(rows) == 24
     unmatched = [row for row in rows
                  if sum(row.startswith(start) or start in row for start in [*WARNED, *TESTED_ELSEWHERE]) != 1]
     assert unmatched == []
