@@ -993,3 +993,22 @@ class BlackHoleProxy:
         for pair in self.connections:
             for end in pair:
                 end.close()
+
+
+def canister_names_checked(text: str) -> set:
+    """The names ``text`` (a README section) writes as ``canister.<name>``, each checked to exist on the module or,
+    for another framework's name (``_OTHER_FRAMEWORKS_NAMES``), to raise the AttributeError that says what to write
+    instead."""
+    names = set(re.findall(r'canister\.(\w+)', text))
+    for name in names:
+        if name in canister._OTHER_FRAMEWORKS_NAMES:
+            try:
+                getattr(canister, name)
+            except AttributeError as missing:
+                assert str(missing).startswith('module canister has no %s: ' % name), missing
+            else:
+                raise AssertionError('canister.%s exists, where a hint was expected' % name)
+        else:
+            assert hasattr(canister, name), name
+    return names
+
