@@ -977,4 +977,5 @@ def test_a_listing_that_takes_redis_longer_than_the_timeout_answers_503_and_othe
                3, interval=0.005, what="bob's session read again")
     busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
             if entry['command'].upper().startswith(b'SMEMBERS')]
-    assert len(busy) == 1 and time.monotonic() - timed_out < busy[0] + 0.25, busy  # (slowlog: over 10 ms)
+    # (slowlog: over 10 ms; the margin is a loaded machine's scheduling, well short of the second a stall holds)
+    assert len(busy) == 1 and time.monotonic() - timed_out < busy[0] + 0.75, busy
