@@ -565,7 +565,8 @@ def test_a_redis_login_costs_the_same_however_many_sessions_the_user_has(make_ap
     with_20 = commands_of_one_login()
     for _ in range(200):
         web.login('alice')
-    assert commands_of_one_login() == with_20 <= 2 * 16 + 8
+    # (up to 16 ids looked at, each a GET, a PTTL and, on Redis 7, a PEXPIRETIME, in one pipeline: one round trip)
+    assert commands_of_one_login() == with_20 <= 3 * 16 + 8
 
 
 def test_a_redis_login_takes_ended_sessions_out_of_the_users_set(make_app, redis_server):
