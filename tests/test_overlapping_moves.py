@@ -147,9 +147,20 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
         log_dir, make_app, serve, store_url):
     """The laptop's move stalls between its two steps (its worker died there, say): a regenerate of a copy of
     its cookie moves the session all the same after a second, with a WARNING, and the stalled move, let go on
-    then, stores nothing."""
+    then, stores nothing.  The laptop's move is let go once the copy's has noted itself over it and is held
+    before its own marker too (its WARNING comes before its note: let go at the WARNING, the laptop's move could
+    mark the old id first, and then the copy's, the later one, would be the move that stores nothing)."""
     store = canister.open_store(store_url)
     first, second_ready, release = _second_move_held_or_waiting(store)
+    markers: List[str] = []
+    held_update = store.update
+
+    def counted_update(sid: str, expected: Any, record: str, ttl: float) -> Any:
+        if record.startswith('"moved:'):
+            markers.append(record)
+        return held_update(sid, expected, record, ttl)
+
+    store.update = counted_update
     app = gated_app(make_app, None, store=store)
     origin = serve(app)
     laptop = logged_in(origin, cart='1')
@@ -160,6 +171,7 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
     waited = time.monotonic() - started
+    wait_until(lambda: len(markers) == 2, 10, 0.005, "the copy's move to note itself and reach its marker")
     release.set()
 
     assert copy_moved(10).status == 200 and laptop_moved(10).status == 200

@@ -879,13 +879,16 @@ def test_session_redis_timeout_makes_a_frozen_redis_answer_503_sooner_than_the_d
         with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
             apps = {'0.2': add_store_routes(make_app(session_store=url, session_redis_timeout='0.2')),
                     'default': add_store_routes(make_app(session_store=url))}
-        time.sleep(1.1)  # past the installs' own timeouts, after which requests answer 503 at once for a while
-        waited = {}
-        for name, app in apps.items():
-            started = time.monotonic()
-            response = cookieless_client(app).get('/', status='*')
-            waited[name] = time.monotonic() - started
-            assert response.status_int == 503 and 'session store' in response.text, (name, response.text)
+        for _ in range(3):  # (a round again only when another job's load slowed this one: each claim holds alone)
+            time.sleep(1.1)  # past the earlier timeouts, after which requests answer 503 at once for a while
+            waited = {}
+            for name, app in apps.items():
+                started = time.monotonic()
+                response = cookieless_client(app).get('/', status='*')
+                waited[name] = time.monotonic() - started
+                assert response.status_int == 503 and 'session store' in response.text, (name, response.text)
+            if waited['0.2'] < 0.7 and waited['default'] > 2.5 * waited['0.2']:
+                break
     finally:
         redis_server.thaw()
     assert waited['0.2'] < 0.7 and waited['default'] >= 0.9, waited  # the 0.2 s well under the default 1 s
