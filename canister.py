@@ -6215,6 +6215,13 @@ def _a_text_set(instructions: List[dis.Instruction], index: int, after: str) -> 
     return after == 'STORE_SUBSCR' or setdefault or _a_key_of(instructions, index + 1)
 
 
+def _both_list_names(param: _Param, where: str) -> BadRequest:
+    """The 400 of a list parameter sent under its name and its name with brackets in one place, ``where``
+    (``ids=1&ids[]=2``, ``{"ids": [1], "ids[]": [2]}``): no value shown (:meth:`ParameterBinder._sent_in`)."""
+    return BadRequest('parameter %r was sent both as %s and as %s%s in %s: send the list under one name, not both'
+                      % (param.name, param.name, param.name, _LIST_SUFFIX, where))
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -6593,29 +6600,34 @@ class ParameterBinder:
 
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
-        """The values sent for one parameter: from the body if it has them, else from the query;
-        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
-        absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
-        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``), from a
-        JSON object too, the body's under either name before the query's: :attr:`names` keeps that
-        name out of ``**kwargs`` wherever it was sent."""
-        if param.many:
-            return ParameterBinder._listed(param, body, query)
-        values = ParameterBinder._in_body(param, body, '')
+        """The values sent for one parameter: the body's if it sent any, else the query's (a file: the body's only);
+        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  The one place that puts the
+        body before the query, for every parameter and under either name of a list (:meth:`_sent_in`): a crafted
+        link's ``?ids=999`` does not replace a form's ``ids[]=1``.  :attr:`names` keeps a list's name with brackets
+        out of ``**kwargs`` wherever it was sent."""
+        values = ParameterBinder._sent_in(param, body, ParameterBinder._in_body)
         if values is not None or param.is_file:
             return values
-        return ParameterBinder._in_query(param, query, '')
+        return ParameterBinder._sent_in(param, query, ParameterBinder._in_query)
 
     @staticmethod
-    def _listed(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
-        """:meth:`_values` for a list parameter: its name, then its name with brackets, in the body; then both
-        in the query (where a crafted link's ``?ids=999`` would otherwise replace a form's ``ids[]=1``)."""
-        values = ParameterBinder._in_body(param, body, '')
-        if values is None:
-            values = ParameterBinder._in_body(param, body, _LIST_SUFFIX)
-        if values is not None or param.is_file:
+    def _sent_in(param: _Param, source: Any, read: Callable[[_Param, Any, str], Optional[List[Any]]]
+                 ) -> Optional[List[Any]]:
+        """The values of :meth:`_values` in one place, the body or the query, which ``read`` reads: under the
+        parameter's name; for a list parameter, under its name with brackets too, as jQuery, axios and PHP's forms
+        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``), a JSON object's
+        member too.  Both names in one place are a 400 (:func:`_both_list_names`): which list was meant, or
+        whether the two were one, is the client's to say, and taking either drops the other's values."""
+        values = read(param, source, '')
+        if not param.many:
             return values
-        return ParameterBinder._in_query(param, query, '') or ParameterBinder._in_query(param, query, _LIST_SUFFIX)
+        bracketed = read(param, source, _LIST_SUFFIX)
+        if bracketed is None:
+            return values
+        if values is None:
+            return bracketed
+        raise _both_list_names(param, 'the query' if read is ParameterBinder._in_query else
+                               'the JSON body' if isinstance(source, dict) else 'the form')
 
     @staticmethod
     def _in_body(param: _Param, body: Any, suffix: str) -> Optional[List[Any]]:

@@ -211,9 +211,11 @@ def test_a_value_with_brackets_that_does_not_convert_is_a_400_naming_the_paramet
                for line in warning_lines(log_dir))
 
 
-def test_the_plain_name_wins_over_the_name_with_brackets(make_app):
-    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags=3')
-    assert answer.json == {'tags': [3], 'files': [], 'extra': {}}
+def test_the_plain_name_and_the_name_with_brackets_together_are_a_400(make_app):
+    """Before, the plain name's ``[3]`` was taken and the ``1`` dropped without a word."""
+    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags=3', status=400)
+    assert answer.text == ("Bad request: parameter 'tags' was sent both as tags and as tags[] in the query: send the "
+                           "list under one name, not both\n")
 
 
 def test_brackets_fill_no_single_valued_parameter(make_app):

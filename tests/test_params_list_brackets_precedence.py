@@ -1,7 +1,8 @@
 """A list parameter sent with brackets (``ids[]=1``, as jQuery, axios and PHP's forms write a list) follows the
 README's order like any other: the body wins over the query, under either name.  Before, the query's plain name
 won over the body's brackets, so a crafted link (``?ids=999``) replaced the list of a form posted to its own page.
-Where one place sends both names, the plain name's values are taken.  Real requests to a wsgiref server."""
+Where one place sends both names, the request is refused with a 400 and a WARNING line: before, the plain name's
+values were taken and the others dropped without a word.  Real requests to a wsgiref server."""
 from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List
@@ -9,7 +10,7 @@ from typing import Any, Dict, Iterator, List
 import bottle
 import pytest
 
-from helpers import readme_section
+from helpers import readme_section, warning_lines
 from servers import HOST, Client, WsgirefServer
 
 FORM = 'application/x-www-form-urlencoded'
@@ -70,17 +71,45 @@ def test_the_query_fills_the_list_under_either_name_when_the_body_has_neither(we
     assert posted(web, '/delete?ids=5', b'{"other": 1}', 'application/json')['ids'] == [5]
 
 
-@pytest.mark.parametrize('body, content_type', [
-    (b'ids[]=2&ids=1', FORM),
-    (b'{"ids[]": [2], "ids": [1]}', 'application/json'),
-    (multipart(('ids[]', '2'), ('ids', '1')), 'multipart/form-data; boundary=B'),
-], ids=['form', 'json', 'multipart'])
-def test_a_body_sending_both_names_gives_the_plain_names_values_and_neither_is_an_extra(web, body, content_type):
-    assert posted(web, '/delete?ids=999', body, content_type) == {'ids': [1], 'files': [], 'extra': {}}
+def refused(web: Client, path: str, body: bytes, content_type: str) -> str:
+    answer = web.request('POST', path, body, {'Content-Type': content_type})
+    assert answer.status == 400, answer
+    return answer.text
 
 
-def test_a_query_sending_both_names_gives_the_plain_names_values(web):
-    assert posted(web, '/delete?ids[]=2&ids=1', b'', FORM) == {'ids': [1], 'files': [], 'extra': {}}
+@pytest.mark.parametrize('body, content_type, where', [
+    (b'ids[]=2&ids=1', FORM, 'the form'),
+    (b'ids=1&ids%5B%5D=2', FORM, 'the form'),
+    (b'{"ids[]": [2], "ids": [1]}', 'application/json', 'the JSON body'),
+    (b'{"ids": [], "ids[]": [2]}', 'application/json', 'the JSON body'),  # an empty list is sent too
+    (multipart(('ids[]', '2'), ('ids', '1')), 'multipart/form-data; boundary=B', 'the form'),
+], ids=['form', 'form-encoded', 'json', 'json-empty', 'multipart'])
+def test_a_body_sending_both_names_is_a_400_saying_to_send_one(web, log_dir, body, content_type, where):
+    """Before, the plain name's ``[1]`` was taken and ``ids[]``'s ``2`` dropped without a word, a 200."""
+    message = "parameter 'ids' was sent both as ids and as ids[] in %s: send the list under one name, not both" % where
+    assert refused(web, '/delete?ids=999', body, content_type) == 'Bad request: %s\n' % message
+    assert [line for line in warning_lines(log_dir) if line.endswith('Bad request: ' + message)] != []
+
+
+@pytest.mark.parametrize('path', ['/delete?ids[]=2&ids=1', '/delete?ids=1&ids%5B%5D=2'], ids=['raw', 'encoded'])
+def test_a_query_sending_both_names_is_a_400_when_the_body_sends_neither(web, log_dir, path):
+    message = "parameter 'ids' was sent both as ids and as ids[] in the query: send the list under one name, not both"
+    assert refused(web, path, b'', FORM) == 'Bad request: %s\n' % message
+    assert refused(web, '/delete?ids[]=2&ids=1', b'{"other": 1}', 'application/json') == 'Bad request: %s\n' % message
+    assert [line for line in warning_lines(log_dir) if line.endswith('Bad request: ' + message)] != []
+
+
+def test_a_query_sending_both_names_is_not_read_when_the_body_sends_the_list(web):
+    """The body wins over the query, whatever the query holds: a crafted link cannot turn a form's post into a 400."""
+    assert posted(web, '/delete?ids[]=2&ids=999', b'ids[]=1', FORM) == {'ids': [1], 'files': [], 'extra': {}}
+    assert posted(web, '/delete?ids[]=2&ids=999', b'{"ids": [1]}', 'application/json')['ids'] == [1]
+
+
+def test_files_sent_under_both_names_are_a_400(web):
+    body = multipart(('ids', '1'), ('files', 'a.txt', 'a'), ('files[]', 'b.txt', 'b'))
+    assert refused(web, '/delete', body, 'multipart/form-data; boundary=B') == (
+        "Bad request: parameter 'files' was sent both as files and as files[] in the form: send the list under one "
+        "name, not both\n")
 
 
 def test_files_sent_with_brackets_are_taken_from_the_body(web):
@@ -94,5 +123,7 @@ def test_the_readme_says_the_body_wins_under_either_name_and_what_both_names_giv
     assert 'URL arguments win over the body, the body over the query' in section
     assert ('The body wins over the query under either name: `POST /delete?ids=999` with the form `ids[]=1`, or the '
             'JSON `{"ids[]": [1]}`, gives `[1]`') in section
-    assert ("where one place sends both, `ids=1&ids[]=2` in the body or in the query, the plain name's values are "
-            "taken and the others left out, `tests/test_params_list_brackets_precedence.py`") in section
+    assert ("where one place sends both, `ids=1&ids[]=2` in the body or in the query, the answer is a 400, "
+            "`parameter 'ids' was sent both as ids and as ids[] in the form: send the list under one name, not both`, "
+            "as both lists cannot be taken and either alone drops the other's values (the query's are not read when "
+            "the body sends the list), `tests/test_params_list_brackets_precedence.py`") in section
