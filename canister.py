@@ -2818,6 +2818,10 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_new_pid)
 
 
+#: The members a JSON line adds after ``message`` when it has none of its own to add (``_LineFormat.line``).
+_NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})
+
+
 class _LineFormat:
     """Formats log lines in one pass.  Text lines are byte for byte canister 1.x's layout
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
@@ -2841,10 +2845,11 @@ class _LineFormat:
         self._second: Tuple[float, float, str, str, str] = (-1.0, -1.0, '', '', '')
 
     def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
-             traceback: str = '') -> Tuple[str, str]:
+             traceback: str = '', fields: Mapping[str, Any] = _NO_FIELDS) -> Tuple[str, str]:
         """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in.  ``request_id``:
         None for the id of the request the thread serves, looked up only by a JSON line (a text
-        line has no place for it)."""
+        line has no place for it).  ``fields``: members a JSON line adds after ``message`` (the
+        response line's ``method``, ``path``, ``status`` and ``duration_ms``); a text line has none."""
         cached = self._second
         if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
             second = int(now)
@@ -2861,6 +2866,7 @@ class _LineFormat:
                 request_id = context.request_id if context is not None else ''
             entry = {'time': _ISO_STAMP % (cached[2], millis, cached[4]), 'level': level, 'pid': _PID,
                      'thread': thread, 'request_id': request_id, 'message': message}
+            entry.update(fields)
             if traceback:
                 entry['traceback'] = traceback
             return json.dumps(entry) + '\n', cached[3]
@@ -2902,7 +2908,8 @@ class _CanisterHandler(logging.Handler):
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
             thread = getattr(record, 'canister_thread', None) or record.threadName or '-'
             line, day = self.line_format.line(record.created, record.levelname, thread, record.getMessage(),
-                                              getattr(record, 'canister_request_id', None), traceback)
+                                              getattr(record, 'canister_request_id', None), traceback,
+                                              getattr(record, 'canister_fields', _NO_FIELDS))
             self.sink.write(line, day)
         except Exception:
             self.handleError(record)
@@ -2969,6 +2976,10 @@ class RequestLog:
         self.format: str = config['log_format']
         #: The layout of every line written (text or JSON).
         self.line_format = _LineFormat(self.format == 'json')
+        #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``: ``write``
+        #: for text, whose line is all there is; for JSON, ``_respond_in_json``, which adds the figures as members
+        #: of their own.  (Chosen here, so the text line's path is ``write``'s, with no look at the format.)
+        self.respond: Callable[..., None] = self._respond_in_json if self.format == 'json' else self.write
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -3093,6 +3104,29 @@ class RequestLog:
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
+        handler.sink.write(line, day)
+
+    def _respond_in_json(self, level: int, fmt: str, status: int, milliseconds: float,
+                         thread_name: Optional[str] = None) -> None:
+        """``respond`` of a JSON log: the response line, ``fmt % (status, milliseconds)``, with the request's
+        method, its path and query as the request line shows them (secrets masked alike), the status as a number
+        and the time taken in milliseconds, each a member of its own, so that a collector can count 5xx or take
+        percentiles of the time without reading the message."""
+        if level < self.level:
+            return
+        context = _local.context
+        fields: Dict[str, Any] = {} if context is None else {
+            'method': _escape(context.method), 'path': _request_target(context.environ)}
+        fields['status'] = status
+        fields['duration_ms'] = int(milliseconds * 1000) / 1000  # (cut to the microsecond, as the message cuts it)
+        handler = self.handler
+        if handler is None or len(self.logger.handlers) != 1:  # (through the logging module, as ``write``)
+            self.logger.log(level, fmt, status, milliseconds, extra={
+                'canister_request_id': None, 'canister_thread': thread_name, 'canister_fields': fields})
+            return
+        line, day = self.line_format.line(_now(), self._level_names[level],
+                                          threading.current_thread().name if thread_name is None else thread_name,
+                                          fmt % (status, milliseconds), None, '', fields)
         handler.sink.write(line, day)
 
     def said(self, warning: str) -> bool:
@@ -3333,6 +3367,19 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
             query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
         url += '?' + _redact_query(query)
     return url
+
+
+#: The origin ``_request_target`` has ``_request_url`` put before the path, to cut it off again: no ``@`` in it, so the
+#: path is masked as it is after any origin.
+_NO_ORIGIN = ('http', '-')
+#: The length of that origin written, ``http://-``.
+_NO_ORIGIN_LENGTH = len('%s://%s' % _NO_ORIGIN)
+
+
+def _request_target(environ: Mapping[str, Any]) -> str:
+    """The path and query of the request line, masked and made printable as it shows them (``/reset/***?page=2``):
+    a JSON response line's ``path``."""
+    return _request_url(environ, *_NO_ORIGIN)[_NO_ORIGIN_LENGTH:]
 
 
 def _request_log(log: RequestLog) -> RequestLog:
@@ -16667,8 +16714,8 @@ class _RequestContext(SessionState):
                 level = logging.WARNING
             else:
                 level = logging.DEBUG if self.preflight else logging.INFO
-            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000,
-                      thread_name=self.thread.name if self.thread is not None else None)
+            log.respond(level, 'Response: %d (%dms)', code, elapsed * 1000,
+                        thread_name=self.thread.name if self.thread is not None else None)
             if self.held_errors is not None:
                 self.held_errors.end(self.error_logged)
         if self.thread is not None:
