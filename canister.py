@@ -15566,7 +15566,7 @@ def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) ->
     sent = []
     if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
         # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
-        sent.append('Host %s and no X-Forwarded-Host (nginx: proxy_set_header Host $host;)'
+        sent.append('Host %s and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;)'
                     % _escape(_mask_url_value(own_origin).partition('://')[2])[:100])
     if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
         sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
@@ -16368,7 +16368,8 @@ _OTHER_REQUEST_ATTRIBUTES = {
     'mimetype': ("Flask's", "Bottle's is bottle.request.content_type, with its parameters (application/json; "
                             "charset=utf-8): bottle.request.content_type.split(';')[0] is the bare type"),
     'host': ("Flask's", "Bottle's is bottle.request.get_header('Host'), the host and port the client asked for; "
-                        'behind a reverse proxy, the one the proxy passes on (nginx: proxy_set_header Host $host)'),
+                        'behind a reverse proxy, the one the proxy passes on (nginx: proxy_set_header Host '
+                        '$host:$server_port)'),
     'view_args': ("Flask's", "Bottle's is bottle.request.url_args, the route's wildcards by name; or give the "
                              'handler parameters named as the wildcards, which Bottle fills'),
     'referrer': ("Flask's", "Bottle's is bottle.request.get_header('Referer'), None without one"),

@@ -645,6 +645,56 @@ def transfer_app() -> bottle.Bottle:
     return app
 
 
+def navigation_app() -> bottle.Bottle:
+    """The app of the SameSite navigation tests (tests/test_lax_navigation.py, tests/test_strict_navigation.py), before
+    canister and each file's own routes: POST /login/<name>, GET /count (writes the session, as a flash message or a
+    counter does), GET /me and an own /page."""
+    app = bottle.Bottle()
+
+    @app.post('/login/<name>')
+    def login(name):
+        session.user = name
+        return {'user': name}
+
+    @app.get('/count')
+    def count():
+        session.data['count'] = session.data.get('count', 0) + 1
+        return {'user': session.user, 'count': session.data['count']}
+
+    @app.get('/me')
+    def me():
+        return {'user': session.user, 'data': dict(session.data)}
+
+    @app.get('/page')
+    def own_page():
+        return '<!doctype html><title>own page</title><p>own page</p>'
+
+    return app
+
+
+@contextlib.contextmanager
+def served_on_a_site_of_its_own(app: bottle.Bottle, log_dir: pathlib.Path, **settings: Any) -> Iterator[str]:
+    """``app`` with canister installed (its log in ``log_dir``, and ``settings``), served for a browser as
+    ``http://app.site.localhost:<port>``, another site than ``page_app``'s ``localhost``; its origin."""
+    app.install(canister.Canister(log_path=str(log_dir), **settings))
+    server = Server(app)
+    try:
+        yield 'http://app.site.localhost:%d' % server.port
+    finally:
+        server.close()
+        app.close()
+
+
+def me(page: Any) -> Any:
+    """GET /me as the app's own page's ``fetch`` sees it."""
+    return page.evaluate("fetch('/me').then(r => r.json())")
+
+
+def session_cookies(context: Any) -> Tuple[Any, ...]:
+    """The values of the session cookies a browser context holds."""
+    return tuple(cookie['value'] for cookie in context.cookies() if cookie['name'] == 'session_id')
+
+
 def auto_submit_form(action: str, fields_html: str) -> str:
     """An HTML page whose form (POST, urlencoded, to ``action``) submits itself once loaded."""
     return (

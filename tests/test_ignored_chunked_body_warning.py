@@ -144,6 +144,19 @@ def test_chunk_framing_bottle_cannot_read_is_not_looked_at_and_a_handler_that_ne
         server.close()
 
 
+def answer_to_a_short_body(port: int, text: bytes) -> bytes:
+    """What POST /notes of ``text`` (text/plain) answers within 3 s when its Content-Length says 100 bytes more than
+    come: the client sends the rest later, or never."""
+    head = (b'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n'
+            b'Connection: close\r\n\r\n' % (len(text) + 100))
+    with socket.create_connection(('127.0.0.1', port), timeout=3) as sock:
+        sock.sendall(head + text)
+        try:
+            return sock.recv(65536)
+        except socket.timeout:
+            return b'(no answer within 3 s: the handler waited for the whole body)'
+
+
 def test_within_the_minute_after_the_warning_the_handler_runs_before_the_body_has_all_come(log_dir):
     """wsgiref hands the app the socket: the look at the body (Bottle reads all of it to give its first bytes) waits
     for the body, so only the request that says the WARNING waits; the others of its minute run at once."""
@@ -154,15 +167,7 @@ def test_within_the_minute_after_the_warning_the_handler_runs_before_the_body_ha
         assert connection.getresponse().status == 200
         connection.close()
         assert read_log(log_dir).count('the body filled no parameter') == 1
-        head = (b'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n'
-                b'Connection: close\r\n\r\n' % (len(BODY) + 100))
-        with socket.create_connection(('127.0.0.1', server.port), timeout=3) as sock:
-            sock.sendall(head + BODY)  # (100 bytes short: the client sends the rest later, or never)
-            try:
-                answer = sock.recv(65536)
-            except socket.timeout:
-                answer = b'(no answer within 3 s: the handler waited for the whole body)'
-        assert status_of(answer) == 200
+        assert status_of(answer_to_a_short_body(server.port, BODY)) == 200
         assert read_log(log_dir).count('the body filled no parameter') == 1
     finally:
         server.close()
@@ -174,16 +179,7 @@ def test_after_a_look_at_other_text_the_handler_runs_before_the_body_has_all_com
     server = WsgirefServer(notes_app(log_dir))
     try:
         assert post_chunked(server.port, '/notes', (b'2026-12-07 ', b'disk full')).status == 200
-        line = b'2026-12-07 disk full on host7\n'
-        head = (b'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n'
-                b'Connection: close\r\n\r\n' % (len(line) + 100))
-        with socket.create_connection(('127.0.0.1', server.port), timeout=3) as sock:
-            sock.sendall(head + line)  # (100 bytes short: the client sends the rest later, or never)
-            try:
-                answer = sock.recv(65536)
-            except socket.timeout:
-                answer = b'(no answer within 3 s: the handler waited for the whole body)'
-        assert status_of(answer) == 200
+        assert status_of(answer_to_a_short_body(server.port, b'2026-12-07 disk full on host7\n')) == 200
         assert 'the body filled no parameter' not in read_log(log_dir)
     finally:
         server.close()

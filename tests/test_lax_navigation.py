@@ -9,13 +9,13 @@ whose /form posts itself).  Requirements are those of tests/test_browser.py.
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
 from urllib.parse import urlencode
 
 import bottle
 import pytest
 
-from helpers import Server, cookie_value, cookieless_client, page_app, read_log, readme_section
+from helpers import (Server, cookie_value, cookieless_client, me, navigation_app, page_app, read_log, readme_section,
+                     served_on_a_site_of_its_own, session_cookies)
 
 import canister
 from canister import session
@@ -26,14 +26,9 @@ FORM_OF_ANOTHER_SITE = {'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navig
 
 
 def callback_app() -> bottle.Bottle:
-    """POST /login/<name>; POST /acs and /acs-login, without CSRF protection as an identity provider's callback is:
-    /acs pops its state and sets a flash message, /acs-login logs ``SAMLResponse`` in; GET /me and an own /page."""
-    app = bottle.Bottle()
-
-    @app.post('/login/<name>')
-    def login(name):
-        session.user = name
-        return {'user': name}
+    """``navigation_app`` and POST /acs and /acs-login, without CSRF protection as an identity provider's callback
+    is: /acs pops its state and sets a flash message, /acs-login logs ``SAMLResponse`` in."""
+    app = navigation_app()
 
     @app.post('/acs', csrf=False)
     def acs():
@@ -45,19 +40,6 @@ def callback_app() -> bottle.Bottle:
     def acs_login():
         session.user = bottle.request.forms.get('SAMLResponse')
         return {'user': session.user}
-
-    @app.get('/count')
-    def count():
-        session.data['count'] = session.data.get('count', 0) + 1
-        return {'user': session.user, 'count': session.data['count']}
-
-    @app.get('/me')
-    def me():
-        return {'user': session.user, 'data': dict(session.data)}
-
-    @app.get('/page')
-    def own_page():
-        return '<!doctype html><title>own page</title><p>own page</p>'
 
     return app
 
@@ -72,27 +54,13 @@ def pages():
 @pytest.fixture
 def lax_app(tmp_path):
     """(the app's origin, its log directory): canister installed with the default session_samesite = Lax."""
-    app = callback_app()
-    app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
-    server = Server(app)
-    yield 'http://app.site.localhost:%d' % server.port, tmp_path / 'logs'
-    server.close()
-    app.close()
+    with served_on_a_site_of_its_own(callback_app(), tmp_path / 'logs') as origin:
+        yield origin, tmp_path / 'logs'
 
 
 def form_elsewhere(pages: Server, action: str, **fields: str) -> str:
     """The URL of another site's page whose form posts ``fields`` to ``action`` as soon as it is loaded."""
     return 'http://localhost:%d/form?%s' % (pages.port, urlencode(dict(action=action, **fields)))
-
-
-def me(page: Any) -> Any:
-    """GET /me as the app's own page's ``fetch`` sees it."""
-    return page.evaluate("fetch('/me').then(r => r.json())")
-
-
-def session_cookies(context: Any) -> Tuple[Any, ...]:
-    """The values of the session cookies the browser holds."""
-    return tuple(cookie['value'] for cookie in context.cookies() if cookie['name'] == 'session_id')
 
 
 def test_a_form_of_another_site_posting_to_a_callback_does_not_log_the_user_out(browser_context, pages, lax_app):

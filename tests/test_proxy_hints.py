@@ -25,8 +25,8 @@ NO_FORWARDING = r' WARNING .*A request came from 127\.0\.0\.1, which is in trust
 class ForwardingProxy:
     """A reverse proxy on 127.0.0.1 in a thread, in front of ``upstream_port``: it passes each request on, as
     nginx's ``proxy_pass`` does, with ``Host`` the upstream's (nginx's default, ``$proxy_host``) or, with
-    ``pass_host``, the client's (``proxy_set_header Host $host;``); it appends its peer to X-Forwarded-For
-    (``$proxy_add_x_forwarded_for``) when ``forward_for``, and adds the headers of ``add``."""
+    ``pass_host``, the client's (``proxy_set_header Host $host:$server_port;``); it appends its peer to
+    X-Forwarded-For (``$proxy_add_x_forwarded_for``) when ``forward_for``, and adds the headers of ``add``."""
 
     def __init__(self, upstream_port: int, forward_for: bool = True, pass_host: bool = False,
                  add: Optional[Dict[str, str]] = None) -> None:
@@ -238,8 +238,9 @@ def test_a_csrf_refusal_behind_a_listed_proxy_with_nginx_defaults_says_what_the_
     upstream = re.search(r'this app sees its own origin as http://(127\.0\.0\.1:\d+);', line)
     assert upstream, line
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host %s and "
-                         'no X-Forwarded-Host (nginx: proxy_set_header Host $host;) and no X-Forwarded-Proto (nginx: '
-                         'proxy_set_header X-Forwarded-Proto $scheme;))' % upstream.group(1)), line
+                         'no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;) and no '
+                         'X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;))'
+                         % upstream.group(1)), line
     assert 'list the proxy in trusted_proxies' not in line
 
 

@@ -66,10 +66,11 @@ def accepts(port: int) -> bool:
 
 
 class Deployment:
-    """The section's app in ``directory``, served by ``command`` behind nginx."""
+    """The section's app in ``directory``, served by ``command`` behind nginx with the ``location`` block."""
 
-    def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str) -> None:
+    def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str, location: str) -> None:
         self.directory = directory
+        self.location = location
         directory.mkdir(exist_ok=True)
         (directory / 'app.ini').write_text(INI)
         (directory / 'app.py').write_text(app_py)
@@ -101,30 +102,41 @@ class Deployment:
             'error_log %s/error.log;\nevents { worker_connections 64; }\nhttp {\naccess_log %s/access.log;\n%s'
             'server {\nlisten 127.0.0.1:%d ssl;\nssl_certificate %s;\nssl_certificate_key %s;\n%s}\n}\n'
             % (here, here, temp_paths, self.port, certificates['server.crt'], certificates['server.key'],
-               LOCATION.replace('8000', str(self.app_port))))
+               self.location.replace('8000', str(self.app_port))))
         nginx = Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
                          '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
         wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 10, what='nginx')
         assert nginx.proc.poll() is None, nginx.output() + (here / 'error.log').read_text()
         return nginx
 
-    def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> 'tuple[int, str]':
-        """GET ``path`` over TLS through nginx, from 127.0.0.2, for the host shop.example."""
+    @property
+    def origin(self) -> str:
+        """The origin a browser names for the shop: nginx's port is not HTTPS's default."""
+        return 'https://shop.example:%d' % self.port
+
+    def request(self, method: str, path: str, headers: Optional[Dict[str, str]] = None,
+                body: Optional[str] = None) -> 'tuple[int, str]':
+        """``method`` ``path`` over TLS through nginx, from 127.0.0.2, with the ``Host`` a browser sends for
+        :attr:`origin` unless ``headers`` has another."""
         context = ssl.create_default_context(cafile=self.ca)
         connection = http.client.HTTPSConnection('127.0.0.1', self.port, context=context, timeout=10,
                                                  source_address=(CLIENT, 0))
         try:
-            connection.request('GET', path, headers=dict({'Host': 'shop.example'}, **(headers or {})))
+            connection.request(method, path, body=body,
+                               headers=dict({'Host': 'shop.example:%d' % self.port}, **(headers or {})))
             response = connection.getresponse()
             return response.status, response.read().decode()
         finally:
             connection.close()
 
-    def logged(self, path: str) -> Dict[str, str]:
+    def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> 'tuple[int, str]':
+        return self.request('GET', path, headers)
+
+    def logged(self, path: str, method: str = 'GET') -> Dict[str, str]:
         """The request line the app logged for ``path`` (JSON lines in ./logs/), once it is there."""
         def found() -> Optional[Dict[str, str]]:
             lines = [entry for entry in log_entries(self.directory / 'logs')
-                     if entry['message'].startswith('GET ') and entry['message'].endswith(path)]
+                     if entry['message'].startswith(method + ' ') and entry['message'].endswith(path)]
             return lines[0] if lines else None
         return wait_until(found, 5, what='the line of %s' % path)
 
@@ -139,8 +151,8 @@ def deploy(tmp_path: pathlib.Path) -> Iterator:
     started: List[Deployment] = []
 
     def start(command: str = GUNICORN, store: str = 'sqlite:///sessions.db', name: str = 'shop',
-              app_py: str = APP_PY) -> Deployment:
-        started.append(Deployment(tmp_path / name, command, store, app_py))
+              app_py: str = APP_PY, location: str = LOCATION) -> Deployment:
+        started.append(Deployment(tmp_path / name, command, store, app_py, location))
         return started[-1]
 
     yield start
@@ -152,7 +164,7 @@ def test_the_section_is_in_the_contents_and_its_nginx_block_sets_the_headers_can
     readme = (pathlib.Path(REPO_ROOT) / 'README.md').read_text(encoding='utf-8')
     assert '- [Deploying](#deploying)\n' in readme.split('\n## Install\n', 1)[0]
     assert 'X-Forwarded-For $proxy_add_x_forwarded_for;' in LOCATION
-    assert 'X-Forwarded-Proto $scheme;' in LOCATION and 'Host $host;' in LOCATION
+    assert 'X-Forwarded-Proto $scheme;' in LOCATION and 'Host $host:$server_port;' in LOCATION
     assert '--workers 2 --bind 127.0.0.1:8000' in GUNICORN
 
 
@@ -162,7 +174,7 @@ def test_through_nginx_and_gunicorn_the_log_has_the_real_client_not_a_forged_one
     assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
     for path in ('/ping?plain=1', '/ping?forged=1'):
         line = shop.logged(path)
-        assert line['message'] == 'GET https://shop.example' + path
+        assert line['message'] == 'GET %s%s' % (shop.origin, path)
         assert line['thread'].startswith(CLIENT + '-')
     assert FORGED not in (shop.directory / 'logs').joinpath(os.listdir(shop.directory / 'logs')[0]).read_text()
     assert shop.get('/ready') == (200, 'ready\n')
@@ -173,7 +185,7 @@ def test_through_nginx_and_the_readme_waitress_command_the_log_has_the_real_clie
     shop = deploy(WAITRESS)
     assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
     line = shop.logged('/ping?forged=1')
-    assert line['message'] == 'GET https://shop.example/ping?forged=1'
+    assert line['message'] == 'GET %s/ping?forged=1' % shop.origin
     assert line['thread'].startswith(CLIENT + '-')
     assert [entry for entry in log_entries(shop.directory / 'logs') if entry['level'] != 'INFO'] == []
 
@@ -184,7 +196,7 @@ def test_waitress_without_the_readmes_option_loses_the_client_and_https(deploy):
     shop = deploy(plain)
     assert shop.get('/ping?untrusted=1') == (200, 'ok\n')
     line = shop.logged('/ping?untrusted=1')
-    assert line['message'] == 'GET http://shop.example/ping?untrusted=1'
+    assert line['message'] == 'GET http://shop.example:%d/ping?untrusted=1' % shop.port
     assert line['thread'].startswith('127.0.0.1-')
 
 
@@ -270,3 +282,69 @@ def test_waitress_passing_the_headers_on_stores_sessions_unwarned_where_its_trus
     assert shop.get('/visit') == (200, 'visit\n')
     warned = [entry['message'] for entry in log_entries(shop.directory / 'logs') if entry['level'] == 'WARNING']
     assert any('which is not in trusted_proxies' in message for message in warned), warned
+
+
+ORDER = '''
+
+@app.post('/order')
+def order():
+    return 'ordered %s\\n' % bottle.request.forms.get('item')
+'''
+
+
+def test_behind_nginx_on_a_port_of_its_own_a_same_origin_form_post_without_sec_fetch_site_is_taken(deploy):
+    """A browser that sends no Sec-Fetch-Site names nginx's port in Host and Origin alike; the block passes the port
+    on (``$host`` alone would drop it, and the app would take its own page for another origin and refuse it)."""
+    shop = deploy(name='port', app_py=APP_PY + ORDER)
+    assert shop.request('POST', '/order', {'Origin': shop.origin, 'Content-Type': 'application/x-www-form-urlencoded'},
+                        'item=tea') == (200, 'ordered tea\n')
+    assert shop.logged('/order', 'POST')['message'] == 'POST %s/order' % shop.origin
+    assert [entry for entry in log_entries(shop.directory / 'logs') if entry['level'] != 'INFO'] == []
+    # another site's page is still refused
+    assert shop.request('POST', '/order', {'Origin': 'https://elsewhere.example',
+                                           'Content-Type': 'application/x-www-form-urlencoded'}, 'item=tea')[0] == 403
+
+
+def test_behind_nginx_the_port_the_app_sees_is_nginxs_own_not_what_the_client_wrote_after_the_colon(deploy):
+    """nginx checks only the name before the colon of a Host against server_name; ``$http_host`` would pass the
+    rest on as the client wrote it, to every URL the app builds from it."""
+    shop = deploy(name='injected')
+    assert shop.get('/ping?injected=1', {'Host': 'shop.example:1@evil.example'}) == (200, 'ok\n')
+    assert shop.logged('/ping?injected=1')['message'] == 'GET %s/ping?injected=1' % shop.origin
+    assert 'evil.example' not in ''.join(entry['message'] for entry in log_entries(shop.directory / 'logs'))
+
+
+def test_behind_nginx_passing_host_without_its_port_a_same_origin_form_post_is_refused_and_the_warning_says_why(
+        deploy):
+    """``$host`` alone drops nginx's port: the app sees its own origin without it, refuses its own page's form from a
+    browser that sends no Sec-Fetch-Site, and its WARNING names what nginx sent and the line that passes the port."""
+    without_port = LOCATION.replace('Host $host:$server_port;', 'Host $host;')
+    assert without_port != LOCATION
+    shop = deploy(name='portless', app_py=APP_PY + ORDER, location=without_port)
+    assert shop.request('POST', '/order', {'Origin': shop.origin, 'Content-Type': 'application/x-www-form-urlencoded'},
+                        'item=tea')[0] == 403
+    warned = [entry['message'] for entry in log_entries(shop.directory / 'logs') if entry['level'] == 'WARNING']
+    assert len(warned) == 1, warned
+    assert warned[0].endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host "
+                              'shop.example and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;))'
+                              ), warned
+
+
+def test_on_https_default_port_the_host_with_443_is_the_same_origin_and_the_log_shows_the_port(tmp_path, monkeypatch,
+                                                                                                  uninstall_at_end):
+    """nginx on 443 passes ``shop.example:443``, which browsers leave out of their Origin."""
+    (tmp_path / 'app.ini').write_text(INI)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
+    monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
+    namespace: dict = {'__name__': 'app'}
+    exec(compile(APP_PY + ORDER, 'README.md', 'exec'), namespace)
+    app = uninstall_at_end(namespace['app'])
+    import webtest
+    web = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1'})
+    answer = web.post('/order', {'item': 'tea'}, headers={
+        'Host': 'shop.example:443', 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': CLIENT,
+        'Origin': 'https://shop.example'})
+    assert answer.text == 'ordered tea\n'
+    messages = [entry['message'] for entry in log_entries(tmp_path / 'logs')]
+    assert 'POST https://shop.example:443/order' in messages, messages

@@ -8,15 +8,14 @@ app).  Requirements are those of tests/test_browser.py.
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any
 from urllib.parse import urlencode
 
 import bottle
 import pytest
 
-from helpers import Server, page_app, read_log
+from helpers import Server, me, navigation_app, page_app, read_log, served_on_a_site_of_its_own, session_cookies
 
-import canister
 from canister import session
 
 NOT_MADE = 'Session: a navigation from another site\'s page (a link, Sec-Fetch-Site: cross-site) came without'
@@ -44,32 +43,13 @@ def pages():
 
 
 def account_app() -> bottle.Bottle:
-    """POST /login/<name>, GET /magic/<name> (a login link, as a mail's), GET /count (writes the session, as a
-    flash message or a counter does), GET /me and an own /page."""
-    app = bottle.Bottle()
-
-    @app.post('/login/<name>')
-    def login(name):
-        session.user = name
-        return {'user': name}
+    """``navigation_app`` and GET /magic/<name> (a login link, as a mail's)."""
+    app = navigation_app()
 
     @app.get('/magic/<name>')
     def magic(name):
         session.user = name
         return {'user': name}
-
-    @app.get('/count')
-    def count():
-        session.data['count'] = session.data.get('count', 0) + 1
-        return {'user': session.user, 'count': session.data['count']}
-
-    @app.get('/me')
-    def me():
-        return {'user': session.user, 'data': dict(session.data)}
-
-    @app.get('/page')
-    def own_page():
-        return '<!doctype html><title>own page</title><p>own page</p>'
 
     return app
 
@@ -77,27 +57,13 @@ def account_app() -> bottle.Bottle:
 @pytest.fixture
 def strict_app(tmp_path):
     """(the app's origin, its log directory): canister installed with session_samesite = Strict."""
-    app = account_app()
-    app.install(canister.Canister(log_path=str(tmp_path / 'logs'), session_samesite='Strict'))
-    server = Server(app)
-    yield 'http://app.site.localhost:%d' % server.port, tmp_path / 'logs'
-    server.close()
-    app.close()
+    with served_on_a_site_of_its_own(account_app(), tmp_path / 'logs', session_samesite='Strict') as origin:
+        yield origin, tmp_path / 'logs'
 
 
 def elsewhere(pages: Server, path: str, to: str) -> str:
     """The URL of ``path`` on another site's page server, sending the browser ``to``."""
     return 'http://localhost:%d%s?%s' % (pages.port, path, urlencode({'to': to}))
-
-
-def me(page: Any) -> Any:
-    """GET /me as the app's own page's ``fetch`` sees it."""
-    return page.evaluate("fetch('/me').then(r => r.json())")
-
-
-def session_cookies(context: Any) -> Tuple[Any, ...]:
-    """The values of the session cookies the browser holds."""
-    return tuple(cookie['value'] for cookie in context.cookies() if cookie['name'] == 'session_id')
 
 
 def log_in(page: Any, origin: str) -> None:
