@@ -6178,6 +6178,20 @@ def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
     return wrappers
 
 
+def _wrapper_codes(callback: Any) -> typing.FrozenSet[types.CodeType]:
+    """The code of each function in ``callback``'s ``__wrapped__`` chain but the last, the handler (at most 100)."""
+    codes = set()
+    for _ in range(100):
+        inner = getattr(callback, '__wrapped__', None)
+        if inner is None:
+            break
+        code = getattr(callback, '__code__', None)
+        if isinstance(code, types.CodeType):
+            codes.add(code)
+        callback = inner
+    return frozenset(codes)
+
+
 def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.FrozenSet[str]:
     """Those of ``names`` (the parameters canister binds) that none of ``wrappers`` names itself: they reach the
     wrapped function through its ``*args`` or ``**kwargs``."""
@@ -6205,6 +6219,11 @@ def _passed_on_note(name: str, wrappers: Optional[List[Any]] = None) -> str:
     return (" (%r reaches the handler through the *args, **kwargs of the wrapper%s of a decorator made with "
             'functools.wraps: canister binds the parameters of the function it wraps; if the decorator supplies %r '
             "itself, have it set the wrapper's __signature__ without it)" % (name, named, name))
+
+
+#: Python's ``TypeError`` of a call given one parameter twice (by position and by keyword: "got multiple values for
+#: argument 'user'"; by two keywords: "... for keyword argument 'user'").
+_GIVEN_TWICE = re.compile(r"got multiple values for (?:keyword )?argument '(\w+)'$")
 
 
 #: The opcodes of a value as simple as a keyword argument's usually is (``load_user()``, ``session.user``).
@@ -6282,6 +6301,13 @@ class ParameterBinder:
                  injected: typing.AbstractSet[str] = frozenset()) -> None:
         signature = inspect.signature(callback)
         injected = _bound_keywords(callback) | injected
+        #: The wrappers of the app's decorators that pass the handler's parameters on through ``*args, **kwargs``
+        #: (:func:`_passing_wrappers`): the 400 of a parameter they pass on names them.
+        self.wrappers = _passing_wrappers(callback)
+        #: The parameters a wrapper of :attr:`wrappers` evidently sets itself (:func:`_names_set`), by name, with
+        #: that wrapper: left to it, as another plugin's are.
+        self.set_by_wrappers = self._set_by_wrappers(signature, injected)
+        injected = injected | self.set_by_wrappers.keys()
         hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         #: The parameters the request fills, in the signature's order.
@@ -6334,30 +6360,56 @@ class ParameterBinder:
         self.huge = self._huge_members()
         #: The route's rule, which the WARNING of a body that filled nothing names.
         self.rule = rule
-        #: The wrappers of the app's decorators that pass the handler's parameters on through ``*args, **kwargs``
-        #: (:func:`_passing_wrappers`): the 400 of a parameter they pass on names them.
-        self.wrappers = _passing_wrappers(callback)
         #: The parameters the request fills that those wrappers pass on (:func:`_passed_on`).
         self.passed_on = _passed_on(self.wrappers, {param.name for param in self.params}) if self.wrappers else frozenset()
-        self.notes.extend(self._set_by_wrappers())
+        #: The code of every wrapper above the handler (canister's guards too), where a call that gives the handler
+        #: a parameter twice fails (:meth:`given_twice`).
+        self.wrapper_codes = _wrapper_codes(callback)
         #: When that WARNING was last said for the route (``_monotonic``): it is said once a minute at most.
         self.ignored_body_told = -math.inf
 
-    def _set_by_wrappers(self) -> List[str]:
-        """The WARNING of each parameter the request fills that a decorator's wrapper evidently sets itself
-        (:func:`_names_set`): the request must send it too, and where the wrapper keeps a value already there
-        (``setdefault``) the client's wins."""
-        required = {param.name for param in self.params if param.required}
-        notes = []
+    def _set_by_wrappers(self, signature: inspect.Signature,
+                         injected: typing.AbstractSet[str]) -> Dict[str, Any]:
+        """For :attr:`set_by_wrappers`: the parameters of ``signature`` (less ``injected``) that a wrapper of
+        :attr:`wrappers` passes on and evidently sets itself (:func:`_names_set`), each with the outermost such
+        wrapper."""
+        if not self.wrappers:
+            return {}
+        names = {parameter.name for parameter in signature.parameters.values()
+                 if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)} - injected
+        passed_on = _passed_on(self.wrappers, names)
+        found: Dict[str, Any] = {}
         for wrapper in self.wrappers:
-            for name in _names_set(wrapper.__code__, self.passed_on):
-                notes.append('parameter %r is one the wrapper %s of a decorator made with functools.wraps sets '
-                             'itself, yet canister binds it from the request, as a parameter of the function it '
-                             'wraps: %sa value a client sends may be the one the handler gets; have the decorator set '
-                             "the wrapper's __signature__ without %r (or read the user from canister.session in the "
-                             'handler)' % (name, _wrapper_name(wrapper),
-                                           'a request without it gets a 400, and ' if name in required else '', name))
-        return notes
+            for name in _names_set(wrapper.__code__, passed_on):
+                found.setdefault(name, wrapper)
+        return found
+
+    def left_to_wrappers_notes(self) -> List[str]:
+        """What the plugin logs at INFO when it applies itself: each parameter left to the wrapper that sets it."""
+        return ['parameter %r is left to the wrapper %s of a decorator made with functools.wraps, which sets it '
+                'itself: canister neither requires it from the request nor takes it from one' % (name, _wrapper_name(wrapper))
+                for name, wrapper in sorted(self.set_by_wrappers.items())]
+
+    def given_twice(self, error: BaseException) -> Optional[BadRequest]:
+        """The 400 of a call that failed because a decorator's wrapper gave the function it wraps a parameter that
+        canister bound from the request once more, by position or by a keyword :func:`_names_set` did not see:
+        Python's ``TypeError`` "got multiple values for argument", raised in that wrapper's own frame; else None
+        (a ``TypeError`` raised inside the handler stays a 500)."""
+        named = _GIVEN_TWICE.search(str(error)) if isinstance(error, TypeError) and self.passed_on else None
+        if named is None or named.group(1) not in self.passed_on:
+            return None
+        trace = error.__traceback__
+        while trace is not None and trace.tb_next is not None:
+            trace = trace.tb_next
+        if trace is None or trace.tb_frame.f_code not in self.wrapper_codes:
+            return None
+        name = named.group(1)
+        message = 'parameter %r is not one to send: the route supplies it itself' % name
+        return BadRequest(message, logged='%s (%s: %s; canister bound %r from the request, and a decorator made with '
+                          'functools.wraps gives it to the function it wraps too, passing the rest on through the '
+                          "*args, **kwargs of its wrapper %s: have the decorator set the wrapper's __signature__ "
+                          'without %r)' % (message, type(error).__name__, error, name,
+                                           ' or '.join(_wrapper_name(wrapper) for wrapper in self.wrappers), name))
 
     def _missing_error(self, name: str, note: str = '') -> BadRequest:
         """The 400 of the missing parameter ``name``, with ``note``, and :func:`_passed_on_note` for one a
@@ -18184,6 +18236,8 @@ class Canister:
         if binder is not None:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
+            for note in binder.left_to_wrappers_notes():
+                log.write(logging.INFO, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
         late = _unenforced_checks(route, app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
@@ -18242,6 +18296,11 @@ class Canister:
                 if refusal is not None:
                     context.plugin.log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
+                twice = binder.given_twice(error) if binder is not None else None
+                if twice is not None:  # (a decorator's wrapper gave the handler a parameter canister bound)
+                    _run_guards(guards)
+                    context.plugin.log.write(logging.WARNING, 'Route %s: Bad request: %s', what, twice.logged)
+                    raise _error_response(400, 'Bad request: %s' % twice) from None
                 answer = self._handler_raised(error, context, route)
                 if answer is None:
                     raise

@@ -1,8 +1,9 @@
 """The app's own decorators made with ``functools.wraps`` (README, Parameter unpacking, *Decorators of your own*):
-canister binds the parameters of the function such a decorator wraps, so one the decorator fills itself is one a
-client can send too.  The 400 of one missing says to set ``__signature__`` (its WARNING names the wrapper); a wrapper that
-evidently sets a parameter's keyword is logged at WARNING when the plugin applies itself; one that only passes its
-arguments on (a ``login_required``) is not.  Served by a real waitress on 127.0.0.1."""
+canister binds the parameters of the function such a decorator wraps, but leaves to the decorator one whose keyword
+its wrapper evidently sets (logged at INFO), so no client chooses it.  One the wrapper passes by position is bound
+from the request: a client that sends it gets a 400 (not the 500 of the call's TypeError), logged at WARNING naming
+the route and the wrapper; the 400 of one missing says to set ``__signature__``.  A wrapper that only passes its
+arguments on (a ``login_required``) is not logged.  Served by a real waitress on 127.0.0.1."""
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,7 @@ import bottle
 
 import canister
 from canister import session
-from helpers import ROOT, readme_section, warning_lines
+from helpers import ROOT, read_log, readme_section, warning_lines
 
 
 def load_user():
@@ -59,6 +60,19 @@ def inject_positional(f):
     def wrapper(*args, **kwargs):
         return f(load_user(), *args, **kwargs)
     return wrapper
+
+
+def inject_by_a_name_in_a_variable(f):
+    name = 'current_user'
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **{name: load_user()}, **kwargs)
+    return wrapper
+
+
+def call_with_item_twice(item):
+    return 'item=%s' % item
 
 
 def readme_with_user():
@@ -113,6 +127,22 @@ def served(make_app, serve):
                             ('/positional', inject_positional), ('/signature', readme_with_user())]:
         app.get(path, callback=decorator(handler))
     app.get('/defaulted', callback=inject_setdefault(defaulted))
+    app.get('/dynamic', callback=inject_by_a_name_in_a_variable(handler))
+
+    def guarded_handler(current_user, item='x'):
+        return 'user=%s item=%s' % (current_user, item)
+
+    app.get('/positional-guarded', callback=inject_positional(canister.require_user(guarded_handler)))
+
+    @app.get('/extra')
+    @inject_setdefault
+    def extra(current_user, **kwargs):
+        return 'user=%s extra=%s' % (current_user, ','.join(sorted(kwargs)))
+
+    @app.get('/twice-inside')
+    @login_required
+    def twice_inside(item):
+        return call_with_item_twice(item, item=item)  # (the handler's own TypeError)
 
     @app.get('/guarded')
     @login_required
@@ -133,34 +163,74 @@ def served(make_app, serve):
     return browser
 
 
-def test_a_parameter_the_decorator_fills_is_one_a_client_can_send(make_app, serve):
+SETTERS = ['/setdefault', '/assign', '/update', '/keyword', '/defaulted']
+
+
+def test_a_parameter_whose_keyword_the_wrapper_sets_is_left_to_it_and_no_client_chooses_it(make_app, serve):
     browser = served(make_app, serve)
-    # setdefault: the client's value wins, the decorator's user is lost
-    assert browser.get('/setdefault?item=1&current_user=admin') == (200, 'user=admin item=1')
-    # a default of None makes the 400 silent, not safe
-    assert browser.get('/defaulted?item=1') == (200, 'user=bob item=1')
-    assert browser.get('/defaulted?item=1&current_user=admin') == (200, 'user=admin item=1')
-    # assigned over the client's value: still required from the request
-    assert browser.get('/assign?item=1&current_user=admin') == (200, 'user=bob item=1')
+    for path in SETTERS:
+        assert browser.get(path + '?item=1&current_user=admin') == (200, 'user=bob item=1'), path
+        assert browser.get(path + '?item=1') == (200, 'user=bob item=1'), path
+        assert Browser(browser.origin).get(path + '?item=1&current_user=admin') == (200, 'user=anonymous item=1')
+    # nor does the client's value land in the handler's **kwargs
+    assert browser.get('/extra?current_user=admin&other=1') == (200, 'user=bob extra=other')
+
+
+def test_leaving_it_to_the_wrapper_is_logged_at_info_naming_the_parameter_and_the_wrapper(make_app, serve, log_dir):
+    browser = served(make_app, serve)
+    for path in SETTERS:
+        browser.get(path + '?item=1')
+    log = read_log(log_dir)
+    for path in SETTERS:
+        said = [line for line in log.splitlines() if 'Route GET %s: ' % path in line]
+        assert len(said) == 1 and ' INFO ' in said[0], (path, said)
+        assert "parameter 'current_user' is left to the wrapper " in said[0], said
+        assert 'wrapper (test_decorators_of_your_own.py, line ' in said[0], said
+        assert 'canister neither requires it from the request nor takes it from one' in said[0], said
+    assert not warning_lines(log_dir)
+
+
+def test_a_parameter_passed_by_position_and_sent_by_the_client_is_a_400_not_a_500(make_app, serve, log_dir):
+    browser = served(make_app, serve)
+    refused = (400, "Bad request: parameter 'current_user' is not one to send: the route supplies it itself\n")
+    for path in ['/positional', '/dynamic', '/positional-guarded']:  # (under the guard, the call fails in its wrapper)
+        assert browser.get(path + '?item=1&current_user=admin') == refused, path
+    lines = warning_lines(log_dir)
+    for path, wrapper in [('/positional', 'inject_positional'), ('/dynamic', 'inject_by_a_name_in_a_variable'),
+                          ('/positional-guarded', 'inject_positional')]:
+        said = [line for line in lines if 'Route GET %s: Bad request: ' % path in line]
+        assert len(said) == 1, (path, lines)
+        assert "parameter 'current_user' is not one to send" in said[0], said
+        assert "got multiple values for " in said[0] and "argument 'current_user'" in said[0], said
+        assert ('%s.<locals>.wrapper (test_decorators_of_your_own.py, line ' % wrapper in said[0]
+                or 'wrapper wrapper (test_decorators_of_your_own.py, line ' in said[0]), said  # (3.9: no qualname)
+        assert "have the decorator set the wrapper's __signature__ without 'current_user'" in said[0], said
+    assert 'Traceback' not in read_log(log_dir)
+    # a user the guard refuses gets its 401 first
+    assert Browser(browser.origin).get('/positional-guarded?item=1&current_user=admin')[0] == 401
+
+
+def test_a_typeerror_of_the_handlers_own_stays_a_500(make_app, serve):
+    browser = served(make_app, serve)
+    status, text = browser.get('/twice-inside?item=1')
+    assert status == 500 and 'not one to send' not in text
 
 
 def test_the_400_of_such_a_parameter_says_to_set_its_signature_and_its_warning_names_the_wrapper(
         make_app, serve, log_dir):
     browser = served(make_app, serve)
-    paths = ['/setdefault', '/assign', '/update', '/keyword', '/positional']
-    for path in paths:
-        status, text = browser.get(path + '?item=1')
-        assert (status, text) == (400, "Bad request: missing parameter 'current_user' ('current_user' reaches the "
-                                       'handler through the *args, **kwargs of the wrapper of a decorator made with '
-                                       'functools.wraps: canister binds the parameters of the function it wraps; if '
-                                       "the decorator supplies 'current_user' itself, have it set the wrapper's "
-                                       '__signature__ without it)\n'), (path, text)  # (no name of the app's code)
+    status, text = browser.get('/positional?item=1')
+    assert (status, text) == (400, "Bad request: missing parameter 'current_user' ('current_user' reaches the "
+                                   'handler through the *args, **kwargs of the wrapper of a decorator made with '
+                                   'functools.wraps: canister binds the parameters of the function it wraps; if '
+                                   "the decorator supplies 'current_user' itself, have it set the wrapper's "
+                                   '__signature__ without it)\n'), text  # (no name of the app's code)
     said = [line for line in warning_lines(log_dir) if "Bad request: missing parameter 'current_user'" in line]
-    assert len(said) == 5 and all("the wrapper's __signature__ without it" in line for line in said), said
-    for path, line in zip(paths, said):  # (the developer's log names it: 3.9 has no qualname)
-        assert ('the wrapper inject_%s.<locals>.wrapper of a decorator' % path[1:] in line
-                or 'the wrapper wrapper of a decorator' in line), line
-        assert '.py' not in line, line  # (the source's file and line are the apply WARNING's)
+    assert len(said) == 1 and "the wrapper's __signature__ without it" in said[0], said
+    # (the developer's log names it: 3.9 has no qualname)
+    assert ('the wrapper inject_positional.<locals>.wrapper of a decorator' in said[0]
+            or 'the wrapper wrapper of a decorator' in said[0]), said
+    assert '.py' not in said[0], said  # (the source's file and line are for the log of the call's 400)
     # any parameter passed on by such a wrapper gets the hint (it says "if"); a handler without one, none
     status, text = browser.get('/guarded')
     assert status == 400 and "if the decorator supplies 'item' itself" in text, text
@@ -177,26 +247,25 @@ def test_the_signature_recipe_and_the_session_take_the_user_from_the_session_onl
     assert not [line for line in warning_lines(log_dir) if '/signature' in line or '/from-session' in line]
 
 
-def test_a_wrapper_that_sets_the_keyword_is_logged_at_warning_and_a_login_required_is_not(make_app, serve, log_dir):
+def test_a_login_required_and_a_wrapper_passing_by_position_are_not_logged_when_applied(make_app, serve, log_dir):
     browser = served(make_app, serve)
-    for path in ['/setdefault', '/assign', '/update', '/keyword', '/defaulted', '/positional', '/guarded',
-                 '/signature', '/from-session']:
-        browser.get(path + '?item=1')
-    lines = warning_lines(log_dir)
-    for path in ['/setdefault', '/assign', '/update', '/keyword', '/defaulted']:
-        said = [line for line in lines if 'Route GET %s: ' % path in line]
-        assert len(said) == 1, (path, lines)
-        assert "parameter 'current_user' is one the wrapper" in said[0], said
-        assert "set the wrapper's __signature__ without 'current_user'" in said[0], said
-        assert ('a request without it gets a 400' in said[0]) == (path != '/defaulted'), said
+    for path in ['/positional', '/guarded', '/signature', '/from-session']:
+        browser.get(path + '?item=1&current_user=admin')
+    assert browser.get('/guarded?item=1&current_user=admin') == (200, 'item=1')
+    log = read_log(log_dir)
     # the user passed by position leaves no name to see; a login_required (which reads a key) sets none
-    assert not [line for line in lines if 'Route GET /positional' in line or 'Route GET /guarded' in line], lines
-    assert not [line for line in lines if 'Route GET /signature' in line or 'Route GET /from-session' in line]
+    for path in ['/positional', '/guarded', '/signature', '/from-session']:
+        assert 'Route GET %s: parameter' % path not in log, log
 
 
 def test_the_readme_says_so():
     text = ' '.join(readme_section('## Parameter unpacking').split())
     assert '*Decorators of your own.*' in text
-    for claim in ["`GET /orders?current_user=admin` chooses the user", "`__signature__`",
-                  '`canister.session.user`', '`@canister.require_user`', 'logged at WARNING']:
+    for claim in ["is left to the decorator, as another plugin's parameter is: canister neither requires it from "
+                  'the request nor takes it from the client', "`GET /orders?current_user=admin` gets the decorator's "
+                  "user", "a handler's `**kwargs` does not receive it either", 'logged at INFO when Bottle applies',
+                  "a 400 `parameter 'current_user' is not one to send: the route supplies it itself`",
+                  'logged at WARNING naming the route and the wrapper', "a 400 `missing parameter 'current_user'`",
+                  "`__signature__`", '`canister.session.user`', '`@canister.require_user`',
+                  'such as a `login_required`, is not logged, and its parameters are bound as usual']:
         assert claim in text, claim
