@@ -8539,6 +8539,8 @@ _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
 #: What Redis answers (``NOPERM``, its code cut by redis-py) a command or key the ACL of the user denies: while it
 #: lasts, a readiness check also runs the read script on a key of its own (the user's PING may still be allowed).
 _REDIS_NO_RIGHTS = 'no permissions to '
+#: The command of a ``NOPERM`` (``_REDIS_NO_RIGHTS``) that names one, as ``ACL SETUSER`` takes it: ``script|load``.
+_REDIS_DENIED_COMMAND = re.compile(r"no permissions to run the '([^']+)' command")
 #: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
 #: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
 _REDIS_PROBE = 'ready-probe'
@@ -8644,6 +8646,15 @@ def _given_password(client: Any) -> bool:
         if isinstance(settings, dict):
             return bool(settings.get('password'))
     return False
+
+
+def _redis_user(client: Any) -> str:
+    """The Redis user the redis-py ``client`` logs in as (``default`` when its settings name none)."""
+    for holder in (getattr(client, 'connection_pool', None), getattr(client, 'nodes_manager', None)):
+        settings = getattr(holder, 'connection_kwargs', None)
+        if isinstance(settings, dict):
+            return str(settings.get('username') or 'default')
+    return 'default'
 
 
 def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
@@ -9437,7 +9448,8 @@ class RedisStore(SessionStore):
 
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached, or refuses writes (``_try_write``).
-        Credentials or a database number it refuses, a server's TLS certificate refused, and a
+        Credentials or a database number it refuses, a user whose ACL denies canister's commands or keys, a server's
+        TLS certificate refused, and a
         URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would fail every request, or most,
         not only until Redis is back.  The first check Redis
         answers (at install, or the first after an install that found it down) also loads the update script, looks
@@ -9464,22 +9476,37 @@ class RedisStore(SessionStore):
         except self._errors as error:
             text = _redis_error_text(error, self._tls)
             self._refuse_certificate(text)
-            if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
-                raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
-                                  'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
-                                  'by default), or use redis://host:port/db for a single server)' % text) from None
-            if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
-                raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
-                                     'name and password of the URL, or of the client given as store)' % text,
-                                     str(self._unreachable(error, started=started))) from None
-            if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
-                raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
-                                  'has databases 0 to 15 unless its databases setting gives more)' % text) from None
+            self._refuse_misconfigured(error, text, started)
             return str(self._unreachable(error, started=started))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
             self._count_replicas()
             self._checked = self._replicas_counted  # (else the next check asks again)
         return None
+
+    def _refuse_misconfigured(self, error: Exception, text: str, started: float) -> None:
+        """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
+        Redis server where a Sentinel URL wants sentinels, credentials or a database number it refuses, or a user
+        whose ACL denies a command canister runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail
+        every request until someone acts; those about the user also carry a request's words (``_StoreUnusable``)."""
+        if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
+            raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
+                              'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
+                              'by default), or use redis://host:port/db for a single server)' % text) from None
+        if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH')):
+            raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
+                                 'name and password of the URL, or of the client given as store)' % text,
+                                 str(self._unreachable(error, started=started))) from None
+        if _REDIS_NO_RIGHTS in text:  # (an ACL: it stays so until someone changes it)
+            user = _redis_user(self.client)
+            denied = _REDIS_DENIED_COMMAND.search(text)
+            grant = '+' + denied.group(1) if denied else '~%s*' % self.prefix
+            raise _StoreUnusable('canister.session_store: Redis refused the user %r a command or key canister uses: '
+                                 '%s (let the user run canister\'s commands on the keys under its prefix, %s; for '
+                                 'this one: ACL SETUSER %s %s)' % (user, text, self.prefix, user, grant),
+                                 str(self._unreachable(error, started=started))) from None
+        if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
+            raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
+                              'has databases 0 to 15 unless its databases setting gives more)' % text) from None
 
     @staticmethod
     def _refuse_certificate(text: str) -> None:
@@ -9528,14 +9555,19 @@ class RedisStore(SessionStore):
 
     def _load_scripts(self, client: Any) -> None:
         """Load the read and update scripts (on every master of a Cluster), so that their first use is one round
-        trip too; one server takes both in one pipeline."""
+        trip too, and run the read script on a key of canister's own, as a request does (it holds nothing, or the
+        probe's ``1``): a user whose ACL denies ``EVALSHA``, or the keys under the prefix, is told at install.  One
+        server takes all three in one pipeline."""
+        probe = (self._sha(_REDIS_LOAD), 1, self.prefix + _REDIS_PROBE, 1000)
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
                 client.script_load(source)
+            client.evalsha(*probe)
             return
         pipe = client.pipeline(transaction=False)
         for source in (_REDIS_LOAD, _REDIS_UPDATE):
             pipe.script_load(source)
+        pipe.evalsha(*probe)
         pipe.execute()
 
     def _check_mode(self, client: Any) -> None:
