@@ -597,7 +597,7 @@ class _ForkLocks:
     child.  A lock that may be held for long (while something downloads) is not waited for: with
     ``renew``, each object gets a new one in the child instead.  ``after`` then runs on each object in the
     child, told whether its old lock was held at the fork (to put right what a thread the child lacks left
-    half done).
+    half done; never, without ``renew``).  It is the one place where a kind puts its objects right in a child.
 
     A section makes one for each kind of object when it is imported; an object registers itself
     in one line once it has its lock (``self._lock``), ``_SOME_LOCKS.add(self)``, and leaves when
@@ -621,7 +621,8 @@ class _ForkLocks:
         #: True: the objects' locks are not held across a fork, and in the child each gets a new one.
         self.renew = renew
         #: Run on each object in the child after a fork, once it has its new lock (``renew``), with whether its
-        #: old one was held then (by a thread in the middle of a change, which the child lacks).
+        #: old one was held then (by a thread in the middle of a change, which the child lacks); without ``renew``,
+        #: once its lock, held across the fork, is let go of (with False).
         self.after = after
         #: A weak reference to each object -> its lock.  A plain dict, copied in one step at a fork
         #: while other threads may add to it (a WeakSet is iterated step by step).
@@ -665,12 +666,13 @@ class _ForkLocks:
         held, self._held = self._held, []
         for lock in reversed(held):
             lock.release()
-        if in_child and self.renew:
-            for owner in (ref() for ref in self._objects.copy()):
-                if owner is not None:
-                    held_at_fork, owner._lock = owner._lock.locked(), threading.Lock()
-                    if self.after is not None:
-                        self.after(owner, held_at_fork)
+        if in_child and (self.renew or self.after is not None):
+            for owner in self.owners():
+                held_at_fork = self.renew and owner._lock.locked()
+                if self.renew:
+                    owner._lock = threading.Lock()
+                if self.after is not None:
+                    self.after(owner, held_at_fork)
 
 
 def _hold_locks_before_fork() -> None:
@@ -7998,6 +8000,13 @@ class _SQLiteFile:
         with self._lock:
             return bool(self._open)
 
+    def waiting_anew(self) -> None:
+        """After a fork, in the child: ``_waiting`` anew.  A fork does not wait for it (it is held for seconds
+        while a request waits out a file another process holds); the child's copy of one held then would stay
+        held for good, and no request of the child would wait a lock out again: each would answer 503 after
+        its short wait, all through a backup that one request could have waited out."""
+        self._waiting = threading.Lock()
+
     def close_before_fork(self) -> None:
         """Close every connection before ``os.fork`` (gunicorn's workers, say, after ``--preload``);
         the parent and each child open their own again when they next use the file.
@@ -8016,21 +8025,10 @@ class _SQLiteFile:
 
 #: Before a fork, with ``_SQLITE_OPENING`` held (no connection is half made), each file's
 #: connections are closed (``close_before_fork``); its lock is held across the fork, so that the
-#: child never inherits one locked by a thread it lacks.
-_SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork)
-
-
-def _sqlite_waiting_anew() -> None:
-    """After a fork, in the child: each file's ``_waiting`` anew.  A fork does not wait for it (it is held
-    for seconds while a request waits out a file another process holds); the child's copy of one held
-    then would stay held for good, and no request of the child would wait a lock out again: each would
-    answer 503 after its short wait, all through a backup that one request could have waited out."""
-    for file in _SQLITE_LOCKS.owners():
-        file._waiting = threading.Lock()
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(after_in_child=_sqlite_waiting_anew)
+#: child never inherits one locked by a thread it lacks.  In the child, each file's ``_waiting`` anew
+#: (``waiting_anew``).
+_SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork,
+                           after=lambda file, held: file.waiting_anew())
 
 
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
