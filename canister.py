@@ -597,7 +597,7 @@ class _ForkLocks:
     child.  A lock that may be held for long (while something downloads) is not waited for: with
     ``renew``, each object gets a new one in the child instead.  ``after`` then runs on each object in the
     child, told whether its old lock was held at the fork (to put right what a thread the child lacks left
-    half done).
+    half done; never, without ``renew``).  It is the one place where a kind puts its objects right in a child.
 
     A section makes one for each kind of object when it is imported; an object registers itself
     in one line once it has its lock (``self._lock``), ``_SOME_LOCKS.add(self)``, and leaves when
@@ -621,7 +621,8 @@ class _ForkLocks:
         #: True: the objects' locks are not held across a fork, and in the child each gets a new one.
         self.renew = renew
         #: Run on each object in the child after a fork, once it has its new lock (``renew``), with whether its
-        #: old one was held then (by a thread in the middle of a change, which the child lacks).
+        #: old one was held then (by a thread in the middle of a change, which the child lacks); without ``renew``,
+        #: once its lock, held across the fork, is let go of (with False).
         self.after = after
         #: A weak reference to each object -> its lock.  A plain dict, copied in one step at a fork
         #: while other threads may add to it (a WeakSet is iterated step by step).
@@ -665,12 +666,13 @@ class _ForkLocks:
         held, self._held = self._held, []
         for lock in reversed(held):
             lock.release()
-        if in_child and self.renew:
-            for owner in (ref() for ref in self._objects.copy()):
-                if owner is not None:
-                    held_at_fork, owner._lock = owner._lock.locked(), threading.Lock()
-                    if self.after is not None:
-                        self.after(owner, held_at_fork)
+        if in_child and (self.renew or self.after is not None):
+            for owner in self.owners():
+                held_at_fork = self.renew and owner._lock.locked()
+                if self.renew:
+                    owner._lock = threading.Lock()
+                if self.after is not None:
+                    self.after(owner, held_at_fork)
 
 
 def _hold_locks_before_fork() -> None:
@@ -8109,6 +8111,13 @@ class _SQLiteFile:
         with self._lock:
             return bool(self._open)
 
+    def waiting_anew(self) -> None:
+        """After a fork, in the child: ``_waiting`` anew.  A fork does not wait for it (it is held for seconds
+        while a request waits out a file another process holds); the child's copy of one held then would stay
+        held for good, and no request of the child would wait a lock out again: each would answer 503 after
+        its short wait, all through a backup that one request could have waited out."""
+        self._waiting = threading.Lock()
+
     def close_before_fork(self) -> None:
         """Close every connection before ``os.fork`` (gunicorn's workers, say, after ``--preload``);
         the parent and each child open their own again when they next use the file.
@@ -8127,21 +8136,10 @@ class _SQLiteFile:
 
 #: Before a fork, with ``_SQLITE_OPENING`` held (no connection is half made), each file's
 #: connections are closed (``close_before_fork``); its lock is held across the fork, so that the
-#: child never inherits one locked by a thread it lacks.
-_SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork)
-
-
-def _sqlite_waiting_anew() -> None:
-    """After a fork, in the child: each file's ``_waiting`` anew.  A fork does not wait for it (it is held
-    for seconds while a request waits out a file another process holds); the child's copy of one held
-    then would stay held for good, and no request of the child would wait a lock out again: each would
-    answer 503 after its short wait, all through a backup that one request could have waited out."""
-    for file in _SQLITE_LOCKS.owners():
-        file._waiting = threading.Lock()
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(after_in_child=_sqlite_waiting_anew)
+#: child never inherits one locked by a thread it lacks.  In the child, each file's ``_waiting`` anew
+#: (``waiting_anew``).
+_SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork,
+                           after=lambda file, held: file.waiting_anew())
 
 
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
@@ -8650,6 +8648,8 @@ _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
 #: What Redis answers (``NOPERM``, its code cut by redis-py) a command or key the ACL of the user denies: while it
 #: lasts, a readiness check also runs the read script on a key of its own (the user's PING may still be allowed).
 _REDIS_NO_RIGHTS = 'no permissions to '
+#: The command of a ``NOPERM`` (``_REDIS_NO_RIGHTS``) that names one, as ``ACL SETUSER`` takes it: ``script|load``.
+_REDIS_DENIED_COMMAND = re.compile(r"no permissions to run the '([^']+)' command")
 #: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
 #: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
 _REDIS_PROBE = 'ready-probe'
@@ -8755,6 +8755,15 @@ def _given_password(client: Any) -> bool:
         if isinstance(settings, dict):
             return bool(settings.get('password'))
     return False
+
+
+def _redis_user(client: Any) -> str:
+    """The Redis user the redis-py ``client`` logs in as (``default`` when its settings name none)."""
+    for holder in (getattr(client, 'connection_pool', None), getattr(client, 'nodes_manager', None)):
+        settings = getattr(holder, 'connection_kwargs', None)
+        if isinstance(settings, dict):
+            return str(settings.get('username') or 'default')
+    return 'default'
 
 
 def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
@@ -9548,7 +9557,8 @@ class RedisStore(SessionStore):
 
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached, or refuses writes (``_try_write``).
-        Credentials or a database number it refuses, a server's TLS certificate refused, and a
+        Credentials or a database number it refuses, a user whose ACL denies canister's commands or keys, a server's
+        TLS certificate refused, and a
         URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would fail every request, or most,
         not only until Redis is back.  The first check Redis
         answers (at install, or the first after an install that found it down) also loads the update script, looks
@@ -9575,22 +9585,37 @@ class RedisStore(SessionStore):
         except self._errors as error:
             text = _redis_error_text(error, self._tls)
             self._refuse_certificate(text)
-            if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
-                raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
-                                  'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
-                                  'by default), or use redis://host:port/db for a single server)' % text) from None
-            if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
-                raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
-                                     'name and password of the URL, or of the client given as store)' % text,
-                                     str(self._unreachable(error, started=started))) from None
-            if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
-                raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
-                                  'has databases 0 to 15 unless its databases setting gives more)' % text) from None
+            self._refuse_misconfigured(error, text, started)
             return str(self._unreachable(error, started=started))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
             self._count_replicas()
             self._checked = self._replicas_counted  # (else the next check asks again)
         return None
+
+    def _refuse_misconfigured(self, error: Exception, text: str, started: float) -> None:
+        """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
+        Redis server where a Sentinel URL wants sentinels, credentials or a database number it refuses, or a user
+        whose ACL denies a command canister runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail
+        every request until someone acts; those about the user also carry a request's words (``_StoreUnusable``)."""
+        if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
+            raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
+                              'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
+                              'by default), or use redis://host:port/db for a single server)' % text) from None
+        if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH')):
+            raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
+                                 'name and password of the URL, or of the client given as store)' % text,
+                                 str(self._unreachable(error, started=started))) from None
+        if _REDIS_NO_RIGHTS in text:  # (an ACL: it stays so until someone changes it)
+            user = _redis_user(self.client)
+            denied = _REDIS_DENIED_COMMAND.search(text)
+            grant = '+' + denied.group(1) if denied else '~%s*' % self.prefix
+            raise _StoreUnusable('canister.session_store: Redis refused the user %r a command or key canister uses: '
+                                 '%s (let the user run canister\'s commands on the keys under its prefix, %s; for '
+                                 'this one: ACL SETUSER %s %s)' % (user, text, self.prefix, user, grant),
+                                 str(self._unreachable(error, started=started))) from None
+        if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
+            raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
+                              'has databases 0 to 15 unless its databases setting gives more)' % text) from None
 
     @staticmethod
     def _refuse_certificate(text: str) -> None:
@@ -9639,14 +9664,19 @@ class RedisStore(SessionStore):
 
     def _load_scripts(self, client: Any) -> None:
         """Load the read and update scripts (on every master of a Cluster), so that their first use is one round
-        trip too; one server takes both in one pipeline."""
+        trip too, and run the read script on a key of canister's own, as a request does (it holds nothing, or the
+        probe's ``1``): a user whose ACL denies ``EVALSHA``, or the keys under the prefix, is told at install.  One
+        server takes all three in one pipeline."""
+        probe = (self._sha(_REDIS_LOAD), 1, self.prefix + _REDIS_PROBE, 1000)
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
                 client.script_load(source)
+            client.evalsha(*probe)
             return
         pipe = client.pipeline(transaction=False)
         for source in (_REDIS_LOAD, _REDIS_UPDATE):
             pipe.script_load(source)
+        pipe.evalsha(*probe)
         pipe.execute()
 
     def _check_mode(self, client: Any) -> None:

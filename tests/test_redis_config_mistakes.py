@@ -1,7 +1,8 @@
 """Mistakes in a Redis ``session_store`` that used to pass for an outage: a certificate the app does not trust, or
 made out to another host, is a ConfigError at install; a scheme that does not fit what the server speaks, and a
 Redis at its ``maxclients``, get a hint in the install's WARNING and in each 503's ERROR line; a password that Redis
-would not check gets a WARNING.  A server that is down at install still installs with the WARNING, with no hint.
+would not check gets a WARNING; a user whose ACL denies a command canister runs, or its keys, is a ConfigError naming
+what to grant.  A server that is down at install still installs with the WARNING, with no hint.
 Real redis-servers, TLS ones with certificates from openssl."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import redis
 
 import canister
-from helpers import UNAVAILABLE, read_log, warning_lines
+from helpers import UNAVAILABLE, client, read_log, warning_lines
 from redis_topologies import TlsRedis, make_certificates
 from servers import HOST, RedisServer, free_port, old_redis_server_binary
 from session_kit import Browser, add_session_routes
@@ -178,3 +179,39 @@ def test_on_redis_5_a_password_for_a_server_without_one_is_a_config_error(make_a
     started.append(old.start())
     with pytest.raises(canister.ConfigError, match='Redis refused the credentials'):
         session_app(make_app, 'redis://:secret@%s:%d/0' % (HOST, old.port))
+
+
+# --------------------------------------------------------------------------
+# a user whose ACL denies canister a command or its keys: a ConfigError at install, as refused credentials are
+
+#: ACL rules that deny canister's user (``app``) what canister needs: what Redis says, and the ACL SETUSER named.
+DENIED = {
+    'every command but PING': (dict(commands=['-@all', '+ping'], keys=['*']),
+                               "no permissions to run the 'script|load' command", 'ACL SETUSER app +script|load'),
+    'EVALSHA': (dict(commands=['+@all', '-evalsha'], keys=['*']),
+                "no permissions to run the 'evalsha' command", 'ACL SETUSER app +evalsha'),
+    'the keys under the prefix': (dict(commands=['+@all'], keys=['other:*']),
+                                  'no permissions to access one of the keys', 'ACL SETUSER app ~shop:session:*'),
+}
+
+
+@pytest.mark.parametrize('denied', sorted(DENIED))
+def test_a_user_whose_acl_denies_what_canister_needs_is_a_config_error_at_install_naming_it(
+        make_app, log_dir, redis_server, denied):
+    rules, words, grant = DENIED[denied]
+    admin = redis.Redis(host=HOST, port=redis_server.port)
+    url = 'redis://app:pw@%s:%d/0' % (HOST, redis_server.port)
+    try:
+        admin.acl_setuser('app', enabled=True, passwords=['+pw'], **rules)
+        with pytest.raises(canister.ConfigError) as refused:
+            session_app(make_app, url, session_redis_prefix='shop:session:')
+        said = str(refused.value)
+        assert "Redis refused the user 'app' a command or key canister uses: " in said, said
+        assert words in said and grant in said, said
+        assert not unreachable_warnings(log_dir), warning_lines(log_dir)
+        admin.acl_setuser('app', enabled=True, commands=['+@all'], keys=['shop:session:*'], reset_keys=True)
+        web = client(session_app(make_app, url, session_redis_prefix='shop:session:'))
+        assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+        assert not unreachable_warnings(log_dir), warning_lines(log_dir)
+    finally:
+        admin.close()

@@ -127,8 +127,10 @@ def test_the_first_check_redis_answers_after_an_install_that_found_it_down_check
     redis_server.start()
     first = commands_of(redis_server, plugin.store_problem)
     first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
-    # the read and update scripts (one pipeline), INFO cluster and CONFIG GET maxmemory* (the eviction warning)
+    # the read and update scripts loaded and the read script run on a key of its own (one pipeline: the ACL's rights),
+    # INFO cluster and CONFIG GET maxmemory* (the eviction warning)
     assert first.pop('ping') == 1 and first.pop('script|load') == 2 and first.pop('info') == 1
+    assert first.pop('evalsha') == 1 and first.pop('get') == 1
     assert first.pop('config|get') == 1
     assert first == {}
     assert commands_of(redis_server, plugin.store_problem) == {'ping': 1}
