@@ -209,21 +209,22 @@ def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key
     assert Browser(gevent_server.url, browser.sid).read() == ['keys', {'owner': 'keys', **dict.fromkeys('abcdef', 5)}]
 
 
-def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server):
+def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server, tmp_path):
     browser = browser_at(gevent_server.url, 51)
     assert get_from(browser, '/login?name=leaving').status == 200
     sid = browser.sid
-    held = {}
+    held, hold = {}, tmp_path / 'logged-out'
 
-    def slow_change():  # loads the session, sleeps 0.5 s (other greenlets run), then changes it
+    def slow_change():  # loads the session, waits for the logout (other greenlets run), then changes it
         held['answer'] = Browser(gevent_server.url, sid, follow=False).get(
-            '/incr?key=late&delay=0.5', headers={'X-Request-ID': 'held-across-logout'})
+            '/incr?key=late&hold=%s' % hold, headers={'X-Request-ID': 'held-across-logout'})
 
     thread = threading.Thread(target=slow_change)
     thread.start()
     wait_until(lambda: any(entry['request_id'] == 'held-across-logout' and entry['message'].startswith('incr')
                            for entry in log_entries(gevent_server.log_dir)), 5, what='the slow request to load its session')
     assert Browser(gevent_server.url, sid).get('/logout').status == 200
+    hold.touch()
     thread.join(10)
 
     assert held['answer'].status == 200

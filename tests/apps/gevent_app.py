@@ -28,6 +28,8 @@ Routes (JSON answers):
                               the session's user and owner, the thread's name and the request id as
                               the handler sees them
   GET /incr?key=K&delay=S     reads data[K] and logs that it did, sleeps S seconds, writes data[K] + 1
+  GET /incr?key=K&hold=P      the same, waiting (other greenlets run) until the test creates the file P
+                              (20 s at most) instead of sleeping
   GET /logout                 session.invalidate()
   GET /read                   the session's user and data, unchanged
   GET /slow?seconds=S         sleeps S seconds without touching the session
@@ -82,10 +84,13 @@ def bump(name: str, pause: float = 0.0):
 
 
 @app.get('/incr')
-def incr(key: str, delay: float = 0.0):
+def incr(key: str, delay: float = 0.0, hold: str = ''):
     value = session.data.get(key, 0)
     app.log.info('incr %s: loaded %d', key, value)
     time.sleep(delay)
+    deadline = time.monotonic() + 20
+    while hold and not os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.01)
     session.data[key] = value + 1
     return {'key': key, 'value': value + 1}
 
