@@ -238,13 +238,14 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
 # --------------------------------------------------------------------------
 # nothing stops the hub
 
-def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server):
-    slow = {}
-    thread = threading.Thread(target=lambda: slow.update(answer=Browser(gevent_server.url).get('/slow?seconds=1.5')))
+def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server, tmp_path):
+    slow, hold = {}, tmp_path / 'crowd-answered'
+    thread = threading.Thread(target=lambda: slow.update(answer=Browser(gevent_server.url).get('/slow?hold=%s' % hold)))
     thread.start()
-    time.sleep(0.1)
+    wait_until(lambda: (tmp_path / 'crowd-answered.reached').exists(), 10, what='the slow request to begin waiting')
     errors = run_threads([lambda number=number: crowd_of_one(gevent_server.url, 60 + number) for number in range(8)])
     answered_meanwhile = thread.is_alive()
+    hold.touch()
     thread.join(10)
 
     assert not errors, errors

@@ -33,6 +33,8 @@ Routes (JSON answers):
   GET /logout                 session.invalidate()
   GET /read                   the session's user and data, unchanged
   GET /slow?seconds=S         sleeps S seconds without touching the session
+  GET /slow?hold=P            the same, creating the file P.reached and waiting (other greenlets run) until the
+                              test creates the file P (20 s at most) instead of sleeping
   GET /warn?text=T            logs T through app.log at WARNING
   GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
                               what that greenlet saw
@@ -107,8 +109,13 @@ def read():
 
 
 @app.get('/slow')
-def slow(seconds: float):
+def slow(seconds: float = 0.0, hold: str = ''):
     time.sleep(seconds)
+    if hold:
+        open(hold + '.reached', 'w').close()
+    deadline = time.monotonic() + 20
+    while hold and not os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return {'slept': seconds}
 
 
