@@ -269,11 +269,9 @@ def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_t
     assert len(plugin_of(app).sessions_of('alice')) == 2
 
 
-def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at_most_every_50_ms(
-        make_app, serve, log_dir):
-    """The second of two moves of one session waits for the first,
-    reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
-    held between its two steps for longer here)."""
+def _reads_of_a_move_waiting_for_another(make_app: Any, serve: Any, log_dir: Any) -> List[float]:
+    """The laptop's move held between its two steps past the second a copy's move waits for it: the times
+    between the copy's reads of the old id while it waited, and the WARNING of the wait is logged."""
     store = canister.open_store('memory')
     first, _, release = _second_move_held_or_waiting(store)
     app = gated_app(make_app, None, store=store)
@@ -282,6 +280,7 @@ def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at
     copy = Browser(origin, laptop.sid)
     reads: List[float] = []
     load = store.load
+    warned = len(warning_lines(log_dir))
 
     def timed_load(sid, *args, **kwargs):
         if sid == laptop.sid and first.is_set() and not release.is_set():
@@ -293,12 +292,26 @@ def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at
     assert first.wait(10), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     try:
-        wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
+        wait_until(lambda: len(warning_lines(log_dir)) > warned, 10, 0.01, 'the WARNING of the stalled move')
     finally:
         release.set()                                 # (the copy's move waits there too, once it goes on)
     assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
-    gaps = [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
+    assert [line for line in warning_lines(log_dir)[warned:] if 'was still being moved to' in line]
+    return [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
+
+
+def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at_most_every_50_ms(
+        make_app, serve, log_dir):
+    """The second of two moves of one session waits for the first,
+    reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
+    held between its two steps for longer here).  A round is measured again only when another job's load
+    stretched its sleeps (fewer reads, longer gaps): load never makes reads more frequent, so the bounds against
+    a busy loop hold of every round."""
+    for _ in range(3):
+        gaps = _reads_of_a_move_waiting_for_another(make_app, serve, log_dir)
+        assert len(gaps) <= 40 and (gaps[6:] == [] or statistics.median(gaps[6:]) > 0.04), gaps  # no busy loop
+        if len(gaps) >= 10 and min(gaps[:4]) < 0.025 and statistics.median(gaps[6:]) < 0.1:
+            break
     assert 10 <= len(gaps) <= 40, gaps                # about 24 in its second: no busy loop, no long sleeps
     assert min(gaps[:4]) < 0.025, gaps                # 4 ms, 8 ms, 16 ms, ...
     assert 0.04 < statistics.median(gaps[6:]) < 0.1, gaps  # then 50 ms each
-    assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line]
