@@ -99,7 +99,8 @@ def test_on_the_memory_store_a_basic_login_whose_check_was_under_way_when_end_se
     browser, answers = Browser(origin), []
     thread = threading.Thread(target=lambda: answers.append(browser.get('/set?key=a&value=1', header)))  # (made real)
     thread.start()
-    time.sleep(0.3)  # (the check under way: it takes a second)
+    wait_until(lambda: plugin_of(app).sessions.store.logins_under_way, 10,
+               what='the login registered as under way, its check of a second or more begun')
 
     assert plugin_of(app).end_sessions('alice') == 0
     thread.join(20)
