@@ -46,6 +46,7 @@ import time
 import urllib.parse
 import warnings
 import wsgiref.simple_server
+from typing import Optional
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 APPS_DIR = os.path.join(TESTS_DIR, 'apps')
@@ -844,6 +845,8 @@ class WsgirefServer:
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
     sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
+    ``held``: an event each GET waits for (20 s at most), once counted and before its ``delay``: the test lets
+    the answers go by setting it (None: none waits).
     ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
     (a slow provider whose every line comes within a client's socket timeout, the whole answer later).
     With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset), and
@@ -855,6 +858,7 @@ class JwksServer:
     def __init__(self, certificates=None):
         self.body = b'{"keys": []}'
         self.delay = 0.0
+        self.held: Optional[threading.Event] = None
         self.trickle = 0.0
         self.trickle_head = False
         self.chunked = False
@@ -866,6 +870,8 @@ class JwksServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 owner.hits += 1
+                if owner.held is not None:
+                    owner.held.wait(20)
                 time.sleep(owner.delay)
                 body, pause, owner.trickle = owner.body, owner.trickle, 0.0
                 if owner.pause:

@@ -99,7 +99,8 @@ def test_on_the_memory_store_a_basic_login_whose_check_was_under_way_when_end_se
     browser, answers = Browser(origin), []
     thread = threading.Thread(target=lambda: answers.append(browser.get('/set?key=a&value=1', header)))  # (made real)
     thread.start()
-    time.sleep(0.3)  # (the check under way: it takes a second)
+    wait_until(lambda: plugin_of(app).sessions.store.logins_under_way, 10,
+               what='the login registered as under way, its check of a second or more begun')
 
     assert plugin_of(app).end_sessions('alice') == 0
     thread.join(20)
@@ -114,16 +115,17 @@ def test_on_the_memory_store_a_token_login_whose_check_was_under_way_when_end_se
     under way for every user, the one ``end_sessions`` names too."""
     import jwt
     jwks_server.publish(jwk(rsa_key, 'key-1'))
-    jwks_server.delay = 1.0
+    jwks_server.held = threading.Event()
     app = end_others_app(make_app, 'memory', auth_jwt_jwks_url=jwks_server.url)
     origin = serve(app)
     header = bearer(jwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'}))
     browser, answers = Browser(origin), []
     thread = threading.Thread(target=lambda: answers.append(browser.get('/set?key=a&value=1', header)))  # (made real)
     thread.start()
-    wait_until(lambda: jwks_server.hits == 1, 10, what='the keys asked for')  # (the check under way: they take 1 s)
+    wait_until(lambda: jwks_server.hits == 1, 10, what='the keys asked for')  # (the check under way until they come)
 
     assert plugin_of(app).end_sessions('alice') == 0
+    jwks_server.held.set()
     thread.join(20)
 
     assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]

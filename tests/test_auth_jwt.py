@@ -666,6 +666,7 @@ def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_toke
     assert Client(origin).get('/me', headers=kid_token(rsa_key, 'old')).status == 200
     jwks_server.publish(jwk(rsa_key, 'old'), jwk(other_rsa_key, 'new'))
     jwks_server.delay = 2.0
+    jwks_server.held = threading.Event()  # (the download under way until the test lets it answer, 2 s later)
     time.sleep(0.6)  # (auth_jwt_jwks_refetch has passed)
 
     first, held = get_in_thread(origin, kid_token(other_rsa_key, 'new', sub='bob'))
@@ -673,6 +674,7 @@ def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_toke
     known = Client(origin).get('/me', headers=kid_token(rsa_key, 'old', sub='carol'))
     rotated_meanwhile = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='dave'))
     first_still_waits = first.is_alive()
+    jwks_server.held.set()
     first.join(10)
     rotated_after = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='erin'))
 

@@ -209,21 +209,22 @@ def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key
     assert Browser(gevent_server.url, browser.sid).read() == ['keys', {'owner': 'keys', **dict.fromkeys('abcdef', 5)}]
 
 
-def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server):
+def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server, tmp_path):
     browser = browser_at(gevent_server.url, 51)
     assert get_from(browser, '/login?name=leaving').status == 200
     sid = browser.sid
-    held = {}
+    held, hold = {}, tmp_path / 'logged-out'
 
-    def slow_change():  # loads the session, sleeps 0.5 s (other greenlets run), then changes it
+    def slow_change():  # loads the session, waits for the logout (other greenlets run), then changes it
         held['answer'] = Browser(gevent_server.url, sid, follow=False).get(
-            '/incr?key=late&delay=0.5', headers={'X-Request-ID': 'held-across-logout'})
+            '/incr?key=late&hold=%s' % hold, headers={'X-Request-ID': 'held-across-logout'})
 
     thread = threading.Thread(target=slow_change)
     thread.start()
     wait_until(lambda: any(entry['request_id'] == 'held-across-logout' and entry['message'].startswith('incr')
                            for entry in log_entries(gevent_server.log_dir)), 5, what='the slow request to load its session')
     assert Browser(gevent_server.url, sid).get('/logout').status == 200
+    hold.touch()
     thread.join(10)
 
     assert held['answer'].status == 200
@@ -237,13 +238,14 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
 # --------------------------------------------------------------------------
 # nothing stops the hub
 
-def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server):
-    slow = {}
-    thread = threading.Thread(target=lambda: slow.update(answer=Browser(gevent_server.url).get('/slow?seconds=1.5')))
+def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server, tmp_path):
+    slow, hold = {}, tmp_path / 'crowd-answered'
+    thread = threading.Thread(target=lambda: slow.update(answer=Browser(gevent_server.url).get('/slow?hold=%s' % hold)))
     thread.start()
-    time.sleep(0.1)
+    wait_until(lambda: (tmp_path / 'crowd-answered.reached').exists(), 10, what='the slow request to begin waiting')
     errors = run_threads([lambda number=number: crowd_of_one(gevent_server.url, 60 + number) for number in range(8)])
     answered_meanwhile = thread.is_alive()
+    hold.touch()
     thread.join(10)
 
     assert not errors, errors

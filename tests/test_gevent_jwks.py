@@ -10,6 +10,7 @@ answers, or a port where nothing listens), and checks the answers and the log li
 """
 import json
 import threading
+import time
 
 import jwt as pyjwt
 import pytest
@@ -111,15 +112,18 @@ def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once
     server = serve_gevent(jwks_server.url)
     assert read_as(server, rs256_token(keys[0], 'one'), 4).status == 200
     jwks_server.publish(jwk(keys[0], 'one'), jwk(keys[1], 'two'))
-    jwks_server.delay = 3.0
+    jwks_server.held = threading.Event()  # (the refetch under way until the test lets it answer)
     Client(server.url).get('/slow?seconds=%g' % REFETCH)
 
     held = {}
     thread = threading.Thread(target=lambda: held.update(answer=read_as(server, rs256_token(keys[1], 'two', sub='bob'), 4)))
     thread.start()
     wait_until(lambda: jwks_server.hits == 2, 5, what='the refetch for the new kid')
+    fetching_since = time.monotonic()
     known = read_as(server, rs256_token(keys[0], 'one', sub='carol'), 5)
     answered_while_it_fetched = thread.is_alive()
+    time.sleep(max(0.0, 3.0 - (time.monotonic() - fetching_since)))  # (a refetch of 3 s: slower than a request)
+    jwks_server.held.set()
     thread.join(10)
 
     assert (known.status, known.json()['user']['sub']) == (200, 'carol')

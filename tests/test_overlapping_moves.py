@@ -49,11 +49,19 @@ def _second_move_held_or_waiting(store: Any) -> Tuple[threading.Event, threading
     return first, second_ready, release
 
 
-def _two_moves_at_once(make_app: Any, serve: Any, store_url: str,
+def _waiting_as_long_as_the_test_holds(monkeypatch: Any) -> None:
+    """A second move waits for the held first one until the test lets it go, not a second at most: the test's
+    steps while it waits (an HTTP login elsewhere, ``end_sessions``) may take longer than that when another
+    job loads the machine, and the second move would then take over (the tests of the stalled move cover that)."""
+    monkeypatch.setattr(canister, '_MOVE_WAIT', 30.0)
+
+
+def _two_moves_at_once(make_app: Any, serve: Any, store_url: str, monkeypatch: Any,
                        cap: int = 0) -> Tuple[Any, str, Browser, Browser, Browser, Callable[[], Tuple[Answer, Answer]]]:
     """alice on the tablet, then the laptop; the laptop regenerates, held between its move's two steps; a copy of
-    the laptop's cookie regenerates too.  The app, its origin, the tablet, the laptop, the copy, and ``finish()``
-    (both moves go on; their answers, the laptop's first)."""
+    the laptop's cookie regenerates too, and waits for it.  The app, its origin, the tablet, the laptop, the copy,
+    and ``finish()`` (both moves go on; their answers, the laptop's first)."""
+    _waiting_as_long_as_the_test_holds(monkeypatch)
     store = canister.open_store(store_url)
     first, second_ready, release = _second_move_held_or_waiting(store)
     app = gated_app(make_app, None, store=store, config={'session_max_per_user': cap} if cap else None)
@@ -73,8 +81,8 @@ def _two_moves_at_once(make_app: Any, serve: Any, store_url: str,
     return app, origin, tablet, laptop, copy, finish
 
 
-def test_two_regenerates_of_one_session_at_once_leave_it_listed_once_meanwhile(make_app, serve, store_url):
-    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url)
+def test_two_regenerates_of_one_session_at_once_leave_it_listed_once_meanwhile(make_app, serve, store_url, monkeypatch):
+    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url, monkeypatch)
 
     during = plugin_of(app).sessions_of('alice')
     answers = finish()
@@ -87,8 +95,8 @@ def test_two_regenerates_of_one_session_at_once_leave_it_listed_once_meanwhile(m
 
 
 def test_a_login_elsewhere_during_two_regenerates_of_one_session_ends_no_device_within_the_cap(
-        make_app, serve, store_url):
-    app, origin, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url, cap=3)
+        make_app, serve, store_url, monkeypatch):
+    app, origin, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url, monkeypatch, cap=3)
     phone = Browser(origin)
 
     assert phone.get('/login?name=alice').status == 200
@@ -99,8 +107,8 @@ def test_a_login_elsewhere_during_two_regenerates_of_one_session_ends_no_device_
 
 
 def test_end_sessions_during_two_regenerates_of_one_session_ends_it_under_every_id_and_counts_it_once(
-        make_app, serve, store_url):
-    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url)
+        make_app, serve, store_url, monkeypatch):
+    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url, monkeypatch)
 
     ended = plugin_of(app).end_sessions('alice')
     answers = finish()
@@ -112,9 +120,10 @@ def test_end_sessions_during_two_regenerates_of_one_session_ends_it_under_every_
 
 
 def test_a_regenerate_that_loaded_the_session_before_another_one_noted_its_move_waits_for_it_too(
-        make_app, serve, store_url):
+        make_app, serve, store_url, monkeypatch):
     """The copy's request loads the session and is held; the laptop's regenerate notes its move and is held
     between its two steps; the copy's request then regenerates: its note finds the laptop's, and it waits."""
+    _waiting_as_long_as_the_test_holds(monkeypatch)
     store = canister.open_store(store_url)
     first, second_ready, release = _second_move_held_or_waiting(store)
     app = gated_app(make_app, None, store=store)
@@ -223,10 +232,11 @@ def test_a_stalled_move_let_go_after_another_move_took_over_stores_nothing_and_t
 
 
 def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_the_first_tabs_cookie(
-        make_app, serve, store_url, tmp_path):
+        make_app, serve, store_url, tmp_path, monkeypatch):
     """Two tabs of one browser (one cookie) on alice's session, made without a password line, both log alice in
     with her password at once (``canister.log_in``): each login moves the session to a new id.  The first is
     held between its steps while the second comes and waits for it; then both go on."""
+    _waiting_as_long_as_the_test_holds(monkeypatch)
     store = canister.open_store(store_url)
     first, second_ready, release = _second_move_held_or_waiting(store)
     app = gated_app(make_app, None, store=store,
@@ -259,11 +269,9 @@ def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_t
     assert len(plugin_of(app).sessions_of('alice')) == 2
 
 
-def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at_most_every_50_ms(
-        make_app, serve, log_dir):
-    """The second of two moves of one session waits for the first,
-    reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
-    held between its two steps for longer here)."""
+def _reads_of_a_move_waiting_for_another(make_app: Any, serve: Any, log_dir: Any) -> List[float]:
+    """The laptop's move held between its two steps past the second a copy's move waits for it: the times
+    between the copy's reads of the old id while it waited, and the WARNING of the wait is logged."""
     store = canister.open_store('memory')
     first, _, release = _second_move_held_or_waiting(store)
     app = gated_app(make_app, None, store=store)
@@ -272,6 +280,7 @@ def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at
     copy = Browser(origin, laptop.sid)
     reads: List[float] = []
     load = store.load
+    warned = len(warning_lines(log_dir))
 
     def timed_load(sid, *args, **kwargs):
         if sid == laptop.sid and first.is_set() and not release.is_set():
@@ -283,12 +292,26 @@ def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at
     assert first.wait(10), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     try:
-        wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
+        wait_until(lambda: len(warning_lines(log_dir)) > warned, 10, 0.01, 'the WARNING of the stalled move')
     finally:
         release.set()                                 # (the copy's move waits there too, once it goes on)
     assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
-    gaps = [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
+    assert [line for line in warning_lines(log_dir)[warned:] if 'was still being moved to' in line]
+    return [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
+
+
+def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at_most_every_50_ms(
+        make_app, serve, log_dir):
+    """The second of two moves of one session waits for the first,
+    reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
+    held between its two steps for longer here).  A round is measured again only when another job's load
+    stretched its sleeps (fewer reads, longer gaps): load never makes reads more frequent, so the bounds against
+    a busy loop hold of every round."""
+    for _ in range(3):
+        gaps = _reads_of_a_move_waiting_for_another(make_app, serve, log_dir)
+        assert len(gaps) <= 40 and (gaps[6:] == [] or statistics.median(gaps[6:]) > 0.04), gaps  # no busy loop
+        if len(gaps) >= 10 and min(gaps[:4]) < 0.025 and statistics.median(gaps[6:]) < 0.1:
+            break
     assert 10 <= len(gaps) <= 40, gaps                # about 24 in its second: no busy loop, no long sleeps
     assert min(gaps[:4]) < 0.025, gaps                # 4 ms, 8 ms, 16 ms, ...
     assert 0.04 < statistics.median(gaps[6:]) < 0.1, gaps  # then 50 ms each
-    assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from typing import Any, Callable
 
 import pytest
 
 from helpers import warning_lines
-from servers import AppServer
+from servers import AppServer, wait_until
 from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across,
                          held_across_moves, held_in_turn, hold_request, logged_in, make_store_url, plugin_of,
                          run_threads)
@@ -278,6 +279,11 @@ def workers(request, tmp_path_factory):
     assert not server.pids(), 'server processes left running'
 
 
+def _reached(hold: Any) -> Callable[[], bool]:
+    """Whether the request held on the file ``hold`` (``?hold=``: tests/apps/concurrency_app.py) got there."""
+    return lambda: hold.with_name(hold.name + '.reached').exists()
+
+
 def test_concurrent_increments_of_different_keys_through_three_workers_are_all_kept(workers):
     owner = logged_in(workers.url)
     answers = collections.defaultdict(list)
@@ -301,15 +307,16 @@ def test_concurrent_increments_of_different_keys_through_three_workers_are_all_k
     assert len(pids) > 1, 'one worker answered everything: the test shows nothing about processes'
 
 
-def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_not_stay_logged_in(workers):
+def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_not_stay_logged_in(workers, tmp_path):
     name = 'user-late-login'
     logged_in(workers.url, name=name)
-    late, result = Browser(workers.url), {}
-    login = threading.Thread(target=lambda: result.update(answer=late.get('/login?name=%s&delay=1.5' % name)))
+    late, result, hold = Browser(workers.url), {}, tmp_path / 'login'
+    login = threading.Thread(target=lambda: result.update(answer=late.get('/login?name=%s&hold=%s' % (name, hold))))
     login.start()
-    time.sleep(0.5)  # the login is made in its worker (session.user set), and stored a second later
+    wait_until(_reached(hold), 20, what='the login made in its worker (session.user set), held before it is stored')
 
     ended = Browser(workers.url).get('/end?name=' + name)
+    hold.touch()
     login.join(20)
 
     assert ended.json()['ended'] == 1, ended
@@ -319,16 +326,17 @@ def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_n
 
 
 def test_a_regenerate_under_way_in_one_worker_when_a_logout_ran_in_another_stores_nothing_and_expires_the_cookie(
-        workers):
+        workers, tmp_path):
     owner = logged_in(workers.url, name='user-regenerating', cart='1')
     sid = owner.sid
-    result = {}
+    result, hold = {}, tmp_path / 'regenerate'
     moving = threading.Thread(target=lambda: result.update(
-        answer=Browser(workers.url, sid, follow=False).get('/regenerate?delay=1.5')))
+        answer=Browser(workers.url, sid, follow=False).get('/regenerate?hold=%s' % hold)))
     moving.start()
-    time.sleep(0.5)  # the move is made in its worker (a new id), and stored a second later
+    wait_until(_reached(hold), 20, what='the move made in its worker (a new id), held before it is stored')
 
     out = Browser(workers.url, sid, follow=False).get('/logout')
+    hold.touch()
     moving.join(20)
 
     moved = result['answer']

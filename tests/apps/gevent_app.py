@@ -28,9 +28,13 @@ Routes (JSON answers):
                               the session's user and owner, the thread's name and the request id as
                               the handler sees them
   GET /incr?key=K&delay=S     reads data[K] and logs that it did, sleeps S seconds, writes data[K] + 1
+  GET /incr?key=K&hold=P      the same, waiting (other greenlets run) until the test creates the file P
+                              (20 s at most) instead of sleeping
   GET /logout                 session.invalidate()
   GET /read                   the session's user and data, unchanged
   GET /slow?seconds=S         sleeps S seconds without touching the session
+  GET /slow?hold=P            the same, creating the file P.reached and waiting (other greenlets run) until the
+                              test creates the file P (20 s at most) instead of sleeping
   GET /warn?text=T            logs T through app.log at WARNING
   GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
                               what that greenlet saw
@@ -82,10 +86,13 @@ def bump(name: str, pause: float = 0.0):
 
 
 @app.get('/incr')
-def incr(key: str, delay: float = 0.0):
+def incr(key: str, delay: float = 0.0, hold: str = ''):
     value = session.data.get(key, 0)
     app.log.info('incr %s: loaded %d', key, value)
     time.sleep(delay)
+    deadline = time.monotonic() + 20
+    while hold and not os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.01)
     session.data[key] = value + 1
     return {'key': key, 'value': value + 1}
 
@@ -102,8 +109,13 @@ def read():
 
 
 @app.get('/slow')
-def slow(seconds: float):
+def slow(seconds: float = 0.0, hold: str = ''):
     time.sleep(seconds)
+    if hold:
+        open(hold + '.reached', 'w').close()
+    deadline = time.monotonic() + 20
+    while hold and not os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return {'slept': seconds}
 
 
