@@ -9570,8 +9570,8 @@ class RedisStore(SessionStore):
             client = self.client
             client.ping()
             if not self._checked:
+                self._check_mode(client)  # (first: the read script's probe on a Cluster node's key is a MOVED)
                 self._load_scripts(client)
-                self._check_mode(client)
                 self._check_eviction(client)
                 self._check_password(client)
             self._try_write(client)
