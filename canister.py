@@ -2296,6 +2296,14 @@ _ISO_SECOND = '%Y-%m-%dT%H:%M:%S'
 
 #: ``os.open``'s flag that refuses a symbolic link in a log file's place (0 where the system has none: Windows).
 _NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+#: ``os.open``'s flag that opens a named pipe without waiting for its other end (0 where the system has none):
+#: a pipe in a log file's place is refused (``_regular_or_refused``), never waited on for good.
+_NO_BLOCK = getattr(os, 'O_NONBLOCK', 0)
+#: ``os.open``'s flag that opens a directory only (0 where the system has none).
+_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+#: Old log files are listed and deleted through a descriptor of the directory, opened without following a link
+#: (``_LogSink._delete_old``), where the system can.
+_DIR_FD = bool(_DIRECTORY and _NO_FOLLOW) and os.unlink in os.supports_dir_fd and os.listdir in os.supports_fd
 #: A ``_LogSink``'s descriptor once it is closed (an uninstall): its lines are dropped.
 _CLOSED = -1
 #: A ``_LogSink``'s descriptor once it is parked (a fork): its next line opens the day's file again.
@@ -2333,6 +2341,52 @@ def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
     return _STAMP % (time.strftime(_SECOND, time.localtime(second)), (now - second) * 1000)
+
+
+def _own_link(path: str) -> bool:
+    """True if ``path`` is a symbolic link of this process's user or root's, which a log directory may be (to a larger
+    disk); an ``OSError`` if it is another user's: that user chose where the lines go and which old files are deleted
+    (``log_days``), which the install would do before any warning could be read."""
+    try:
+        status = os.lstat(path)
+    except OSError:  # (not there: canister makes it)
+        return False
+    if not stat.S_ISLNK(status.st_mode):
+        return False
+    euid = getattr(os, 'geteuid', None)
+    if euid is not None and status.st_uid not in (euid(), 0):
+        raise OSError(errno.ELOOP, '%s is a symbolic link of another user (uid %d), which canister does not follow'
+                                   % (path, status.st_uid))
+    return True
+
+
+def _others_write(status: os.stat_result, owners: Tuple[int, ...]) -> bool:
+    """True if users other than this process's may write the file or directory of ``status``: its owner is none of
+    ``owners``, or its mode lets others write, or a group this process is not in."""
+    groups = {os.getegid(), *os.getgroups()}
+    return (status.st_uid not in owners or bool(status.st_mode & 0o002)
+            or bool(status.st_mode & 0o020) and status.st_gid not in groups)
+
+
+def _not_regular(day: str) -> OSError:
+    """The failure to open the file of ``day`` that is no regular file (a named pipe, a device, a socket)."""
+    return OSError(errno.ENXIO, 'log.%s is not a regular file (a named pipe, a device or a socket), which canister '
+                                'does not write to' % day)
+
+
+def _regular_or_refused(fd: int, day: str) -> int:
+    """``fd``, the file of ``day`` just opened without waiting (``_NO_BLOCK``), made to wait as usual again; or closed,
+    and an ``OSError`` raised, if it is no regular file: a named pipe that another user put in its place would stop
+    every request that logs (each write waits for a reader), or the install (the open waits for one)."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(day)
+        if _NO_BLOCK:
+            os.set_blocking(fd, True)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 class _LogSink:
@@ -2380,10 +2434,14 @@ class _LogSink:
         self._undeletable: typing.Set[str] = set()
         #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
         self._unlistable = ''
+        #: ``path`` is a symbolic link (this user's or root's: another's is refused), which the deletion of old
+        #: files follows too (``_directory``).
+        self._linked = False
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
         else:
+            self._linked = _own_link(path)
             with self._lock:
                 self._open(_day_of(_now()))
 
@@ -2392,13 +2450,16 @@ class _LogSink:
         os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
         name = os.path.join(self.path, 'log.' + day)
         try:
-            return os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW, 0o640)
+            fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW | _NO_BLOCK, 0o640)
         except OSError as error:
             if error.errno == errno.ELOOP and _NO_FOLLOW:
                 # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
                 # client chose) would be appended there.
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
+            if error.errno == errno.ENXIO and _NO_BLOCK:  # (a named pipe no one reads, or a socket)
+                raise _not_regular(day) from None
             raise
+        return _regular_or_refused(fd, day)
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
@@ -2464,33 +2525,94 @@ class _LogSink:
             return
         cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
         # A failure here is told, never raised: the day's file is open and in use, whatever this finds.
-        for name in self._names(today):
-            match = _LOG_FILE.match(name)
-            if match and match.group(1) < cutoff:
-                path = os.path.join(self.path, name)
-                try:
-                    os.remove(path)
-                except FileNotFoundError:
-                    pass  # (another worker sharing the directory deleted it first: the aim is met)
-                except OSError as error:
-                    if path not in self._undeletable:  # (once per file: each new day's file tries again)
-                        self._undeletable.add(path)
-                        self._tell('canister: cannot delete the old log file %s: %s' % (path, error.strerror or error))
-
-    def _names(self, today: str) -> List[str]:
-        """The names in the log directory; none if it cannot be listed, which stderr is told once until the
-        reason changes or it can be listed again (not at every day's file)."""
+        directory = self._directory(today)
+        if directory is None:
+            return
         try:
-            names = os.listdir(self.path)
+            for name in self._names(today, directory):
+                match = _LOG_FILE.match(name)
+                if match and match.group(1) < cutoff:
+                    self._delete(name, directory)
+        finally:
+            if isinstance(directory, int):
+                os.close(directory)
+
+    def _directory(self, today: str) -> Union[int, str, None]:
+        """Where old files are listed and deleted: a descriptor of the log directory, opened without following a
+        link (but the one ``log_path`` was at install), so that the files deleted are those of the directory
+        listed, never of one a link put in its place since; the path where the system has no such descriptors.
+        None, and stderr told as for a directory that cannot be listed, if it cannot be opened."""
+        if not _DIR_FD:
+            return self.path
+        try:
+            return os.open(self.path, os.O_RDONLY | _DIRECTORY | (0 if self._linked else _NO_FOLLOW))
         except OSError as error:
-            why = str(error.strerror or error)
-            if why != self._unlistable:
-                self._unlistable = why
-                self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go '
-                           'on to %s' % (self.days, self.path, why, os.path.join(self.path, 'log.' + today)))
+            problem = error
+            if not self._linked and os.path.islink(self.path):  # (Linux says ENOTDIR, BSDs ELOOP)
+                problem = OSError(errno.ELOOP, 'it became a symbolic link after the install, which canister does not '
+                                               'follow to delete files')
+            self._cannot_list(today, problem)
+            return None
+
+    def _delete(self, name: str, directory: Union[int, str]) -> None:
+        """Delete the old file ``name`` of ``directory`` (``_directory``'s); a failure is told once per file."""
+        path = os.path.join(self.path, name)
+        try:
+            if isinstance(directory, int):
+                os.unlink(name, dir_fd=directory)
+            else:
+                os.remove(path)
+        except FileNotFoundError:
+            pass  # (another worker sharing the directory deleted it first: the aim is met)
+        except OSError as error:
+            if path not in self._undeletable:  # (once per file: each new day's file tries again)
+                self._undeletable.add(path)
+                self._tell('canister: cannot delete the old log file %s: %s' % (path, error.strerror or error))
+
+    def _names(self, today: str, directory: Union[int, str, None] = None) -> List[str]:
+        """The names in the log directory (or in ``directory``, ``_directory``'s); none if it cannot be listed,
+        which stderr is told once until the reason changes or it can be listed again (not at every day's file)."""
+        try:
+            names = os.listdir(self.path if directory is None else directory)
+        except OSError as error:
+            self._cannot_list(today, error)
             return []
         self._unlistable = ''
         return names
+
+    def _cannot_list(self, today: str, error: OSError) -> None:
+        """Tell stderr that the log directory cannot be listed (once until the reason changes or it can be again)."""
+        why = str(error.strerror or error)
+        if why != self._unlistable:
+            self._unlistable = why
+            self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go '
+                       'on to %s' % (self.days, self.path, why, os.path.join(self.path, 'log.' + today)))
+
+    def exposure(self) -> List[str]:
+        """What the install says of a log directory that users other than this process's may write, and of a day's
+        file they may read or write.  A group this process is in may (0770, 0660: shared on purpose), and any group
+        may read the file (0640, as canister makes it: logrotate's ``create 0640 www-data adm``)."""
+        euid = getattr(os, 'geteuid', None)
+        if euid is None or self._day in ('*', 'closed'):  # (not POSIX: no owner and mode bits to go by)
+            return []
+        name = os.path.join(self.path, 'log.' + self._day)
+        try:
+            directory, file = os.stat(self.path), os.lstat(name)
+        except OSError:
+            return []
+        notes = []
+        if _others_write(directory, (euid(), 0)):
+            notes.append('The log directory %s can be written by other users than this process\'s (owner uid %d, '
+                         'mode %04o): whoever may write there can put a file of their own, a named pipe or a link in '
+                         'the place of a day\'s file, or delete the log\'s files; make it this user\'s, writable by '
+                         'its owner only (chmod 750 %s)' % (self.path, directory.st_uid, directory.st_mode & 0o7777,
+                                                             self.path))
+        if _others_write(file, (euid(),)) or file.st_mode & 0o004:
+            notes.append('The log file %s can be read or written by other users than this process\'s (owner uid %d, '
+                         'mode %04o): its lines hold client addresses and the first characters of session ids, and '
+                         'whoever may write it can add lines of their own; make it this user\'s, writable by its '
+                         'owner only (chmod 640 %s)' % (name, file.st_uid, file.st_mode & 0o7777, name))
+        return notes
 
     def _end_line_cut_short(self, wait: bool = False) -> None:
         """End the file's last line if it is cut short (called with the lock held, at open and once a second).
@@ -2523,7 +2645,8 @@ class _LogSink:
         """A descriptor reading the open day's file by its name (the log's own is open for writing only), or -1
         if it cannot be opened."""
         try:
-            return os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
+            fd = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW | _NO_BLOCK)
+            return _regular_or_refused(fd, self._day)
         except OSError:
             return -1
 
@@ -2988,7 +3111,8 @@ class RequestLog:
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
         self.days: int = config['log_days']
-        #: What the install warns of: another app of this process writes the other format to the same place.
+        #: What the install warns of: another app of this process writes the other format to the same place, a log
+        #: directory or day's file other users may write (or read: the file) (``_LogSink.exposure``).
         self.warnings: List[str] = []
         #: For each text of ``write_repeated``: when its last line was written, how many it left out since,
         #: and its level.
@@ -3000,6 +3124,7 @@ class RequestLog:
             clash = _format_clash(sink, self.format)
             if clash:
                 self.warnings.append(clash)
+            self.warnings.extend(sink.exposure())
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
         # app.log.setLevel too (1.x's plugin.log was app.log): the logger's own method, replaced for this

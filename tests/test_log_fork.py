@@ -14,18 +14,21 @@ from servers import AppServer, Client
 
 
 def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path):
-    """A thread is stuck in the middle of writing a line (the file is a FIFO nobody reads yet) when
-    the main thread forks: the fork waits for the line, and the child's own line goes out."""
-    log_dir = tmp_path / 'logs'
-    log_dir.mkdir()
-    fifo = str(log_dir / ('log.' + time.strftime('%Y-%m-%d')))
+    """A thread is stuck in the middle of writing a line (the log is stdout, a FIFO nobody reads yet: canister
+    refuses one as a day's file) when the main thread forks: the fork waits for the line, and the child's own line
+    goes out."""
+    fifo = str(tmp_path / 'stdout')
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     filler = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    stdout = os.dup(1)
+    blocking = os.open(fifo, os.O_WRONLY)  # (an open of its own: O_NONBLOCK is the open's, not the pipe's)
+    os.dup2(blocking, 1)
+    os.close(blocking)
     app = bottle.Bottle()
     app.config['catchall'] = False
     app.route('/', callback=lambda: 'ok')
-    app.install(canister.Canister(log_path=str(log_dir), session_store='memory'))
+    app.install(canister.Canister(log_path='stdout', session_store='memory'))
     try:
         while True:  # fill the pipe: canister's next line waits in os.write, its sink's lock held
             os.write(filler, b'x' * 4096)
@@ -55,9 +58,11 @@ def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path)
     finally:
         stop.set()
         drainer.join(10)
+        app.uninstall(canister.Canister)
+        os.dup2(stdout, 1)
+        os.close(stdout)
         os.close(filler)
         os.close(reader)
-        app.uninstall(canister.Canister)
     assert b''.join(drained).count(b'Response: 200') == 2, b''.join(drained)[-2000:]  # the thread's, the child's
 
 
