@@ -7927,6 +7927,82 @@ def _sqlite_write_lock(connection: sqlite3.Connection) -> None:
     connection.execute('ROLLBACK')
 
 
+def _sqlite_trusted(uid: int) -> bool:
+    """True if a file or link of owner ``uid`` is this process's user's or root's (on a system without owners, any)."""
+    euid = getattr(os, 'geteuid', None)
+    return euid is None or uid in (euid(), 0)
+
+
+def _sqlite_refusal(path: str) -> str:
+    """Why the SQLite file ``path`` (or its ``-wal`` or ``-shm``), already there, must not be used, or '': a
+    symbolic link another user made (whoever made it chose the file canister writes sessions into: the app's own
+    database, another user's), a file another user owns (the owner may always read it, and give itself write), or
+    one that others, or a group this process is not in, may write (whoever writes it makes sessions of any user).
+    Asked before canister writes anything to it, and again before each connection opens it."""
+    if getattr(os, 'geteuid', None) is None:  # (not POSIX: no owner and mode bits to go by)
+        return ''
+    for name in (path, path + '-wal', path + '-shm'):
+        try:
+            link = os.lstat(name)
+            status = os.stat(name) if stat.S_ISLNK(link.st_mode) else link
+        except OSError:  # (not there, or a dangling link, which opening refuses: SQLite makes it with the file's mode)
+            continue
+        refusal = _sqlite_link_refusal(name, link) or _sqlite_file_refusal(name, link, status)
+        if refusal:
+            return refusal
+    return ''
+
+
+def _sqlite_link_refusal(name: str, link: os.stat_result) -> str:
+    """Why the file ``name`` (``link``, its ``lstat``) is refused as a symbolic link of another user, or ''."""
+    if not stat.S_ISLNK(link.st_mode) or _sqlite_trusted(link.st_uid):
+        return ''
+    return ('%s is a symbolic link of another user (owner uid %d) to %s, which canister does not follow: whoever '
+            'made it chose the file that sessions would be written into; delete the link (canister then makes the '
+            'file, 0600)' % (name, link.st_uid, os.path.realpath(name)))
+
+
+def _sqlite_file_refusal(name: str, link: os.stat_result, status: os.stat_result) -> str:
+    """Why the file ``name`` (``status``; ``link``, its ``lstat``) is refused for its owner or mode, or ''."""
+    mode = status.st_mode & 0o7777
+    grouped = status.st_gid in {os.getegid(), *os.getgroups()}
+    if not _sqlite_trusted(status.st_uid) and not (grouped and not mode & 0o007):
+        why = 'is owned by another user than this process\'s (uid %d) or root' % os.geteuid()
+    elif mode & 0o002 or mode & 0o020 and not grouped:
+        why = 'can be written by other users than this process\'s'
+    else:
+        return ''
+    return ('the SQLite session file %s%s %s (owner uid %d, mode %04o): whoever may write it can make a session '
+            'of any user, and its owner can read the live session ids in it; delete it (canister then makes it, '
+            'this user\'s and 0600), or make it this user\'s and readable and writable by its owner only (chown '
+            '%d %s; chmod 600 %s)' % (name, ' (a link to %s)' % os.path.realpath(name) if stat.S_ISLNK(link.st_mode)
+                                      else '', why, status.st_uid, mode, os.geteuid(), name, name))
+
+
+def _sqlite_directory_note(path: str) -> Optional[str]:
+    """What the install says of the directory of the SQLite file ``path`` when users other than this process's
+    (or root) may make files in it, or None: before canister, or after the file was deleted, they may make the file,
+    or its ``-wal`` or ``-shm``, which canister then refuses (``_sqlite_refusal``: the install stops, or requests
+    answer 503); and where the directory is not sticky, they may delete or rename the file itself."""
+    if getattr(os, 'geteuid', None) is None:  # (not POSIX)
+        return None
+    directory = os.path.dirname(path)
+    try:
+        status = os.stat(directory)
+    except OSError:
+        return None
+    mode = status.st_mode & 0o7777
+    if _sqlite_trusted(status.st_uid) and not (
+            mode & 0o002 or mode & 0o020 and status.st_gid not in {os.getegid(), *os.getgroups()}):
+        return None
+    return ('The directory %s of the SQLite session file %s can be written by other users than this process\'s '
+            '(owner uid %d, mode %04o): they can make the file, or its -wal or -shm, before canister does, which '
+            'canister then refuses (at install, or when it makes the file again after it was deleted)%s; put the file '
+            'in a directory only this user may write' % (directory, path, status.st_uid, mode, '' if mode & 0o1000
+                                                       and _sqlite_trusted(status.st_uid) else
+                                                       ', and they can delete or rename it (logging everyone out)'))
+
+
 def _sqlite_exposure(path: str) -> Optional[str]:
     """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
     process's may read or write: it holds live session ids, each as good as its user's login, and
@@ -8202,6 +8278,9 @@ class _SQLiteFile:
         try:  # (_SQLITE_OPENING is held)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
+            refusal = _sqlite_refusal(self.path)  # (made meanwhile, by another user, or a link put in its place)
+            if refusal:
+                raise sqlite3.DatabaseError(refusal) from None
             named = os.stat(self.path)
         else:
             try:
@@ -8290,8 +8369,9 @@ class SQLiteStore(SessionStore):
     that a full disk (or an I/O error) keeps from being set up, is no ConfigError: that may pass by itself,
     so ``check`` tells it and the store answers 503 until then.  The file (and SQLite's ``-wal``
     and ``-shm`` beside it, which take its mode) is created readable by its owner only:
-    it holds live session ids.  An update is one conditional ``UPDATE`` (the row count
-    tells whether it happened); sessions with a user carry its key in an indexed column.
+    it holds live session ids.  One already there that another user owns or may write, or a symbolic link of another
+    user in its place, is a ConfigError before anything is written to it (``_sqlite_refusal``).  An update is one
+    conditional ``UPDATE`` (the row count tells whether it happened); sessions with a user carry its key in an indexed column.
     A file deleted or replaced while the app runs is noticed within a second by every
     connection, and made again empty (every session ends).  ``close`` closes every
     connection; the store cannot be used after it.
@@ -8342,13 +8422,19 @@ class SQLiteStore(SessionStore):
         if names_directory or os.path.isdir(target):
             raise ConfigError('canister.session_store: %s is a directory, not a file: name a file in it, such as %s'
                               % (target, os.path.join(target, 'sessions.db')))
+        refusal = _sqlite_refusal(target)  # (before anything is written to it)
+        if refusal:
+            raise ConfigError('canister.session_store: ' + refusal)
+        #: What the install says of a file that other users may read (``_sqlite_exposure``), known before the
+        #: file is touched.
+        self.exposure_note = _sqlite_exposure(target)
+        #: What the install says of a directory that other users may write (``_sqlite_directory_note``).
+        self.directory_note = _sqlite_directory_note(target)
         #: The connections, one for each request using the file at the same moment, each set up by
         #: ``_set_up`` (a new file gets the schema).
         self._file = _SQLiteFile(path, self._set_up)
         #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
         self._install_problem = self._try_file()
-        #: What the install says of a file that other users may read or write (``_sqlite_exposure``).
-        self.exposure_note = _sqlite_exposure(self.file_path)
 
     @property
     def file_path(self) -> str:
@@ -18310,7 +18396,7 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'eviction_note', 'password_note', 'exposure_note'):  # (RedisStore's; SQLiteStore's)
+        for name in ('wait_note', 'eviction_note', 'password_note', 'exposure_note', 'directory_note'):  # (Redis; SQLite)
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str):
                 notes.append(note)

@@ -191,7 +191,9 @@ def small_disk(tmp_path: pathlib.Path) -> Iterator[pathlib.Path]:
     path.mkdir()
     if os.geteuid() != 0:
         pytest.skip('mounting a tmpfs needs root')
-    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', str(path)], capture_output=True)
+    # (mode 0700: a tmpfs's root is 1777 by default, a directory others may write, which the install warns of)
+    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', str(path)],
+                             capture_output=True)
     if mounted.returncode != 0:
         pytest.skip('cannot mount a tmpfs here: %s' % mounted.stderr.decode(errors='replace').strip())
     try:
