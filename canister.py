@@ -6305,18 +6305,37 @@ def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
     return wrappers
 
 
-def _wrapper_codes(callback: Any) -> typing.FrozenSet[types.CodeType]:
-    """The code of each function in ``callback``'s ``__wrapped__`` chain but the last, the handler (at most 100)."""
-    codes = set()
+def _wrapper_codes(callback: Any) -> Tuple[types.CodeType, ...]:
+    """The code of each function in ``callback``'s ``__wrapped__`` chain but the last, the handler (at most 100),
+    outermost first: the frames a call of ``callback`` runs through before the handler's own."""
+    codes = []
     for _ in range(100):
         inner = getattr(callback, '__wrapped__', None)
         if inner is None:
             break
         code = getattr(callback, '__code__', None)
         if isinstance(code, types.CodeType):
-            codes.add(code)
+            codes.append(code)
         callback = inner
-    return frozenset(codes)
+    return tuple(codes)
+
+
+def _failed_in_wrappers(error: BaseException, codes: Tuple[types.CodeType, ...]) -> bool:
+    """Whether ``error`` was raised in the chain of wrappers (``codes``, see :func:`_wrapper_codes`) of this call
+    of the route: its traceback, from the frame of the outermost wrapper down, runs those wrappers' frames in their
+    order and nothing else.  A wrapper's code is shared by every function its decorator wraps: the same
+    ``TypeError`` raised where the handler's own code (or anything it calls) called another such function is the
+    app's, not the request's."""
+    trace = error.__traceback__
+    while trace is not None and (not codes or trace.tb_frame.f_code is not codes[0]):
+        trace = trace.tb_next
+    index = 0
+    while trace is not None:
+        if index >= len(codes) or trace.tb_frame.f_code is not codes[index]:
+            return False
+        index += 1
+        trace = trace.tb_next
+    return index > 0
 
 
 def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.FrozenSet[str]:
@@ -6373,11 +6392,12 @@ def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
 _TAKE_KEYS = frozenset(('CALL_FUNCTION_KW', 'CALL_KW', 'BUILD_CONST_KEY_MAP'))
 
 
-def _names_set(code: types.CodeType, names: typing.AbstractSet[str]) -> List[str]:
-    """Those of ``names`` that the code of a decorator's wrapper evidently sets as keyword arguments of the function
-    it wraps, in the forms decorators write it: ``kwargs['user'] = ...``, ``kwargs.setdefault('user', ...)``,
-    ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.  No more: a wrapper that only reads
-    such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it otherwise sets nothing here."""
+def _names_set(code: types.CodeType, names: Optional[typing.AbstractSet[str]]) -> List[str]:
+    """Those of ``names`` (None: any name) that the code of a decorator's wrapper evidently sets as keyword
+    arguments of the function it wraps, in the forms decorators write it: ``kwargs['user'] = ...``,
+    ``kwargs.setdefault('user', ...)``, ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.
+    No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it
+    otherwise sets nothing here."""
     found: typing.Set[str] = set()
     try:
         instructions = list(dis.get_instructions(code))
@@ -6386,7 +6406,7 @@ def _names_set(code: types.CodeType, names: typing.AbstractSet[str]) -> List[str
                 found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
     except (IndexError, TypeError, ValueError):  # (a Python whose bytecode reads otherwise: the 400's note stays)
         return []
-    return sorted(found & names)
+    return sorted(found if names is None else found & names)
 
 
 def _keys_set(value: Any, instructions: List[dis.Instruction], index: int) -> Tuple[str, ...]:
@@ -6489,8 +6509,8 @@ class ParameterBinder:
         self.rule = rule
         #: The parameters the request fills that those wrappers pass on (:func:`_passed_on`).
         self.passed_on = _passed_on(self.wrappers, {param.name for param in self.params}) if self.wrappers else frozenset()
-        #: The code of every wrapper above the handler (canister's guards too), where a call that gives the handler
-        #: a parameter twice fails (:meth:`given_twice`).
+        #: The code of every wrapper above the handler (canister's guards too), outermost first, where a call that
+        #: gives the handler a parameter twice fails (:meth:`given_twice`).
         self.wrapper_codes = _wrapper_codes(callback)
         #: When that WARNING was last said for the route (``_monotonic``): it is said once a minute at most.
         self.ignored_body_told = -math.inf
@@ -6517,26 +6537,31 @@ class ParameterBinder:
                 'itself: canister neither requires it from the request nor takes it from one' % (name, _wrapper_name(wrapper))
                 for name, wrapper in sorted(self.set_by_wrappers.items())]
 
-    def given_twice(self, error: BaseException) -> Optional[BadRequest]:
+    def given_twice(self, error: BaseException, passed: Dict[str, Any]) -> Optional[BadRequest]:
         """The 400 of a call that failed because a decorator's wrapper gave the function it wraps a parameter that
         canister bound from the request once more, by position or by a keyword :func:`_names_set` did not see:
-        Python's ``TypeError`` "got multiple values for argument", raised in that wrapper's own frame; else None
-        (a ``TypeError`` raised inside the handler stays a 500)."""
+        Python's ``TypeError`` "got multiple values for argument" naming a keyword of ``passed`` (the call's, as
+        :meth:`bind` made them) that the request sent (not the None of one it lacks), raised in the route's chain of
+        wrappers (:func:`_failed_in_wrappers`); else None (a ``TypeError`` raised inside the handler, or by a call
+        of the handler's own, stays a 500)."""
         named = _GIVEN_TWICE.search(str(error)) if isinstance(error, TypeError) and self.passed_on else None
-        if named is None or named.group(1) not in self.passed_on:
+        name = named.group(1) if named is not None else ''
+        if not self._sent(name, passed) or not _failed_in_wrappers(error, self.wrapper_codes):
             return None
-        trace = error.__traceback__
-        while trace is not None and trace.tb_next is not None:
-            trace = trace.tb_next
-        if trace is None or trace.tb_frame.f_code not in self.wrapper_codes:
-            return None
-        name = named.group(1)
         message = 'parameter %r is not one to send: the route supplies it itself' % name
         return BadRequest(message, logged='%s (%s: %s; canister bound %r from the request, and a decorator made with '
                           'functools.wraps gives it to the function it wraps too, passing the rest on through the '
                           "*args, **kwargs of its wrapper %s: have the decorator set the wrapper's __signature__ "
                           'without %r)' % (message, type(error).__name__, error, name,
                                            ' or '.join(_wrapper_name(wrapper) for wrapper in self.wrappers), name))
+
+    def _sent(self, name: str, passed: Dict[str, Any]) -> bool:
+        """For :meth:`given_twice`: whether ``name``, a parameter those wrappers pass on, is a keyword of ``passed``
+        that the request sent, not the None canister gives an ``Optional`` parameter the request lacks (a call
+        that fails then is the route's own fault, not the client's)."""
+        if name not in self.passed_on or name not in passed:
+            return False
+        return passed[name] is not None or not any(param.none_if_absent for param in self.params if param.name == name)
 
     def _missing_error(self, name: str, note: str = '') -> BadRequest:
         """The 400 of the missing parameter ``name``, with ``note``, and :func:`_passed_on_note` for one a
@@ -6557,10 +6582,14 @@ class ParameterBinder:
 
     def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
         """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
-        ``**kwargs``, also those the call fills (never among the extras either)."""
+        ``**kwargs``, also those the call fills and those a decorator's wrapper evidently sets itself
+        (:func:`_names_set`), which no client chooses (never among the extras either)."""
         names = (frozenset(param.name for param in self.params) | self.injected
                  | {param.name + _LIST_SUFFIX for param in self.params if param.many})
-        return names | _filled_by_the_call(callback) if self.takes_extra else names
+        if not self.takes_extra:
+            return names
+        set_by_wrappers = (name for wrapper in self.wrappers for name in _names_set(wrapper.__code__, None))
+        return names | _filled_by_the_call(callback) | frozenset(set_by_wrappers)
 
     def _takes_texts_only(self) -> bool:
         """True when every parameter is a plain text, and there is no URL argument to convert and no ``**kwargs``."""
@@ -18537,9 +18566,12 @@ class Canister:
                 if refusal is not None:
                     context.plugin.log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
-                twice = binder.given_twice(error) if binder is not None else None
+                twice = binder.given_twice(error, url_args) if binder is not None else None
                 if twice is not None:  # (a decorator's wrapper gave the handler a parameter canister bound)
-                    _run_guards(guards)
+                    try:
+                        _run_guards(guards)
+                    except StoreUnavailable as unavailable:  # (as before the call: a 503, not Bottle's 500)
+                        raise self._unavailable_response(unavailable) from None
                     context.plugin.log.write(logging.WARNING, 'Route %s: Bad request: %s', what, twice.logged)
                     raise _error_response(400, 'Bad request: %s' % twice) from None
                 answer = self._handler_raised(error, context, route)

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 import bottle
+import pytest
 
 import canister
 from canister import session
@@ -158,6 +159,34 @@ def served(make_app, serve):
     def from_session(item='x'):
         return 'user=%s item=%s' % (session.user, item)
 
+    @inject_positional
+    def helper(current_user, item='x'):
+        return 'user=%s' % current_user
+
+    @app.get('/calls-a-helper-wrongly')
+    @inject_positional
+    def calls_a_helper_wrongly(current_user=None):
+        return helper(current_user='someone')  # (the handler's own TypeError, raised in the same wrapper's code)
+
+    @login_required
+    def guarded_helper(item):
+        return 'item=%s' % item
+
+    @app.get('/twice-in-a-helper')
+    @login_required
+    def twice_in_a_helper(item):
+        return guarded_helper(item, item=item)  # (the handler's own TypeError, raised in login_required's wrapper)
+
+    @app.get('/extras-setdefault')
+    @inject_setdefault
+    def extras_setdefault(**kwargs):
+        return 'user=%s extra=%s' % (kwargs.get('current_user'), ','.join(sorted(kwargs)))
+
+    @app.get('/extras-keyword')
+    @inject_keyword
+    def extras_keyword(**kwargs):
+        return 'user=%s extra=%s' % (kwargs.get('current_user'), ','.join(sorted(kwargs)))
+
     browser = Browser(serve(app))
     assert browser.get('/login?name=bob') == (200, 'ok')
     return browser
@@ -216,6 +245,29 @@ def test_a_typeerror_of_the_handlers_own_stays_a_500(make_app, serve):
     assert status == 500 and 'not one to send' not in text
 
 
+def test_a_typeerror_of_the_handlers_own_call_of_another_decorated_function_stays_a_500(make_app, serve, log_dir):
+    browser = served(make_app, serve)
+    status, text = browser.get('/calls-a-helper-wrongly')  # (the client sent no current_user)
+    assert status == 500 and 'not one to send' not in text, (status, text)
+    log = read_log(log_dir)
+    assert 'not one to send' not in log and 'canister bound' not in log, log
+    assert log.count('Traceback') == 1 and "got multiple values for argument 'current_user'" in log, log
+    # nor is one the client sent, given twice by the handler's own call through a wrapper of the same decorator
+    status, text = browser.get('/twice-in-a-helper?item=1')
+    assert status == 500 and 'not one to send' not in text, (status, text)
+    assert 'not one to send' not in read_log(log_dir)
+    # one who sends it gets the 400 of the route's own wrapper, which gives the handler the user twice
+    assert browser.get('/calls-a-helper-wrongly?current_user=admin')[0] == 400
+
+
+def test_a_handlers_kwargs_never_receive_a_keyword_the_wrapper_sets_from_the_client(make_app, serve):
+    browser = served(make_app, serve)
+    for path in ['/extras-setdefault', '/extras-keyword']:
+        assert browser.get(path + '?current_user=admin&other=1') == (200, 'user=bob extra=current_user,other'), path
+        assert browser.get(path + '?other=1') == (200, 'user=bob extra=current_user,other'), path
+        assert Browser(browser.origin).get(path + '?current_user=admin') == (200, 'user=anonymous extra=current_user')
+
+
 def test_the_400_of_such_a_parameter_says_to_set_its_signature_and_its_warning_names_the_wrapper(
         make_app, serve, log_dir):
     browser = served(make_app, serve)
@@ -263,9 +315,58 @@ def test_the_readme_says_so():
     assert '*Decorators of your own.*' in text
     for claim in ["is left to the decorator, as another plugin's parameter is: canister neither requires it from "
                   'the request nor takes it from the client', "`GET /orders?current_user=admin` gets the decorator's "
-                  "user", "a handler's `**kwargs` does not receive it either", 'logged at INFO when Bottle applies',
+                  "user", "a handler's `**kwargs` receives the decorator's value only, never the client's",
+                  'every keyword the wrapper evidently sets is left out of the extras canister passes, whether or not '
+                  'the handler names it', 'logged at INFO when Bottle applies',
                   "a 400 `parameter 'current_user' is not one to send: the route supplies it itself`",
                   'logged at WARNING naming the route and the wrapper', "a 400 `missing parameter 'current_user'`",
                   "`__signature__`", '`canister.session.user`', '`@canister.require_user`',
                   'such as a `login_required`, is not logged, and its parameters are bound as usual']:
         assert claim in text, claim
+
+
+class DownStore(canister.SessionStore):
+    """A session store whose backend cannot be reached."""
+
+    def load(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def save(self, sid, record, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def delete(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def touch(self, sid, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+
+def inject_system(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f('system', *args, **kwargs)
+    return wrapper
+
+
+def fixed_signature(f):
+    @functools.wraps(f)
+    def wrapper(current_user, item='x'):
+        return f(current_user, item)
+    return wrapper
+
+
+@pytest.mark.filterwarnings('ignore::canister.CanisterWarning')  # (no atomic update: said at install)
+def test_a_guard_that_finds_the_store_down_after_such_a_call_failed_is_a_503(make_app, serve, log_dir):
+    app = make_app(store=DownStore())
+
+    def handler(current_user, item='x'):
+        return 'user=%s item=%s' % (current_user, item)
+
+    # the guard under the fixed signature has not run when the wrapper's call fails: canister asks it then
+    app.get('/guarded-below', callback=inject_system(fixed_signature(canister.require_user(handler))))
+    request = urllib.request.Request(serve(app) + '/guarded-below?current_user=admin',
+                                     headers={'Cookie': 'session_id=' + 'a' * 43})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 503
+    assert 'the test store is down' in read_log(log_dir)
