@@ -15877,6 +15877,11 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
     return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)', hint
 
 
+#: nginx's line that passes a proxied app the host and port the client asked for, as the README's Deploying block
+#: writes it: named by the CSRF refusal's WARNING and by the hint for Flask's ``request.host``.
+_NGINX_HOST_LINE = 'proxy_set_header Host $host:$server_port;'
+
+
 def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) -> str:
     """What the CSRF refusal's WARNING says of a proxy in front, the one place that decides it: not trusted, to
     list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
@@ -15890,8 +15895,8 @@ def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) ->
     sent = []
     if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
         # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
-        sent.append('Host %s and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;)'
-                    % _escape(_mask_url_value(own_origin).partition('://')[2])[:100])
+        sent.append('Host %s and no X-Forwarded-Host (nginx: %s)'
+                    % (_escape(_mask_url_value(own_origin).partition('://')[2])[:100], _NGINX_HOST_LINE))
     if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
         sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
     if not sent or claimed == 'null':
@@ -16692,8 +16697,7 @@ _OTHER_REQUEST_ATTRIBUTES = {
     'mimetype': ("Flask's", "Bottle's is bottle.request.content_type, with its parameters (application/json; "
                             "charset=utf-8): bottle.request.content_type.split(';')[0] is the bare type"),
     'host': ("Flask's", "Bottle's is bottle.request.get_header('Host'), the host and port the client asked for; "
-                        'behind a reverse proxy, the one the proxy passes on (nginx: proxy_set_header Host '
-                        '$host:$server_port)'),
+                        'behind a reverse proxy, the one the proxy passes on (nginx: %s)' % _NGINX_HOST_LINE),
     'view_args': ("Flask's", "Bottle's is bottle.request.url_args, the route's wildcards by name; or give the "
                              'handler parameters named as the wildcards, which Bottle fills'),
     'referrer': ("Flask's", "Bottle's is bottle.request.get_header('Referer'), None without one"),

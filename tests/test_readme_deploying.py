@@ -165,6 +165,8 @@ def test_the_section_is_in_the_contents_and_its_nginx_block_sets_the_headers_can
     assert '- [Deploying](#deploying)\n' in readme.split('\n## Install\n', 1)[0]
     assert 'X-Forwarded-For $proxy_add_x_forwarded_for;' in LOCATION
     assert 'X-Forwarded-Proto $scheme;' in LOCATION and 'Host $host:$server_port;' in LOCATION
+    # (the line the WARNINGs and hints name is the block's, as written there)
+    assert [line.strip() for line in LOCATION.splitlines() if ' Host ' in line] == [canister._NGINX_HOST_LINE]
     assert '--workers 2 --bind 127.0.0.1:8000' in GUNICORN
 
 
