@@ -3081,6 +3081,8 @@ class RequestLog:
     def __init__(self, app: bottle.Bottle, config: Config) -> None:
         #: The log is the process's stderr or stdout.
         self._on_stream = config['log_path'] in ('stderr', 'stdout')
+        #: ``text`` or ``json`` (``log_format``).
+        self.format: str = config['log_format']
         self._take_level(_LEVELS[config['log_level']])
         name = getattr(app, '_canister_logger_name', None)
         if name is None:
@@ -3097,14 +3099,19 @@ class RequestLog:
         self.logger.setLevel(self.level)
         #: The handler writing to the sink (None when canister writes no lines).
         self.handler: Optional[_CanisterHandler] = None
-        #: ``text`` or ``json`` (``log_format``).
-        self.format: str = config['log_format']
         #: The layout of every line written (text or JSON).
         self.line_format = _LineFormat(self.format == 'json')
         #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``: ``write``
         #: for text, whose line is all there is; for JSON, ``_respond_in_json``, which adds the figures as members
         #: of their own.  (Chosen here, so the text line's path is ``write``'s, with no look at the format.)
-        self.respond: Callable[..., None] = self._respond_in_json if self.format == 'json' else self.write
+        self.respond: Callable[..., None] = self.write
+        #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``: ``write`` for
+        #: text; for JSON, ``_request_in_json``, which also keeps the path and query the line shows for the response
+        #: line's ``path``.  (Chosen here, as ``respond``.)
+        self.request_line: Callable[..., None] = self.write
+        if self.format == 'json':
+            self.respond = self._respond_in_json
+            self.request_line = self._request_in_json
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -3144,6 +3151,9 @@ class RequestLog:
         self.times_requests = level <= logging.ERROR
         #: Request lines are written (INFO).
         self.writes_requests = level <= logging.INFO
+        #: ``request_line`` is called at a request's start: its line is written, or, in a JSON log, a response line
+        #: may be, whose ``path`` is what the request line shows, kept then.
+        self.starts_requests = self.writes_requests or (self.times_requests and self.format == 'json')
         #: DEBUG lines are written.
         self.writes_debug = level <= logging.DEBUG
 
@@ -3233,17 +3243,31 @@ class RequestLog:
                                                                    else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
 
+    def _request_in_json(self, level: int, fmt: str, method: str, url: str,
+                         thread_name: Optional[str] = None) -> None:
+        """``request_line`` of a JSON log: the request line, ``fmt % (method, url)``, written as ``write`` writes it
+        (at its level, if on), and the path and query the line shows (``url`` without its origin: masked, made
+        printable) kept on the request's context for the response line's ``path``.  Kept here, not read again
+        from the environ when the response goes out: by then a mount (``SCRIPT_NAME``) or a hook (``PATH_INFO``)
+        may have changed it."""
+        context = _local.context
+        if context is not None:
+            context.target = url[len(_shown_request_origin(context.scheme, context.host())):]
+        self.write(level, fmt, method, url, thread_name=thread_name)
+
     def _respond_in_json(self, level: int, fmt: str, status: int, milliseconds: float,
                          thread_name: Optional[str] = None) -> None:
         """``respond`` of a JSON log: the response line, ``fmt % (status, milliseconds)``, with the request's
-        method, its path and query as the request line shows them (secrets masked alike), the status as a number
-        and the time taken in milliseconds, each a member of its own, so that a collector can count 5xx or take
-        percentiles of the time without reading the message."""
+        method, its path and query as the request line shows them (secrets masked alike: the text
+        ``_request_in_json`` kept), the status as a number and the time taken in milliseconds, each a member of its
+        own, so that a collector can count 5xx or take percentiles of the time without reading the message."""
         if level < self.level:
             return
         context = _local.context
         fields: Dict[str, Any] = {} if context is None else {
-            'method': _escape(context.method), 'path': _request_target(context.environ)}
+            'method': _escape(context.method),
+            # (none kept: the level was raised, app.log.setLevel, after the request started)
+            'path': _request_target(context.environ) if context.target is None else context.target}
         fields['status'] = status
         fields['duration_ms'] = int(milliseconds * 1000) / 1000  # (cut to the microsecond, as the message cuts it)
         handler = self.handler
@@ -3484,7 +3508,7 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
         raw = path.encode('utf-8', 'surrogatepass') if decoded else path.encode('latin1', 'replace')
         path = urllib.parse.quote(raw, safe="/:@!$&'()*+,;=-._~")
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
-    origin = _escape('%s://%s' % (scheme, host))
+    origin = _escape('%s://%s' % (scheme, host))  # (as _shown_request_origin has it)
     url = origin + path
     if _MASKED_IN_URL.search(url):  # (a superset of what the masking masks: see _MASKED_IN_URL)
         url = _masked_target(origin, path)
@@ -3494,6 +3518,13 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
             query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
         url += '?' + _redact_query(query)
     return url
+
+
+def _shown_request_origin(scheme: str, host: str) -> str:
+    """The origin at the start of the URL ``_request_url`` gives for ``scheme`` and ``host``: escaped, its user
+    information masked if it has any (``_masked_target``), so that the rest of that URL is its path and query."""
+    origin = _escape('%s://%s' % (scheme, host))
+    return _mask_url_value(origin) if '@' in origin else origin
 
 
 #: The origin ``_request_target`` has ``_request_url`` put before the path, to cut it off again: no ``@`` in it, so the
@@ -15875,6 +15906,11 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
     return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)', hint
 
 
+#: nginx's line that passes a proxied app the host and port the client asked for, as the README's Deploying block
+#: writes it: named by the CSRF refusal's WARNING and by the hint for Flask's ``request.host``.
+_NGINX_HOST_LINE = 'proxy_set_header Host $host:$server_port;'
+
+
 def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) -> str:
     """What the CSRF refusal's WARNING says of a proxy in front, the one place that decides it: not trusted, to
     list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
@@ -15888,8 +15924,8 @@ def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) ->
     sent = []
     if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
         # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
-        sent.append('Host %s and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;)'
-                    % _escape(_mask_url_value(own_origin).partition('://')[2])[:100])
+        sent.append('Host %s and no X-Forwarded-Host (nginx: %s)'
+                    % (_escape(_mask_url_value(own_origin).partition('://')[2])[:100], _NGINX_HOST_LINE))
     if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
         sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
     if not sent or claimed == 'null':
@@ -16690,8 +16726,7 @@ _OTHER_REQUEST_ATTRIBUTES = {
     'mimetype': ("Flask's", "Bottle's is bottle.request.content_type, with its parameters (application/json; "
                             "charset=utf-8): bottle.request.content_type.split(';')[0] is the bare type"),
     'host': ("Flask's", "Bottle's is bottle.request.get_header('Host'), the host and port the client asked for; "
-                        'behind a reverse proxy, the one the proxy passes on (nginx: proxy_set_header Host '
-                        '$host:$server_port)'),
+                        'behind a reverse proxy, the one the proxy passes on (nginx: %s)' % _NGINX_HOST_LINE),
     'view_args': ("Flask's", "Bottle's is bottle.request.url_args, the route's wildcards by name; or give the "
                              'handler parameters named as the wildcards, which Bottle fills'),
     'referrer': ("Flask's", "Bottle's is bottle.request.get_header('Referer'), None without one"),
@@ -16942,6 +16977,9 @@ class _RequestContext(SessionState):
     outer: Optional[_RequestContext] = None
     #: The checks of ``require`` this request passed (``_run_guards``): none ran twice.
     checks_passed: Tuple[Callable[[], None], ...] = ()
+    #: The path and query its request line shows (masked, printable), kept for a JSON response line's ``path``
+    #: (``RequestLog._request_in_json``); None in a text log.
+    target: Optional[str] = None
 
     @classmethod
     def begin(cls, plugin: Any, environ: Dict[str, Any],
@@ -16974,8 +17012,8 @@ class _RequestContext(SessionState):
             thread.name = name = _thread_name(context.client, cookie_sid)
             if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
                 context._hold_bottles_traceback()
-            if log.writes_requests:
-                log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
+            if log.starts_requests:
+                log.request_line(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                           _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
         return context
 

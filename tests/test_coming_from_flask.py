@@ -269,7 +269,7 @@ FLASK_ATTRIBUTES = {
     'mimetype': "Bottle's is bottle.request.content_type, with its parameters (application/json; charset=utf-8): "
                 "bottle.request.content_type.split(';')[0] is the bare type",
     'host': "Bottle's is bottle.request.get_header('Host'), the host and port the client asked for; behind a reverse "
-            'proxy, the one the proxy passes on (nginx: proxy_set_header Host $host:$server_port)',
+            'proxy, the one the proxy passes on (nginx: proxy_set_header Host $host:$server_port;)',
     'view_args': "Bottle's is bottle.request.url_args, the route's wildcards by name; or give the handler parameters "
                  'named as the wildcards, which Bottle fills',
     'referrer': "Bottle's is bottle.request.get_header('Referer'), None without one",

@@ -165,6 +165,8 @@ def test_the_section_is_in_the_contents_and_its_nginx_block_sets_the_headers_can
     assert '- [Deploying](#deploying)\n' in readme.split('\n## Install\n', 1)[0]
     assert 'X-Forwarded-For $proxy_add_x_forwarded_for;' in LOCATION
     assert 'X-Forwarded-Proto $scheme;' in LOCATION and 'Host $host:$server_port;' in LOCATION
+    # (the line the WARNINGs and hints name is the block's, as written there)
+    assert [line.strip() for line in LOCATION.splitlines() if ' Host ' in line] == [canister._NGINX_HOST_LINE]
     assert '--workers 2 --bind 127.0.0.1:8000' in GUNICORN
 
 
@@ -348,3 +350,28 @@ def test_on_https_default_port_the_host_with_443_is_the_same_origin_and_the_log_
     assert answer.text == 'ordered tea\n'
     messages = [entry['message'] for entry in log_entries(tmp_path / 'logs')]
     assert 'POST https://shop.example:443/order' in messages, messages
+
+
+def test_on_443_bottles_request_url_and_redirect_carry_the_port_and_host_alone_leaves_it_out(tmp_path, monkeypatch,
+                                                                                                uninstall_at_end):
+    """The README's app behind its proxy (``trusted_proxies``) on 443: with ``$host:$server_port`` the handler's
+    ``request.url`` and a ``redirect()``'s Location say ``https://shop.example:443/...``, which an OAuth
+    ``redirect_uri`` registered as ``https://shop.example/...`` does not match; with ``$host`` alone they leave the
+    port out."""
+    assert 'https://shop.example:443/x' in SECTION and 'proxy_set_header Host $host;' in SECTION
+    (tmp_path / 'app.ini').write_text(INI)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
+    monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
+    namespace: dict = {'__name__': 'app'}
+    exec(compile(APP_PY, 'README.md', 'exec'), namespace)
+    app = uninstall_at_end(namespace['app'])
+    import bottle
+    import webtest
+    app.route('/x', callback=lambda: bottle.request.url)
+    app.route('/login', callback=lambda: bottle.redirect('/callback'))
+    web = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1'})
+    for host, origin in (('shop.example:443', 'https://shop.example:443'), ('shop.example', 'https://shop.example')):
+        headers = {'Host': host, 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': CLIENT}
+        assert web.get('/x', headers=headers).text == origin + '/x'
+        assert web.get('/login', headers=headers, status=302).headers['Location'] == origin + '/callback'  # (HTTP/1.0)
