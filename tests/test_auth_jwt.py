@@ -855,14 +855,14 @@ def test_made_up_kids_while_the_jwks_fails_get_503_without_more_downloads_and_on
             'Internal Server Error' % jwks_server.url)
     assert len(errors) == 2 and errors[0].endswith(line), errors
     assert re.search(re.escape(line) + r' \(and 29 more like it in process \d+ in the last 1\.\ds\)$', errors[1]), errors
-    for again in range(2):  # (30 more timed only when another job's load slowed these: a wait of each, every time)
-        if elapsed < 3:
+    for again in range(2):  # (30 more timed only when another job's load slowed these: a wait of each, every time;
+        if elapsed < 3:     # a download may start again once 10 s have passed since the first)
             break
         started = time.monotonic()
         statuses = {c.get('/me', headers=kid_token(rsa_key, 'made-up-%d-%d' % (again, number)),
                           expect_errors=True).status_int for number in range(30)}
         elapsed = time.monotonic() - started
-        assert statuses == {503} and jwks_server.hits == 1
+        assert statuses == {503}, statuses
     assert elapsed < 3, 'the made-up kids waited for something'
 
 
