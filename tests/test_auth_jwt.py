@@ -580,9 +580,11 @@ def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rs
     assert jwks_server.hits == 2
 
 
-def test_jwks_endpoint_that_hangs_gives_503_without_blocking_other_requests(make_app, rsa_key, hanging_server):
+def _a_plain_request_while_a_bearer_one_hangs(make_app, token, hanging_server):
+    """A fresh app's Bearer request downloading the keys from ``hanging_server``, and a plain request sent once it
+    connected: (the plain answer, its seconds, whether it came while the Bearer one still waited, the Bearer one's
+    answer and seconds)."""
     app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
-    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     outcome = {}
 
     def bearer_request():
@@ -590,17 +592,34 @@ def test_jwks_endpoint_that_hangs_gives_503_without_blocking_other_requests(make
         response = client(app).get('/me', headers=bearer(token), expect_errors=True)
         outcome['response'], outcome['elapsed'] = response, time.monotonic() - started
 
+    hanging_server.accepted.clear()
     thread = threading.Thread(target=bearer_request, daemon=True)
     thread.start()
     assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
     started = time.monotonic()
     plain = client(app).get('/me')
-    assert time.monotonic() - started < 1.0
+    plain_elapsed = time.monotonic() - started
+    answered_while_it_hung = 'response' not in outcome
     assert plain.json == {'user': None}
     thread.join(8)
     assert not thread.is_alive(), 'the Bearer request is still hanging'
     assert_keys_unavailable(outcome['response'], retry_after='5')  # (a download may start 10 s after the last)
-    assert outcome['elapsed'] < 6.5
+    return plain_elapsed, answered_while_it_hung, outcome['elapsed']
+
+
+def test_jwks_endpoint_that_hangs_gives_503_without_blocking_other_requests(make_app, rsa_key, hanging_server):
+    """The Bearer request gives up at the download's 5 s timeout; a plain request meanwhile is answered at once.
+    A round (a fresh app) again only when another job's load slowed one: a plain request waiting for the download
+    would take most of its 5 s, a Bearer one waiting past the timeout 6.5 s or more, in every round."""
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    for _ in range(3):
+        plain_elapsed, answered_while_it_hung, bearer_elapsed = _a_plain_request_while_a_bearer_one_hangs(
+            make_app, token, hanging_server)
+        assert bearer_elapsed >= 4.9, bearer_elapsed  # (it waited for the download, its 5 s)
+        if plain_elapsed < 1.0 and answered_while_it_hung and bearer_elapsed < 6.5:
+            break
+    assert plain_elapsed < 1.0 and answered_while_it_hung, plain_elapsed
+    assert bearer_elapsed < 6.5, bearer_elapsed
 
 
 def kid_token(key, kid, **extra):
@@ -832,11 +851,19 @@ def test_made_up_kids_while_the_jwks_fails_get_503_without_more_downloads_and_on
     c.get('/me', headers=kid_token(rsa_key, 'made-up-30'), expect_errors=True)
     errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Cannot check' in line]
     assert statuses == {503} and jwks_server.hits == 1
-    assert elapsed < 3, 'the made-up kids waited for something'
     line = ('Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from %s: HTTP Error 500: '
             'Internal Server Error' % jwks_server.url)
     assert len(errors) == 2 and errors[0].endswith(line), errors
     assert re.search(re.escape(line) + r' \(and 29 more like it in process \d+ in the last 1\.\ds\)$', errors[1]), errors
+    for again in range(2):  # (30 more timed only when another job's load slowed these: a wait of each, every time;
+        if elapsed < 3:     # a download may start again once 10 s have passed since the first)
+            break
+        started = time.monotonic()
+        statuses = {c.get('/me', headers=kid_token(rsa_key, 'made-up-%d-%d' % (again, number)),
+                          expect_errors=True).status_int for number in range(30)}
+        elapsed = time.monotonic() - started
+        assert statuses == {503}, statuses
+    assert elapsed < 3, 'the made-up kids waited for something'
 
 
 def test_a_new_kid_met_while_the_jwks_fails_gets_503_though_other_keys_are_held(make_app, rsa_key, other_rsa_key,

@@ -127,10 +127,12 @@ def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once
     thread.join(10)
 
     assert (known.status, known.json()['user']['sub']) == (200, 'carol')
-    assert known.elapsed < 0.5 and answered_while_it_fetched, known
+    assert answered_while_it_fetched, known
+    # (the refetch, let go only once the known kid was answered, still brought the new kid's keys: the known kid
+    # waited for none of it; had it waited, the refetch would have given up at canister's 5 s, and bob had a 503)
     rotated = held['answer']
     assert (rotated.status, rotated.json()['user']['sub']) == (200, 'bob')
-    assert rotated.elapsed > 2.5, rotated
+    assert rotated.elapsed > 2.5 and jwks_server.hits == 2, rotated
 
 
 def test_keys_downloaded_again_once_old_leave_every_request_answered_meanwhile_under_gevent(serve_gevent, jwks_server,
@@ -139,15 +141,19 @@ def test_keys_downloaded_again_once_old_leave_every_request_answered_meanwhile_u
     server = serve_gevent(jwks_server.url, max_age=1.0)  # (5 minutes in production)
     assert read_as(server, rs256_token(keys[0], 'one'), 10).status == 200
     jwks_server.publish(jwk(keys[0], 'one'))  # the provider drops the key 'two'
-    jwks_server.delay = 3.0
+    jwks_server.held = threading.Event()  # (the download under way until the test lets it answer)
     Client(server.url).get('/slow?seconds=1.1')  # (the server's time, while it serves: the keys grow old)
 
-    known = read_as(server, rs256_token(keys[0], 'one', sub='carol'), 11)
-    assert (known.status, known.json()['user']['sub']) == (200, 'carol')
-    assert known.elapsed < 0.5, known  # it started the download and waited for none of it
-    wait_until(lambda: jwks_server.hits == 2, 5, what='the download of the old keys')
-    _, pings_while_downloading = pinged_during(server, lambda: Client(server.url).get('/slow?seconds=1'))
+    try:
+        known = read_as(server, rs256_token(keys[0], 'one', sub='carol'), 11)
+        assert (known.status, known.json()['user']['sub']) == (200, 'carol')
+        wait_until(lambda: jwks_server.hits == 2, 5, what='the download of the old keys')
+        _, pings_while_downloading = pinged_during(server, lambda: Client(server.url).get('/slow?seconds=1'))
+    finally:
+        jwks_server.held.set()  # (let go only now: the known kid was answered with the download held)
     assert_pings_answered_meanwhile(pings_while_downloading, 'the download under way')
+    # (it started the download and waited for none of it: had it waited, the download would have given up at
+    # canister's 5 s, with no INFO line below and the key 'two' still held)
     wait_until(lambda: any('the keys held being 1s old or more' in message for message in log_messages(server, 'INFO')),
                10, what='the INFO line of the download')
     assert read_as(server, rs256_token(keys[1], 'two', sub='bob'), 12).status == 401

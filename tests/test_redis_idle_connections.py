@@ -71,15 +71,19 @@ def test_a_connection_idle_longer_than_the_nat_keeps_it_is_kept_alive_by_keepali
         web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=1))
         sid = cookie_value(web.get('/count'))
         assert web.get('/count', headers=with_cookie(sid)).text == '2'
-        time.sleep(6.0)  # quiet, twice as long as the NAT keeps an idle connection: only the probes went through
-        started = time.monotonic()
-        after = web.get('/count', headers=with_cookie(sid), status='*')
-        waited = time.monotonic() - started
+        for count in range(3, 6):  # (a quiet spell again only when another job's load slowed the request after it)
+            time.sleep(6.0)  # quiet, twice as long as the NAT keeps an idle connection: only the probes went through
+            started = time.monotonic()
+            after = web.get('/count', headers=with_cookie(sid), status='*')
+            waited = time.monotonic() - started
+            # (it used to wait the 1 s timeout, then answer 503)
+            assert after.status_int == 200 and after.text == str(count), after
+            if waited < 0.9:
+                break
         forgotten, opened = set(proxy.dead), len(proxy.connections)
     finally:
         proxy.close()
-    assert after.status_int == 200 and after.text == '3', after  # (it used to wait the 1 s timeout, then answer 503)
-    assert waited < 0.9, waited
+    assert waited < 0.9, waited  # (no timeout met, nor a connection opened again after one: 1 s or more each time)
     assert forgotten == set() and opened >= 1, (forgotten, opened)
 
 

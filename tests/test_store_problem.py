@@ -89,13 +89,19 @@ def test_in_the_second_after_a_request_met_a_frozen_redis_the_ready_route_answer
     web = client(app)
     redis_server.freeze()                                       # SIGSTOP: nothing is answered
     try:
-        web.get('/count', status=503)                           # waits for its 1 s timeout
-        started = time.monotonic()
-        down = web.get('/ready', status=503)
-        waited = time.monotonic() - started
+        for round_ in range(3):  # (a round again only when another job's load slowed the probe's answer)
+            if round_:
+                time.sleep(1.1)                                 # past that second: /count waits a timeout again
+            web.get('/count', status=503)                       # waits for its 1 s timeout
+            started = time.monotonic()
+            down = web.get('/ready', status=503)
+            waited = time.monotonic() - started
+            assert down.text == 'not ready\n', down.text
+            if waited < 0.5:
+                break
     finally:
         redis_server.thaw()
-    assert down.text == 'not ready\n' and waited < 0.5, waited  # (a probe of its own would take the 1 s)
+    assert waited < 0.5, waited  # (a probe of its own would take the 1 s, in every round)
     # (redis-py 8 names the server, 7 (the last for Python 3.9) says 'socket')
     assert re.search(r'Not ready: the Redis session store is unavailable: Timeout reading from (127\.0\.0\.1:%d|socket)'
                      % redis_server.port, read_log(log_dir))

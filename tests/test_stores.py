@@ -849,12 +849,18 @@ def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_
 
     redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
     try:
-        started = time.monotonic()
-        response = web.get('/read', headers=with_cookie(sid), status='*')
-        waited = time.monotonic() - started
+        for round_ in range(3):  # (a round again only when another job's load slowed this one: a second try after
+            if round_:           # the timeout would take 2 s or more in every round)
+                time.sleep(1.1)  # past the second after the timeout in which requests answer 503 without asking
+            started = time.monotonic()
+            response = web.get('/read', headers=with_cookie(sid), status='*')
+            waited = time.monotonic() - started
+            assert response.status_int == 503 and 'session store' in response.text
+            assert waited >= 0.9, waited  # one 1 s timeout: not shorter
+            if waited < 1.9:
+                break
     finally:
         redis_server.thaw()
-    assert response.status_int == 503 and 'session store' in response.text
     assert 0.9 <= waited < 1.9, waited  # one 1 s timeout: not shorter, and not a second try after it
 
     # back by itself, within the second after the timeout in which requests answer 503 without asking Redis
