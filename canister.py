@@ -2301,9 +2301,13 @@ _NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _NO_BLOCK = getattr(os, 'O_NONBLOCK', 0)
 #: ``os.open``'s flag that opens a directory only (0 where the system has none).
 _DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
-#: Old log files are listed and deleted through a descriptor of the directory, opened without following a link
-#: (``_LogSink._delete_old``), where the system can.
-_DIR_FD = bool(_DIRECTORY and _NO_FOLLOW) and os.unlink in os.supports_dir_fd and os.listdir in os.supports_fd
+#: How ``_DIR_FD``'s descriptor is opened: only to open and delete files in it (``O_PATH``), which a directory that
+#: this user may write in but not list allows too; to read it where the system has no such flag.
+_DIR_OPEN = getattr(os, 'O_PATH', os.O_RDONLY)
+#: The day's file is opened, read and looked at, and old log files are listed and deleted, through a descriptor of
+#: the log directory opened without following a link (``_LogSink._directory_fd``), where the system can.
+_DIR_FD = (bool(_DIRECTORY and _NO_FOLLOW) and {os.open, os.stat, os.unlink} <= os.supports_dir_fd
+           and os.listdir in os.supports_fd)
 #: A ``_LogSink``'s descriptor once it is closed (an uninstall): its lines are dropped.
 _CLOSED = -1
 #: A ``_LogSink``'s descriptor once it is parked (a fork): its next line opens the day's file again.
@@ -2434,9 +2438,17 @@ class _LogSink:
         self._undeletable: typing.Set[str] = set()
         #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
         self._unlistable = ''
-        #: ``path`` is a symbolic link (this user's or root's: another's is refused), which the deletion of old
-        #: files follows too (``_directory``).
+        #: ``path`` is a symbolic link (this user's or root's: another's is refused), which canister follows when
+        #: it opens the directory again too (``_directory_fd``).
         self._linked = False
+        #: The log directory, opened at install (None until then, or where the system has no ``_DIR_FD``): the
+        #: day's file is opened in it, never through a link put in its place since (``_directory_fd``).
+        self._dir: Optional[int] = None
+        #: The owner of the directory opened at install: a directory put in its place is followed if it is this
+        #: user's, root's or this one's (``_directory_fd``).
+        self._dir_owner = 0
+        #: Why ``path`` is not followed, as stderr said it ('' once it is again): told once.
+        self._refused = ''
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -2446,11 +2458,11 @@ class _LogSink:
                 self._open(_day_of(_now()))
 
     def _open_file(self, day: str) -> int:
-        """A descriptor appending to the file of ``day``, made if need be (the directory too)."""
-        os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
-        name = os.path.join(self.path, 'log.' + day)
+        """A descriptor appending to the file of ``day``, made if need be (the directory too), in the directory
+        ``_directory_fd`` gives."""
+        directory = self._directory_fd()
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW | _NO_BLOCK, 0o640)
+            fd = self._open_in(directory, 'log.' + day, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as error:
             if error.errno == errno.ELOOP and _NO_FOLLOW:
                 # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
@@ -2460,6 +2472,67 @@ class _LogSink:
                 raise _not_regular(day) from None
             raise
         return _regular_or_refused(fd, day)
+
+    def _open_in(self, directory: Optional[int], name: str, flags: int) -> int:
+        """``os.open`` of the file ``name`` of the log directory (of ``directory``, a descriptor of it, or by its
+        path where there is none), without following a link or waiting for a pipe's other end."""
+        if directory is None:
+            return os.open(os.path.join(self.path, name), flags | _NO_FOLLOW | _NO_BLOCK, 0o640)
+        return os.open(name, flags | _NO_FOLLOW | _NO_BLOCK, 0o640, dir_fd=directory)
+
+    def _directory_fd(self) -> Optional[int]:
+        """The descriptor of the log directory the day's file is opened in (with the lock held; None where the
+        system has none: opened by path).  It is the one opened at install, and stays so while ``path`` leads to
+        it.  A directory put in its place (``rm -rf`` and ``mkdir``, a rename and a new one) is followed if it is a
+        real one of this user's, root's, or of the owner of the one opened at install; ``path`` made again if it is
+        gone.  A symbolic link put there (unless ``path`` was one at install: this user's or root's), another
+        user's directory or a file is not followed: lines go on to the directory opened before, wherever it was
+        moved, which stderr is told once; or, if it was deleted, this fails."""
+        if not _DIR_FD:
+            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+            return None
+        try:
+            fd = self._open_directory()
+        except OSError as error:
+            if self._dir is None or os.fstat(self._dir).st_nlink == 0:  # (none opened before, or it was deleted)
+                raise
+            why = str(error.strerror or error) if error.filename is None else '%s: %s' % (error.filename,
+                                                                                          error.strerror)
+            if why != self._refused:
+                self._refused = why
+                self._tell('canister: %s; lines go on to the log directory opened before, wherever it was moved, '
+                           'until %s is a directory of this user again' % (why, self.path))
+            return self._dir
+        self._refused = ''
+        if self._dir is not None:
+            if os.path.samestat(os.fstat(fd), os.fstat(self._dir)):
+                os.close(fd)
+                return self._dir
+            os.close(self._dir)
+        self._dir = fd
+        return fd
+
+    def _open_directory(self) -> int:
+        """A new descriptor of the directory ``path`` leads to now (made if it is gone), or an ``OSError`` saying
+        why it is not followed (``_directory_fd``)."""
+        if not os.path.lexists(self.path):  # (a file or a link there is refused below, not taken for a directory)
+            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+        follow = self._linked and _own_link(self.path)  # (another user's link raises)
+        try:
+            fd = os.open(self.path, _DIR_OPEN | _DIRECTORY | (0 if follow else _NO_FOLLOW))
+        except OSError:
+            if os.path.islink(self.path):  # (Linux says ENOTDIR, BSDs ELOOP)
+                raise OSError(errno.ELOOP, '%s became a symbolic link after the install, which canister does not '
+                                           'follow' % self.path) from None
+            raise
+        owner = os.fstat(fd).st_uid
+        if self._dir is None:  # (at install: any directory, which ``exposure`` warns of if others may write it)
+            self._dir_owner = owner
+        elif owner not in (os.geteuid(), 0, self._dir_owner):
+            os.close(fd)
+            raise OSError(errno.EPERM, '%s became a directory of another user (uid %d) after the install, which '
+                                       'canister does not follow' % (self.path, owner))
+        return fd
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
@@ -2538,20 +2611,17 @@ class _LogSink:
                 os.close(directory)
 
     def _directory(self, today: str) -> Union[int, str, None]:
-        """Where old files are listed and deleted: a descriptor of the log directory, opened without following a
-        link (but the one ``log_path`` was at install), so that the files deleted are those of the directory
-        listed, never of one a link put in its place since; the path where the system has no such descriptors.
+        """Where old files are listed and deleted: a new descriptor of the directory the day's file was opened in
+        (``_directory_fd``), so that the files deleted are those of that directory, never of one a link put in its
+        place since; of its own, since listing moves a descriptor's place, which a forked process shares (two
+        workers listing at once would each miss names).  The path where the system has no such descriptors.
         None, and stderr told as for a directory that cannot be listed, if it cannot be opened."""
-        if not _DIR_FD:
+        if self._dir is None:
             return self.path
         try:
-            return os.open(self.path, os.O_RDONLY | _DIRECTORY | (0 if self._linked else _NO_FOLLOW))
+            return os.open('.', os.O_RDONLY | _DIRECTORY, dir_fd=self._dir)
         except OSError as error:
-            problem = error
-            if not self._linked and os.path.islink(self.path):  # (Linux says ENOTDIR, BSDs ELOOP)
-                problem = OSError(errno.ELOOP, 'it became a symbolic link after the install, which canister does not '
-                                               'follow to delete files')
-            self._cannot_list(today, problem)
+            self._cannot_list(today, error)
             return None
 
     def _delete(self, name: str, directory: Union[int, str]) -> None:
@@ -2642,10 +2712,10 @@ class _LogSink:
                 raise
 
     def _reader(self) -> int:
-        """A descriptor reading the open day's file by its name (the log's own is open for writing only), or -1
-        if it cannot be opened."""
+        """A descriptor reading the open day's file by its name in the directory it was opened in (the log's own
+        is open for writing only), or -1 if it cannot be opened."""
         try:
-            fd = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW | _NO_BLOCK)
+            fd = self._open_in(self._dir, 'log.' + self._day, os.O_RDONLY)
             return _regular_or_refused(fd, self._day)
         except OSError:
             return -1
@@ -2673,13 +2743,28 @@ class _LogSink:
             time.sleep(0.01)
 
     def _still_there(self) -> bool:
-        """True if the open file is still the one its name leads to (not deleted or replaced)."""
+        """True if the open file is still the one its name leads to (not deleted or replaced), in the directory
+        that ``path`` leads to (or the one opened before, if what is there now is not followed: ``_directory_fd``)."""
         try:
-            named = os.stat(os.path.join(self.path, 'log.' + self._day))
+            if self._dir is None:
+                named = os.stat(os.path.join(self.path, 'log.' + self._day))
+            else:
+                before = self._dir
+                if not self._same_directory() and self._directory_fd() != before:
+                    return False  # (a directory put in its place: the day's file is opened there)
+                named = os.stat('log.' + self._day, dir_fd=self._dir, follow_symlinks=False)
             opened = os.fstat(self._fd)
         except OSError:
             return False
         return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
+
+    def _same_directory(self) -> bool:
+        """True if ``path`` still leads to the directory opened (``_dir``)."""
+        try:
+            here = os.stat(self.path) if self._linked else os.lstat(self.path)
+        except OSError:
+            return False
+        return os.path.samestat(here, os.fstat(typing.cast(int, self._dir)))
 
     def _switch(self, day: str) -> None:
         """Open the file of ``day`` (with the lock held).  If it cannot be opened (a directory made
@@ -2708,6 +2793,9 @@ class _LogSink:
         with self._lock:
             if self._fd > 2:
                 os.close(self._fd)
+            if self._dir is not None:
+                os.close(self._dir)
+                self._dir = None
             self._fd, self._day = _CLOSED, 'closed'  # a straggling line after uninstall is dropped
 
     def park(self) -> None:
