@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import bottle
 import pytest
 
-from helpers import basic, client, read_log
+from helpers import basic, client, read_log, readme_section
 from servers import Client
 
 import canister
@@ -416,3 +416,9 @@ def test_a_function_routed_open_then_routed_again_under_a_guard_by_hand_is_guard
     assert [web.get(path).text for path in ('/open', '/other/public')] == ['page of nobody', 'other of nobody']
     web.get('/login?name=alice')
     assert [web.get(path).text for path in ('/public', '/private')] == ['page of alice', 'page of alice']
+    text = ' '.join(readme_section('### More about guards').split())
+    for claim in ["after `app.get('/public')(page)` and `app.get('/private')(canister.require_user(page))`, "
+                  '`/public` answers 401 too', 'canister fails closed rather than leave such a route open',
+                  "route a function of its own there (`def public_page(): return page()`), or add the guarded "
+                  'route first']:
+        assert claim in text, claim
