@@ -6422,7 +6422,7 @@ def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
 _CALLS = frozenset(('CALL_FUNCTION', 'CALL_METHOD', 'CALL_FUNCTION_KW', 'CALL_FUNCTION_EX', 'CALL', 'CALL_KW'))
 #: What :meth:`_WrapperScan._value_of` gives for a name whose value the wrapper's code does not show.
 _UNSEEN = object()
-#: The opcodes that jump: a call whose arguments jump (``user if x else y``) has no callee :func:`_callee` reads.
+#: The opcodes that jump: a call whose arguments jump (``user if x else y``) has no callee :meth:`_WrapperScan._callee` reads.
 _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 
 

@@ -408,11 +408,17 @@ def test_a_handlers_kwargs_keep_what_the_client_sent_under_keywords_the_wrapper_
     def notes(**kwargs):
         return ' '.join('%s=%s' % item for item in sorted(kwargs.items()))
 
+    @app.get('/note')
+    @audited
+    def note(text, current_user):  # (a parameter named as abort's keyword is the client's too)
+        return '%s by %s' % (text, current_user)
+
     browser = Browser(serve(app))
     assert browser.get('/login?name=bob') == (200, 'ok')
     assert browser.get('/notes?text=hi&extra=1&who=me&current_user=admin') == (
         200, 'current_user=bob extra=1 text=hi who=me')
     assert browser.get('/notes?banned=1')[0] == 403
+    assert browser.get('/note?text=hi&current_user=admin') == (200, 'hi by bob')
 
 
 def unclear(f):
