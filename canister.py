@@ -6506,45 +6506,209 @@ def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
     return False
 
 
-#: The opcodes that take the keyword names of a call (3.9, 3.10; 3.13 on), or a dict's keys, from a tuple constant
-#: loaded just before.
-_TAKE_KEYS = frozenset(('CALL_FUNCTION_KW', 'CALL_KW', 'BUILD_CONST_KEY_MAP'))
+#: The opcodes that call (3.9 to 3.13; ``PRECALL`` of 3.11 only readies a ``CALL``).
+_CALLS = frozenset(('CALL_FUNCTION', 'CALL_METHOD', 'CALL_FUNCTION_KW', 'CALL_FUNCTION_EX', 'CALL', 'CALL_KW'))
+#: What :meth:`_WrapperScan._value_of` gives for a name whose value the wrapper's code does not show.
+_UNSEEN = object()
+#: The opcodes that jump: a call whose arguments jump (``user if x else y``) has no callee :meth:`_WrapperScan._callee` reads.
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 
 
-def _names_set(code: types.CodeType, names: Optional[typing.AbstractSet[str]]) -> List[str]:
-    """Those of ``names`` (None: any name) that the code of a decorator's wrapper evidently sets as keyword
+def _call_inputs(instruction: dis.Instruction) -> int:
+    """How many values of the stack the call ``instruction`` takes: the callable (with 3.11's NULL, or the
+    method's object), its arguments, and the tuple of keyword names or the dicts it is given."""
+    name, arg = instruction.opname, instruction.arg or 0
+    if name == 'CALL_FUNCTION_EX':
+        return (3 if sys.version_info >= (3, 11) else 2) + (arg & 1)
+    if name == 'CALL_FUNCTION':
+        return arg + 1
+    return arg + (3 if name == 'CALL_KW' else 2)
+
+
+def _call_start(instructions: List[dis.Instruction], call: int) -> Optional[int]:
+    """The index of the instruction that pushed the first value the call at ``call`` takes (the callable, or the
+    NULL before it), read back from the stack effects; None if the code between jumps or does not add up."""
+    needed = _call_inputs(instructions[call])
+    if call > 0 and instructions[call - 1].opname == 'PRECALL':  # (3.11: read back from it, which takes the args)
+        call -= 1
+    total = 0
+    entered = False  # (a jump target after the first input: the call's arguments branch)
+    for at in range(call - 1, -1, -1):
+        instruction = instructions[at]
+        if instruction.opcode in _JUMPS:
+            return None
+        arg = instruction.arg if instruction.opcode >= dis.HAVE_ARGUMENT else None
+        total += dis.stack_effect(instruction.opcode, arg, jump=False)
+        if total >= needed:
+            return at if total == needed and not entered else None
+        entered = entered or bool(instruction.is_jump_target)
+    return None
+
+
+class _WrapperScan:
+    """For :func:`_names_set`: the instructions of a decorator's wrapper, and what they set on the wrapped call."""
+
+    def __init__(self, wrapper: Any) -> None:
+        #: The wrapper's code.
+        self.code: types.CodeType = wrapper.__code__
+        #: The wrapper itself, whose closure and globals name the functions it calls.
+        self.wrapper = wrapper
+        #: Its instructions, as :func:`dis.get_instructions` reads them.
+        self.instructions = list(dis.get_instructions(self.code))
+        #: The functions under the wrapper (``__wrapped__`` and theirs), by ``id``: a call of one is the wrapped call.
+        self.wrapped: Set[int] = set()
+        inner = getattr(wrapper, '__wrapped__', None)
+        for _ in range(100):
+            if inner is None:
+                break
+            self.wrapped.add(id(inner))
+            inner = getattr(inner, '__wrapped__', None)
+        code = self.code
+        varargs = 1 if code.co_flags & inspect.CO_VARARGS else 0
+        own = code.co_varnames[code.co_argcount + code.co_kwonlyargcount + varargs] \
+            if code.co_flags & inspect.CO_VARKEYWORDS else None
+        #: The dicts the wrapper passes on: its ``**kwargs`` and any local given to a call with ``**``.
+        self.dicts: Set[Any] = {own} | {ins.argval for ins, then in zip(self.instructions, self.instructions[1:])
+                              if ins.opname == 'LOAD_FAST' and then.opname in ('DICT_MERGE', 'CALL_FUNCTION_EX')}
+
+    def keys_set(self, value: Any, index: int) -> Tuple[str, ...]:
+        """The keywords that the constant ``value``, loaded by ``instructions[index]``, sets on the wrapped call:
+        a text stored as a key of :attr:`dicts` (``kwargs[...] = ``) or given to its ``setdefault``, or a key of
+        a dict passed on with ``**`` or to its ``update``, or the keyword names of a call of the wrapped function
+        or of ``update``; else none."""
+        instructions = self.instructions
+        after = instructions[index + 1].opname if index + 1 < len(instructions) else ''
+        if isinstance(value, str):
+            return (value,) if self._a_text_set(index, after) else ()
+        return self._names_given(value, index, after) if isinstance(value, tuple) else ()
+
+    def _names_given(self, value: Tuple[Any, ...], index: int, after: str) -> Tuple[str, ...]:
+        """For :meth:`keys_set`: the texts of the tuple ``value``, loaded by ``instructions[index]`` (followed by
+        the opcode ``after``), if they are the keyword names of a call, or the keys of a dict, of the wrapped call
+        or ``update``; else none."""
+        if self.instructions[index].opname == 'KW_NAMES' or after in ('CALL_FUNCTION_KW', 'CALL_KW'):
+            owner = self._next_call(index)
+        else:
+            owner = self._dict_owner(index + 1) if after == 'BUILD_CONST_KEY_MAP' else None
+        if owner is None or not self._passes_on(owner):
+            return ()
+        return tuple(item for item in value if isinstance(item, str))
+
+    def _a_text_set(self, index: int, after: str) -> bool:
+        """For :meth:`keys_set`: whether the text loaded by ``instructions[index]`` (followed by the opcode
+        ``after``) is a key stored in one of :attr:`dicts`, given to its ``setdefault``, or a key of a dict that
+        the wrapped call or ``update`` takes (:func:`_a_key_of`)."""
+        instructions = self.instructions
+        if after == 'STORE_SUBSCR' and index > 0:
+            return self._a_dict(instructions[index - 1], last=True)
+        if index > 1 and instructions[index - 1].argval == 'setdefault':
+            return self._a_dict(instructions[index - 2])
+        owner = self._dict_owner(index + 1) if _a_key_of(instructions, index + 1) else None
+        return owner is not None and self._passes_on(owner)
+
+    def _a_dict(self, instruction: dis.Instruction, last: bool = False) -> bool:
+        """Whether ``instruction`` loads one of :attr:`dicts` (``last``: the last of the two 3.13 loads at once)."""
+        name = instruction.argval
+        if last and instruction.opname == 'LOAD_FAST_LOAD_FAST' and isinstance(name, tuple):
+            name = name[-1]
+        return instruction.opname.startswith(('LOAD_FAST', 'LOAD_DEREF')) and name in self.dicts
+
+    def _next_call(self, index: int) -> Optional[int]:
+        """The index of the first call after ``index``."""
+        return next((at for at in range(index + 1, len(self.instructions))
+                     if self.instructions[at].opname in _CALLS), None)
+
+    def _dict_owner(self, index: int) -> Optional[int]:
+        """For the dict built at or just after ``index``: the index of the call it is passed to with ``**``
+        (merged, or given as it is) or as the only argument (``kwargs.update({...})``); else None."""
+        instructions = self.instructions
+        builds = (at for at in range(index, min(index + 12, len(instructions) - 1))
+                  if instructions[at].opname in ('BUILD_MAP', 'BUILD_CONST_KEY_MAP'))
+        build = next(builds, None)
+        if build is None:
+            return None
+        if self._merged(build):
+            return next((at for at in range(build + 1, len(instructions))
+                         if instructions[at].opname == 'CALL_FUNCTION_EX'), None)
+        return self._only_argument_of(build)
+
+    def _only_argument_of(self, build: int) -> Optional[int]:
+        """For :meth:`_dict_owner`: the index of the call just after ``build`` if it takes one argument."""
+        instructions = self.instructions
+        at = build + 2 if instructions[build + 1].opname == 'PRECALL' else build + 1  # (3.11: PRECALL, then CALL)
+        if at < len(instructions) and instructions[at].opname in _CALLS and instructions[at].arg == 1:
+            return at
+        return None
+
+    def _merged(self, build: int) -> bool:
+        """For :meth:`_dict_owner`: whether the dict built at ``build`` is passed on with ``**``, merged with the
+        wrapper's ``**kwargs`` or given as it is."""
+        instructions = self.instructions
+        then = instructions[build + 1].opname
+        return then in ('DICT_MERGE', 'CALL_FUNCTION_EX') or (
+            then.startswith('LOAD_') and build + 2 < len(instructions) and instructions[build + 2].opname == 'DICT_MERGE')
+
+    def _passes_on(self, call: int) -> bool:
+        """Whether the call at ``call`` is of the wrapped function (by its name in the closure or the globals), of
+        ``update`` of one of :attr:`dicts`, or passes one of them on with ``**``; or unclear (see :func:`_names_set`)."""
+        instructions = self.instructions
+        start = _call_start(instructions, call)
+        if start is None:
+            return True
+        for at in range(start, call):
+            if self._a_dict(instructions[at]) and instructions[at + 1].opname in ('DICT_MERGE', 'CALL_FUNCTION_EX'):
+                return True
+        return self._callee(start) != 'other'
+
+    def _callee(self, start: int) -> str:
+        """What the call whose inputs begin at ``start`` calls: 'wrapped', 'update' (of one of :attr:`dicts`),
+        'other' or 'unclear'."""
+        instructions = self.instructions
+        if instructions[start].opname == 'PUSH_NULL':  # (3.11, 3.12: the NULL before the callable)
+            start += 1
+        first = instructions[start]
+        then = instructions[start + 1] if start + 1 < len(instructions) else first
+        if then.opname == 'PUSH_NULL' and start + 2 < len(instructions):  # (3.13: the NULL after it)
+            then = instructions[start + 2]
+        if then.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+            return 'update' if then.argval == 'update' and self._a_dict(first) else 'other'
+        value = self._value_of(first)
+        if value is _UNSEEN:
+            return 'unclear'
+        return 'wrapped' if id(value) in self.wrapped else 'other'
+
+    def _value_of(self, instruction: dis.Instruction) -> Any:
+        """What the name ``instruction`` loads holds as the wrapper runs: a variable of its closure, a global of
+        its module; else :data:`_UNSEEN` (a local variable, a builtin such as ``dict(kwargs, user=...)``)."""
+        name = instruction.argval
+        if instruction.opname == 'LOAD_DEREF' and name in self.code.co_freevars:
+            cells = self.wrapper.__closure__ or ()
+            index = self.code.co_freevars.index(name)
+            try:
+                return cells[index].cell_contents if index < len(cells) else _UNSEEN
+            except ValueError:  # (an empty cell)
+                return _UNSEEN
+        if instruction.opname in ('LOAD_GLOBAL', 'LOAD_NAME'):
+            return self.wrapper.__globals__.get(name, _UNSEEN)
+        return _UNSEEN
+
+
+def _names_set(wrapper: Any, names: Optional[typing.AbstractSet[str]]) -> List[str]:
+    """Those of ``names`` (None: any name) that the code of a decorator's ``wrapper`` evidently sets as keyword
     arguments of the function it wraps, in the forms decorators write it: ``kwargs['user'] = ...``,
     ``kwargs.setdefault('user', ...)``, ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.
-    No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it
-    otherwise sets nothing here."""
+    No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``), or gives it to
+    another function (``abort(401, text=...)``, ``log.info(..., extra=...)``), sets nothing here.  A call the
+    bytecode leaves unclear (its callee a local variable, or its arguments jumping) counts as the wrapped one's."""
     found: typing.Set[str] = set()
     try:
-        instructions = list(dis.get_instructions(code))
-        for index, instruction in enumerate(instructions):
+        scan = _WrapperScan(wrapper)
+        for index, instruction in enumerate(scan.instructions):
             if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
-                found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
-    except (IndexError, TypeError, ValueError):  # (a Python whose bytecode reads otherwise: the 400's note stays)
+                found.update(scan.keys_set(scan.code.co_consts[instruction.arg], index))
+    except (IndexError, TypeError, ValueError, AttributeError):  # (a bytecode that reads otherwise: the note stays)
         return []
     return sorted(found if names is None else found & names)
-
-
-def _keys_set(value: Any, instructions: List[dis.Instruction], index: int) -> Tuple[str, ...]:
-    """For :func:`_names_set`: the keywords that the constant ``value``, loaded by ``instructions[index]``, sets:
-    a text stored as a key (``kwargs[...] = ``), given to ``setdefault`` or made a dict's key, or the texts of a
-    tuple of a call's keyword names or a dict's keys; else none."""
-    after = instructions[index + 1].opname if index + 1 < len(instructions) else ''
-    if isinstance(value, str):
-        return (value,) if _a_text_set(instructions, index, after) else ()
-    if isinstance(value, tuple) and (instructions[index].opname == 'KW_NAMES' or after in _TAKE_KEYS):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
-
-
-def _a_text_set(instructions: List[dis.Instruction], index: int, after: str) -> bool:
-    """For :func:`_keys_set`: whether the text loaded by ``instructions[index]`` (followed by the opcode ``after``)
-    is a key stored (``kwargs[...] = ``), given to ``setdefault``, or a dict's key (:func:`_a_key_of`)."""
-    setdefault = index > 0 and instructions[index - 1].argval == 'setdefault'
-    return after == 'STORE_SUBSCR' or setdefault or _a_key_of(instructions, index + 1)
 
 
 def _both_list_names(param: _Param, where: str) -> BadRequest:
@@ -6646,7 +6810,7 @@ class ParameterBinder:
         passed_on = _passed_on(self.wrappers, names)
         found: Dict[str, Any] = {}
         for wrapper in self.wrappers:
-            for name in _names_set(wrapper.__code__, passed_on):
+            for name in _names_set(wrapper, passed_on):
                 found.setdefault(name, wrapper)
         return found
 
@@ -6707,7 +6871,7 @@ class ParameterBinder:
                  | {param.name + _LIST_SUFFIX for param in self.params if param.many})
         if not self.takes_extra:
             return names
-        set_by_wrappers = (name for wrapper in self.wrappers for name in _names_set(wrapper.__code__, None))
+        set_by_wrappers = (name for wrapper in self.wrappers for name in _names_set(wrapper, None))
         return names | _filled_by_the_call(callback) | frozenset(set_by_wrappers)
 
     def _takes_texts_only(self) -> bool:
