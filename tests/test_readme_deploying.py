@@ -225,14 +225,19 @@ def test_through_nginx_ready_is_503_while_redis_is_down_and_ping_still_200(deplo
     assert shop.get('/ready') == (200, 'ready\n')
 
 
-def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+def readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+    """The README's app.py run in ``tmp_path`` beside its app.ini, its secret and store from the environment."""
     (tmp_path / 'app.ini').write_text(INI)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
     monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
     namespace: dict = {'__name__': 'app'}
     exec(compile(APP_PY, 'README.md', 'exec'), namespace)
-    app = uninstall_at_end(namespace['app'])
+    return uninstall_at_end(namespace['app'])
+
+
+def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+    app = readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end)
     assert app.config['canister.trusted_proxies'] == '127.0.0.1'
     app.route('/me', callback=canister.require_user(lambda: {'user': canister.session.user}))
     import webtest
@@ -359,13 +364,7 @@ def test_on_443_bottles_request_url_and_redirect_carry_the_port_and_host_alone_l
     ``redirect_uri`` registered as ``https://shop.example/...`` does not match; with ``$host`` alone they leave the
     port out."""
     assert 'https://shop.example:443/x' in SECTION and 'proxy_set_header Host $host;' in SECTION
-    (tmp_path / 'app.ini').write_text(INI)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
-    monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
-    namespace: dict = {'__name__': 'app'}
-    exec(compile(APP_PY, 'README.md', 'exec'), namespace)
-    app = uninstall_at_end(namespace['app'])
+    app = readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end)
     import bottle
     import webtest
     app.route('/x', callback=lambda: bottle.request.url)
