@@ -16856,7 +16856,8 @@ _NOT_CALLABLE = re.compile(r"'([\w.]+)' object is not callable$")
 
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
+    caused (Flask's ``session.get(...)``, ``session.clear()`` or ``session.permanent = True``, which canister's
+    ``session`` refuses with a hint; Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
     ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
     which Bottle's responses only read; FastAPI's or Starlette's ``HTTPException``, which Bottle does not know); else
     ''.  Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
@@ -16865,6 +16866,8 @@ def _habit_note(error: BaseException) -> str:
     try:
         if _foreign_class(error, ('HTTPException',)) is not None:  # FastAPI's or Starlette's
             return _http_exception_note(error)
+        if _is_session_habit(error):
+            return ': ' + _escape(str(error))[:400]
         return _habit_note_of(error)
     except Exception:
         return ''
@@ -16882,6 +16885,17 @@ def _habit_note_of(error: BaseException) -> str:
         types_and_note = _STARLETTE_CALLED.get(_called_attribute(trace) or '')
         return types_and_note[1] if types_and_note is not None and called.group(1) in types_and_note[0] else ''
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
+
+
+def _is_session_habit(error: BaseException) -> bool:
+    """Whether ``error`` is what ``session`` raises for a Flask or Django habit of a dict or of their sessions
+    (``session.get('cart')``, ``session.permanent = True``, ``session.clear()``), raised by a method of its own:
+    its text is the hint, which the ERROR line repeats as it does those of Bottle's ``request``."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return (trace is not None and type(error) in (TypeError, AttributeError)
+            and isinstance(trace.tb_frame.f_locals.get('self'), Session) and str(error).startswith("canister's session "))
 
 
 def _http_exception_note(error: BaseException) -> str:
