@@ -1245,18 +1245,21 @@ def _as_secret(value: Any) -> Union[str, bytes]:
     return value if isinstance(value, bytes) else _as_text(value)
 
 
+def _is_loopback_host(host: str) -> bool:
+    """True for a host name that is this machine (``localhost``, 127.0.0.0/8, ``::1``, in brackets or not)."""
+    host = host.strip('[]').rstrip('.').lower()
+    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
+
+
 def _is_plain_http_afar(url: str) -> bool:
     """True for an ``http://`` URL whose host is not this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() != 'http':
-        return False
-    host = (parts.hostname or '').rstrip('.')
-    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name
-        return True
+    return parts.scheme.lower() == 'http' and not _is_loopback_host(parts.hostname or '')
 
 
 def _as_jwks_url(value: Any) -> str:
@@ -16163,24 +16166,48 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
 _NGINX_HOST_LINE = 'proxy_set_header Host $host:$server_port;'
 
 
+def _refused_own_origin(environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
+    """The origin the CSRF guard refused, normalised, if it may be this app's own page seen through a trusted
+    proxy that passed the wrong ``Host`` or no X-Forwarded-Proto: its host name is the one the app sees (the
+    port or the scheme lost on the way: nginx's ``$host`` alone), or the app sees the proxy's upstream address,
+    which says nothing of the public one (nginx's default ``Host``: the app server's own port, or a loopback
+    name without one, as to a unix socket).  Else None: another site's, or none, whatever the proxy sent."""
+    claimed = _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null')
+    if claimed == 'null':
+        return None
+    if _port_split(claimed.partition('://')[2])[0] == _port_split(own_origin.partition('://')[2])[0]:
+        return claimed
+    if 'HTTP_X_FORWARDED_HOST' in environ:
+        return None
+    seen = (environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''), environ.get('SERVER_PORT', '')))
+    name, port = _port_split(seen.strip())
+    upstream = port == str(environ.get('SERVER_PORT')) if port else _is_loopback_host(name)
+    return claimed if upstream else None
+
+
 def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) -> str:
     """What the CSRF refusal's WARNING says of a proxy in front, the one place that decides it: not trusted, to
     list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
     that made the app's own origin differ from the one the request names (the upstream's ``Host``, nginx's
-    default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did."""
+    default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did, or if
+    the origin is plainly another site's (``_refused_own_origin``): it would tell a right proxy to send what it does."""
     if not trusted:
         return '; behind a proxy that changes the host or scheme, list the proxy in trusted_proxies'
-    claimed = _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null')
-    scheme, _, host = claimed.partition('://')
+    claimed = _refused_own_origin(environ, own_origin)
+    if claimed is None:
+        return ''
+    scheme = claimed.partition('://')[0]
     own_scheme, _, own_host = _normal_origin(own_origin).partition('://')
     sent = []
-    if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
+    # (the Host as it would be with the scheme the page names: a proxy that passes no X-Forwarded-Proto may have
+    # passed the right Host, ``shop.example:443`` seen as http)
+    if _normal_origin(scheme + '://' + own_host) != claimed and 'HTTP_X_FORWARDED_HOST' not in environ:
         # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
         sent.append('Host %s and no X-Forwarded-Host (nginx: %s)'
                     % (_escape(_mask_url_value(own_origin).partition('://')[2])[:100], _NGINX_HOST_LINE))
     if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
         sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
-    if not sent or claimed == 'null':
+    if not sent:
         return ''
     return '; if it is this app\'s own page, the proxy %s (in trusted_proxies) sent %s' % (
         _escape(environ.get('REMOTE_ADDR') or '-')[:64], ' and '.join(sent))
@@ -17081,7 +17108,8 @@ _NOT_CALLABLE = re.compile(r"'([\w.]+)' object is not callable$")
 
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
+    caused (Flask's ``session.get(...)``, ``session.clear()`` or ``session.permanent = True``, which canister's
+    ``session`` refuses with a hint; Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
     ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
     which Bottle's responses only read; FastAPI's or Starlette's ``HTTPException``, which Bottle does not know); else
     ''.  Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
@@ -17090,6 +17118,8 @@ def _habit_note(error: BaseException) -> str:
     try:
         if _foreign_class(error, ('HTTPException',)) is not None:  # FastAPI's or Starlette's
             return _http_exception_note(error)
+        if _is_session_habit(error):
+            return ': ' + _escape(str(error))[:400]
         return _habit_note_of(error)
     except Exception:
         return ''
@@ -17107,6 +17137,17 @@ def _habit_note_of(error: BaseException) -> str:
         types_and_note = _STARLETTE_CALLED.get(_called_attribute(trace) or '')
         return types_and_note[1] if types_and_note is not None and called.group(1) in types_and_note[0] else ''
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
+
+
+def _is_session_habit(error: BaseException) -> bool:
+    """Whether ``error`` is what ``session`` raises for a Flask or Django habit of a dict or of their sessions
+    (``session.get('cart')``, ``session.permanent = True``, ``session.clear()``), raised by a method of its own:
+    its text is the hint, which the ERROR line repeats as it does those of Bottle's ``request``."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return (trace is not None and type(error) in (TypeError, AttributeError)
+            and isinstance(trace.tb_frame.f_locals.get('self'), Session) and str(error).startswith("canister's session "))
 
 
 def _http_exception_note(error: BaseException) -> str:

@@ -337,6 +337,19 @@ def test_behind_nginx_passing_host_without_its_port_a_same_origin_form_post_is_r
                               ), warned
 
 
+def test_behind_nginx_as_the_section_sets_it_another_sites_form_post_is_refused_without_advice_on_the_proxy(deploy):
+    """The block passes the public host, port and scheme: the refusal's WARNING must not tell to add the lines it
+    has, as if the other site's page were the app's own."""
+    shop = deploy(name='foreign', app_py=APP_PY + ORDER)
+    assert shop.request('POST', '/order', {'Host': 'localhost:%d' % shop.port, 'Origin': 'https://evil.example',
+                                           'Content-Type': 'application/x-www-form-urlencoded'}, 'item=tea')[0] == 403
+    warned = [entry['message'] for entry in log_entries(shop.directory / 'logs') if entry['level'] == 'WARNING']
+    assert len(warned) == 1, warned
+    assert 'this app sees its own origin as https://localhost:%d; ' % shop.port in warned[0], warned
+    assert warned[0].endswith('or give a route csrf=False)'), warned
+    assert 'proxy' not in warned[0], warned
+
+
 def test_on_https_default_port_the_host_with_443_is_the_same_origin_and_the_log_shows_the_port(tmp_path, monkeypatch,
                                                                                                   uninstall_at_end):
     """nginx on 443 passes ``shop.example:443``, which browsers leave out of their Origin."""
