@@ -3203,6 +3203,9 @@ class RequestLog:
         if self.format == 'json':
             self.respond = self._respond_in_json
             self.request_line = self._request_in_json
+        #: ``respond`` and ``request_line`` as chosen above, which ``_let_go`` puts back (``_hold`` replaces them
+        #: while a count is held back, as it replaces ``write``: each writes a line of its own, not through it).
+        self._line_writers = (self.respond, self.request_line)
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -3418,14 +3421,25 @@ class RequestLog:
         has passed: canister's (``write``) and the app's (``app.log``, through canister's handler).  Both are
         replaced on these instances only, so that neither checks anything on every request's path."""
         self.__dict__['write'] = self._write_after_held
+        respond, request_line = self._line_writers
+        self.respond, self.request_line = self._after_held(respond), self._after_held(request_line)
         if self.handler is not None:
             self.handler.__dict__['emit'] = self._emit_after_held
 
     def _let_go(self) -> None:
         """No count is held back: ``write`` and the handler's ``emit`` are the classes' own again."""
         self.__dict__.pop('write', None)
+        self.respond, self.request_line = self._line_writers
         if self.handler is not None:
             self.handler.__dict__.pop('emit', None)
+
+    def _after_held(self, writer: Callable[..., None]) -> Callable[..., None]:
+        """``writer`` (a request's or response line's) while ``write_repeated`` holds a count back: the counts
+        whose second has passed are written before its line."""
+        def after_held(*args: Any, **options: Any) -> None:
+            self._write_held()
+            writer(*args, **options)
+        return after_held
 
     def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
         """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are

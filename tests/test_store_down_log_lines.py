@@ -1,6 +1,7 @@
 """A session store that is down fails every request that needs it: each keeps its ``Response: 503``
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
+import json
 import logging
 import os
 import re
@@ -94,6 +95,20 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert web.get('/count?after=outage').json == {'n': 3}
     second = count_line_before(read_log(log_dir), '/count?after=outage', counted(2, '1.1'))
     assert ' ERROR ' in second
+
+
+def test_in_a_json_log_the_count_of_an_outage_that_ended_is_written_before_the_next_request_line(
+        make_app, redis_server, log_dir, clock):
+    """The request and response lines of a JSON log are written by writers of their own: the count held back
+    comes before them all the same."""
+    _, web = down_after_one_count(make_app, redis_server, 3, log_format='json')
+    redis_server.start()
+    clock.advance(1.1)
+    assert web.get('/count?after=outage').json == {'n': 2}
+    messages = [json.loads(line)['message'] for line in read_log(log_dir).splitlines()]
+    counts = [index for index, message in enumerate(messages) if DOWN in message]
+    assert len(counts) == 2 and messages[counts[1]].endswith(counted(2, '1.1')), messages
+    assert counts[1] == [index for index, message in enumerate(messages) if '/count?after=outage' in message][0] - 1
 
 
 def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_through_app_log(
