@@ -192,6 +192,18 @@ DENIED = {
                 "no permissions to run the 'evalsha' command", 'ACL SETUSER app +evalsha'),
     'the keys under the prefix': (dict(commands=['+@all'], keys=['other:*']),
                                   'no permissions to access one of the keys', 'ACL SETUSER app ~shop:session:*'),
+    # What canister's scripts run and a request's read alone does not: Redis 7.0 names no command then.
+    'SET, which a save runs': (dict(commands=['+@all', '-set'], keys=['*']),
+                               "no permissions to run the 'set' command", 'ACL SETUSER app +set'),
+    'GET, run by the scripts': (dict(commands=['+@all', '-get'], keys=['*']),
+                                "The user executing the script can't run this command",
+                                'ACL SETUSER app +get +set +del +pttl +pexpire +incr +decr'),
+    'PEXPIRE, run by the read script': (dict(commands=['+@all', '-pexpire'], keys=['*']),
+                                        "The user executing the script can't run this command",
+                                        'ACL SETUSER app +get +set +del +pttl +pexpire +incr +decr'),
+    'the keys under the prefix for writes': (dict(commands=['+@all'], keys=['%R~shop:session:*']),
+                                             'no permissions to access one of the keys',
+                                             'ACL SETUSER app ~shop:session:*'),
 }
 
 
