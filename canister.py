@@ -9216,6 +9216,8 @@ class RedisStore(SessionStore):
         self._auth_error = redis.exceptions.AuthenticationError
         #: redis-py's error for a write sent to a read-only replica (READONLY): an old master, after a failover.
         self._read_only_error = redis.exceptions.ReadOnlyError
+        #: redis-py's error for a Cluster node's ``MOVED`` or ``ASK``: the key's slot is on another node, or moving.
+        self._redirect_error = redis.exceptions.AskError
         #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
@@ -9962,7 +9964,8 @@ class RedisStore(SessionStore):
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
                 client.script_load(source)
-            pipe, loads = client.pipeline(), 0
+            # (redis-py before 8 blocks EVALSHA in a Cluster's pipeline: a plain one to the node of the key's slot)
+            pipe, loads = client.get_node_from_key(key).redis_connection.pipeline(transaction=False), 0
         else:
             pipe, loads = client.pipeline(transaction=False), 2
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
@@ -9972,12 +9975,14 @@ class RedisStore(SessionStore):
         pipe.evalsha(self._sha(_REDIS_LOAD), 1, key, 2000)
         pipe.delete(key)  # (no key of the probe outlives it)
         for index, result in enumerate(pipe.execute(raise_on_error=False)):
-            if isinstance(result, Exception) and (index < loads or not self._refuses_writes(result)):
+            if isinstance(result, Exception) and (index < loads or not self._refuses_for_now(result)):
                 raise result
 
-    def _refuses_writes(self, error: Exception) -> bool:
-        """Redis's ``error`` refuses a write for now (a replica, full, ``MISCONF``, ``NOREPLICAS``), not for good."""
-        return isinstance(error, self._read_only_error) or any(refusal in str(error) for refusal in _REDIS_REFUSALS)
+    def _refuses_for_now(self, error: Exception) -> bool:
+        """Redis's ``error`` refuses a write for now (a replica, full, ``MISCONF``, ``NOREPLICAS``), or the key's
+        slot moved to another node of a Cluster: not for good, and nothing the install should stop for."""
+        return (isinstance(error, (self._read_only_error, self._redirect_error))
+                or any(refusal in str(error) for refusal in _REDIS_REFUSALS))
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
