@@ -9186,13 +9186,24 @@ _REDIS_CLUSTER_UNANSWERED = 'Redis Cluster cannot be connected'
 #: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
 _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
 #: What Redis answers (``NOPERM``, its code cut by redis-py) a command or key the ACL of the user denies: while it
-#: lasts, a readiness check also runs the read script on a key of its own (the user's PING may still be allowed).
+#: lasts, a readiness check also runs the scripts on a key of its own (the user's PING may still be allowed).
 _REDIS_NO_RIGHTS = 'no permissions to '
+#: What Redis 6 and 7.0 answer (as ``ERR``) a command that a script runs and the user's ACL denies: it names no
+#: command (Redis 7.2 and later say ``_REDIS_NO_RIGHTS`` there too, with the command's name).
+_REDIS_SCRIPT_NO_RIGHTS = "The user executing the script can't run this command"
+#: The commands canister's Lua scripts run, as ``ACL SETUSER`` takes them: what to grant when Redis does not say
+#: which one a script was denied (``_REDIS_SCRIPT_NO_RIGHTS``).
+_REDIS_SCRIPT_COMMANDS = '+get +set +del +pttl +pexpire +incr +decr'
 #: The command of a ``NOPERM`` (``_REDIS_NO_RIGHTS``) that names one, as ``ACL SETUSER`` takes it: ``script|load``.
 _REDIS_DENIED_COMMAND = re.compile(r"no permissions to run the '([^']+)' command")
 #: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
 #: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
 _REDIS_PROBE = 'ready-probe'
+
+
+def _denied_by_acl(text: str) -> bool:
+    """The error ``text`` of Redis says the user's ACL denies a command or key, outside a script or inside one."""
+    return _REDIS_NO_RIGHTS in text or _REDIS_SCRIPT_NO_RIGHTS in text
 
 
 #: What OpenSSL says of a server's certificate that the client does not trust, or that is made out to another host.
@@ -9474,6 +9485,8 @@ class RedisStore(SessionStore):
         self._auth_error = redis.exceptions.AuthenticationError
         #: redis-py's error for a write sent to a read-only replica (READONLY): an old master, after a failover.
         self._read_only_error = redis.exceptions.ReadOnlyError
+        #: redis-py's error for a Cluster node's ``MOVED`` or ``ASK``: the key's slot is on another node, or moving.
+        self._redirect_error = redis.exceptions.AskError
         #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
@@ -9640,7 +9653,7 @@ class RedisStore(SessionStore):
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
-        elif _REDIS_NO_RIGHTS in text:  # (an ACL taken from canister's user, say: it will not pass by itself either)
+        elif _denied_by_acl(text):  # (an ACL taken from canister's user, say: it will not pass by itself either)
             text += (' (Redis refused the user of session_store a command or key canister uses: give the user back '
                      'the rights to run canister\'s commands on its keys, with ACL SETUSER)')
         elif isinstance(error, self._read_only_error) and not self._cluster:  # (a Cluster client finds its master)
@@ -9651,8 +9664,8 @@ class RedisStore(SessionStore):
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
         self._say_what_failed(unavailable, error, text)
-        if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS + (
-                _REDIS_NO_RIGHTS,)):
+        if isinstance(error, self._read_only_error) or _denied_by_acl(text) or any(
+                refusal in text for refusal in _REDIS_REFUSALS):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         self._note_stall(said, error, started)
         return unavailable
@@ -10145,10 +10158,12 @@ class RedisStore(SessionStore):
             raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
                                  'name and password of the URL, or of the client given as store)' % text,
                                  str(self._unreachable(error, started=started))) from None
-        if _REDIS_NO_RIGHTS in text:  # (an ACL: it stays so until someone changes it)
+        if _denied_by_acl(text):  # (an ACL: it stays so until someone changes it)
             user = _redis_user(self.client)
             denied = _REDIS_DENIED_COMMAND.search(text)
             grant = '+' + denied.group(1) if denied else '~%s*' % self.prefix
+            if _REDIS_SCRIPT_NO_RIGHTS in text:  # (Redis 6 and 7.0 do not say which command a script was denied)
+                grant = _REDIS_SCRIPT_COMMANDS
             raise _StoreUnusable('canister.session_store: Redis refused the user %r a command or key canister uses: '
                                  '%s (let the user run canister\'s commands on the keys under its prefix, %s; for '
                                  'this one: ACL SETUSER %s %s)' % (user, text, self.prefix, user, grant),
@@ -10189,11 +10204,16 @@ class RedisStore(SessionStore):
     def _try_write(self, client: Any) -> None:
         """After a write of this process was refused, write a key of its own (for a second): a full or read-only
         Redis answers a PING, and only a write tells when it takes writes again (raises while it does not); after
-        a command or key the user's ACL denies, run the read script on that key first, as a request does."""
+        a command or key the user's ACL denies, run the read script on that key first, as a request does, then
+        after the write the update script and the read script again (its ``PEXPIRE``), as requests do."""
         if self._refusing:
-            if _REDIS_NO_RIGHTS in self._refusing:
-                self.run_script(_REDIS_LOAD, self.prefix + _REDIS_PROBE, 1000)
-            client.set(self.prefix + _REDIS_PROBE, '1', px=1000)
+            key, rights = self.prefix + _REDIS_PROBE, _denied_by_acl(self._refusing)
+            if rights:
+                self.run_script(_REDIS_LOAD, key, 1000)
+            client.set(key, '1', px=1000)
+            if rights:
+                self.run_script(_REDIS_UPDATE, key, '1', '1', 1000)
+                self.run_script(_REDIS_LOAD, key, 2000)
             self._refusing = ''
 
     #: A check found Redis answering and the URL of the right kind: later checks only PING.
@@ -10204,20 +10224,34 @@ class RedisStore(SessionStore):
 
     def _load_scripts(self, client: Any) -> None:
         """Load the read and update scripts (on every master of a Cluster), so that their first use is one round
-        trip too, and run the read script on a key of canister's own, as a request does (it holds nothing, or the
-        probe's ``1``): a user whose ACL denies ``EVALSHA``, or the keys under the prefix, is told at install.  One
-        server takes all three in one pipeline."""
-        probe = (self._sha(_REDIS_LOAD), 1, self.prefix + _REDIS_PROBE, 1000)
+        trip too, then do on a key of canister's own what requests do: write it (for a second), run the update
+        script on it (its ``GET`` and ``SET``) and the read script (its ``GET``, ``PTTL`` and ``PEXPIRE``), then
+        delete it.  A user whose ACL denies one of these commands, in a script or not, or the keys under the
+        prefix, is told at install; a Redis that refuses writes for now (full, a replica) is not: a request's
+        write says so.  One server takes all six in one pipeline; a Cluster, the four on the key (its node's)."""
+        key = self.prefix + _REDIS_PROBE
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
                 client.script_load(source)
-            client.evalsha(*probe)
-            return
-        pipe = client.pipeline(transaction=False)
-        for source in (_REDIS_LOAD, _REDIS_UPDATE):
-            pipe.script_load(source)
-        pipe.evalsha(*probe)
-        pipe.execute()
+            # (redis-py before 8 blocks EVALSHA in a Cluster's pipeline: a plain one to the node of the key's slot)
+            pipe, loads = client.get_node_from_key(key).redis_connection.pipeline(transaction=False), 0
+        else:
+            pipe, loads = client.pipeline(transaction=False), 2
+            for source in (_REDIS_LOAD, _REDIS_UPDATE):
+                pipe.script_load(source)
+        pipe.set(key, '1', px=1000)
+        pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, '1', '1', 1000)
+        pipe.evalsha(self._sha(_REDIS_LOAD), 1, key, 2000)
+        pipe.delete(key)  # (no key of the probe outlives it)
+        for index, result in enumerate(pipe.execute(raise_on_error=False)):
+            if isinstance(result, Exception) and (index < loads or not self._refuses_for_now(result)):
+                raise result
+
+    def _refuses_for_now(self, error: Exception) -> bool:
+        """Redis's ``error`` refuses a write for now (a replica, full, ``MISCONF``, ``NOREPLICAS``), or the key's
+        slot moved to another node of a Cluster: not for good, and nothing the install should stop for."""
+        return (isinstance(error, (self._read_only_error, self._redirect_error))
+                or any(refusal in str(error) for refusal in _REDIS_REFUSALS))
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node

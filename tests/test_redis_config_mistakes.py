@@ -10,7 +10,7 @@ import pytest
 import redis
 
 import canister
-from helpers import UNAVAILABLE, client, read_log, warning_lines
+from helpers import UNAVAILABLE, client, fill_up, read_log, warning_lines
 from redis_topologies import TlsRedis, make_certificates
 from servers import HOST, RedisServer, free_port, old_redis_server_binary
 from session_kit import Browser, add_session_routes
@@ -192,6 +192,18 @@ DENIED = {
                 "no permissions to run the 'evalsha' command", 'ACL SETUSER app +evalsha'),
     'the keys under the prefix': (dict(commands=['+@all'], keys=['other:*']),
                                   'no permissions to access one of the keys', 'ACL SETUSER app ~shop:session:*'),
+    # What canister's scripts run and a request's read alone does not: Redis 7.0 names no command then.
+    'SET, which a save runs': (dict(commands=['+@all', '-set'], keys=['*']),
+                               "no permissions to run the 'set' command", 'ACL SETUSER app +set'),
+    'GET, run by the scripts': (dict(commands=['+@all', '-get'], keys=['*']),
+                                "The user executing the script can't run this command",
+                                'ACL SETUSER app +get +set +del +pttl +pexpire +incr +decr'),
+    'PEXPIRE, run by the read script': (dict(commands=['+@all', '-pexpire'], keys=['*']),
+                                        "The user executing the script can't run this command",
+                                        'ACL SETUSER app +get +set +del +pttl +pexpire +incr +decr'),
+    'the keys under the prefix for writes': (dict(commands=['+@all'], keys=['%R~shop:session:*']),
+                                             'no permissions to access one of the keys',
+                                             'ACL SETUSER app ~shop:session:*'),
 }
 
 
@@ -215,3 +227,19 @@ def test_a_user_whose_acl_denies_what_canister_needs_is_a_config_error_at_instal
         assert not unreachable_warnings(log_dir), warning_lines(log_dir)
     finally:
         admin.close()
+
+
+def test_a_redis_that_refuses_writes_for_now_at_install_still_installs_and_serves_once_it_takes_them(
+        make_app, log_dir, redis_server):
+    """The install's probe writes a key of its own: a full Redis refuses it, and that is no ConfigError (it passes)."""
+    full = fill_up(redis_server)
+    try:
+        app = session_app(make_app, redis_server.url, session_redis_prefix='shop:session:')
+        assert not unreachable_warnings(log_dir), warning_lines(log_dir)
+        assert full.keys('shop:session:*') == []
+        full.config_set('maxmemory', '0')
+        web = client(app)
+        assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+    finally:
+        full.config_set('maxmemory', '0')
+        full.close()

@@ -133,10 +133,11 @@ def test_the_first_check_redis_answers_after_an_install_that_found_it_down_check
     redis_server.start()
     first = commands_of(redis_server, plugin.store_problem)
     first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
-    # the read and update scripts loaded and the read script run on a key of its own (one pipeline: the ACL's rights),
-    # INFO cluster and CONFIG GET maxmemory* (the eviction warning)
+    # the read and update scripts loaded, then a key of its own written, both scripts run on it and it deleted (one
+    # pipeline: the ACL's rights, in a script and not), INFO cluster and CONFIG GET maxmemory* (the eviction warning)
     assert first.pop('ping') == 1 and first.pop('script|load') == 2 and first.pop('info') == 1
-    assert first.pop('evalsha') == 1 and first.pop('get') == 1
+    assert first.pop('evalsha') == 2 and first.pop('get') == 2 and first.pop('set') == 2
+    assert first.pop('pttl') == 1 and first.pop('pexpire') == 1 and first.pop('del') == 1
     assert first.pop('config|get') == 1
     assert first == {}
     assert commands_of(redis_server, plugin.store_problem) == {'ping': 1}
@@ -468,6 +469,9 @@ UNUSABLE = {
     'commands denied': (lambda admin: admin.acl_setuser('app', enabled=True, commands=['-@all', '+ping']),
                         "no permissions to run the 'evalsha' command (Redis refused the user of session_store a "
                         "command or key canister uses"),
+    'a command of the scripts denied': (lambda admin: admin.acl_setuser('app', enabled=True, commands=['-get']),
+                                        "The user executing the script can't run this command or subcommand (Redis "
+                                        "refused the user of session_store a command or key canister uses"),
     'keys denied': (lambda admin: admin.acl_setuser('app', enabled=True, keys=['other:*'],
                                                                    reset_keys=True),
                     'no permissions to access one of the keys used as arguments (Redis refused the user of '
