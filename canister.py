@@ -6441,9 +6441,10 @@ def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
     return wrappers
 
 
-def _wrapper_codes(callback: Any) -> Tuple[types.CodeType, ...]:
+def _wrapper_codes(callback: Any) -> Tuple[Tuple[types.CodeType, Tuple[str, ...]], ...]:
     """The code of each function in ``callback``'s ``__wrapped__`` chain but the last, the handler (at most 100),
-    outermost first: the frames a call of ``callback`` runs through before the handler's own."""
+    outermost first: the frames a call of ``callback`` runs through before the handler's own; each with the names
+    Python's ``TypeError`` of a call gives the function it wraps (its qualified name; 3.9: its code's name too)."""
     codes = []
     for _ in range(100):
         inner = getattr(callback, '__wrapped__', None)
@@ -6451,27 +6452,32 @@ def _wrapper_codes(callback: Any) -> Tuple[types.CodeType, ...]:
             break
         code = getattr(callback, '__code__', None)
         if isinstance(code, types.CodeType):
-            codes.append(code)
+            names = {getattr(inner, '__qualname__', None)}
+            if sys.version_info < (3, 10):  # (3.9 names the code of a function, which functools.wraps leaves)
+                names.update((getattr(inner, '__name__', None), getattr(getattr(inner, '__code__', None), 'co_name', None)))
+            codes.append((code, tuple(name for name in names if isinstance(name, str))))
         callback = inner
     return tuple(codes)
 
 
-def _failed_in_wrappers(error: BaseException, codes: Tuple[types.CodeType, ...]) -> bool:
+def _failed_in_wrappers(error: BaseException, codes: Tuple[Tuple[types.CodeType, Tuple[str, ...]], ...]) -> bool:
     """Whether ``error`` was raised in the chain of wrappers (``codes``, see :func:`_wrapper_codes`) of this call
-    of the route: its traceback, from the frame of the outermost wrapper down, runs those wrappers' frames in their
-    order and nothing else.  A wrapper's code is shared by every function its decorator wraps: the same
-    ``TypeError`` raised where the handler's own code (or anything it calls) called another such function is the
-    app's, not the request's."""
+    of the route, calling the function the last of them wraps: its traceback, from the frame of the outermost
+    wrapper down, runs those wrappers' frames in their order and nothing else, and its text names that function
+    (not another the wrapper calls, an ``audit(user, **kwargs)``).  A wrapper's code is shared by every function
+    its decorator wraps: the same ``TypeError`` raised where the handler's own code (or anything it calls) called
+    another such function is the app's, not the request's."""
     trace = error.__traceback__
-    while trace is not None and (not codes or trace.tb_frame.f_code is not codes[0]):
+    while trace is not None and (not codes or trace.tb_frame.f_code is not codes[0][0]):
         trace = trace.tb_next
     index = 0
     while trace is not None:
-        if index >= len(codes) or trace.tb_frame.f_code is not codes[index]:
+        if index >= len(codes) or trace.tb_frame.f_code is not codes[index][0]:
             return False
         index += 1
         trace = trace.tb_next
-    return index > 0
+    called = str(error).split(' got multiple values ', 1)[0]
+    return index > 0 and any(called == name + '()' or called.endswith('.%s()' % name) for name in codes[index - 1][1])
 
 
 def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.FrozenSet[str]:
@@ -6525,7 +6531,9 @@ def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
 
 #: The opcodes that call (3.9 to 3.13; ``PRECALL`` of 3.11 only readies a ``CALL``).
 _CALLS = frozenset(('CALL_FUNCTION', 'CALL_METHOD', 'CALL_FUNCTION_KW', 'CALL_FUNCTION_EX', 'CALL', 'CALL_KW'))
-#: What :meth:`_WrapperScan._value_of` gives for a name whose value the wrapper's code does not show.
+#: 3.13's instructions that load two local variables at once (or store one and load another): ``argval`` names both.
+_FUSED_LOADS = frozenset(('LOAD_FAST_LOAD_FAST', 'STORE_FAST_LOAD_FAST'))
+#: What :meth:`_WrapperScan.value_of` gives for a name whose value the wrapper's code does not show.
 _UNSEEN = object()
 #: The opcodes that jump: a call whose arguments jump (``user if x else y``) has no callee :meth:`_WrapperScan._callee` reads.
 _JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
@@ -6617,18 +6625,20 @@ class _WrapperScan:
         the wrapped call or ``update`` takes (:func:`_a_key_of`)."""
         instructions = self.instructions
         if after == 'STORE_SUBSCR' and index > 0:
-            return self._a_dict(instructions[index - 1], last=True)
+            return self._a_dict(instructions[index - 1])
         if index > 1 and instructions[index - 1].argval == 'setdefault':
             return self._a_dict(instructions[index - 2])
         owner = self._dict_owner(index + 1) if _a_key_of(instructions, index + 1) else None
         return owner is not None and self._passes_on(owner)
 
-    def _a_dict(self, instruction: dis.Instruction, last: bool = False) -> bool:
-        """Whether ``instruction`` loads one of :attr:`dicts` (``last``: the last of the two 3.13 loads at once)."""
+    def _a_dict(self, instruction: dis.Instruction) -> bool:
+        """Whether ``instruction`` loads one of :attr:`dicts`: by itself, or last of 3.13's fused instructions
+        (``LOAD_FAST_LOAD_FAST``, and ``STORE_FAST_LOAD_FAST`` of ``user = load_user(); kwargs.setdefault(...)``
+        on one line), whose last value is the one the next instruction uses."""
         name = instruction.argval
-        if last and instruction.opname == 'LOAD_FAST_LOAD_FAST' and isinstance(name, tuple):
+        if instruction.opname in _FUSED_LOADS and isinstance(name, tuple):
             name = name[-1]
-        return instruction.opname.startswith(('LOAD_FAST', 'LOAD_DEREF')) and name in self.dicts
+        return instruction.opname.startswith(('LOAD_FAST', 'LOAD_DEREF', 'STORE_FAST_LOAD_FAST')) and name in self.dicts
 
     def _next_call(self, index: int) -> Optional[int]:
         """The index of the first call after ``index``."""
@@ -6689,12 +6699,12 @@ class _WrapperScan:
             then = instructions[start + 2]
         if then.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
             return 'update' if then.argval == 'update' and self._a_dict(first) else 'other'
-        value = self._value_of(first)
+        value = self.value_of(first)
         if value is _UNSEEN:
             return 'unclear'
         return 'wrapped' if id(value) in self.wrapped else 'other'
 
-    def _value_of(self, instruction: dis.Instruction) -> Any:
+    def value_of(self, instruction: dis.Instruction) -> Any:
         """What the name ``instruction`` loads holds as the wrapper runs: a variable of its closure, a global of
         its module; else :data:`_UNSEEN` (a local variable, a builtin such as ``dict(kwargs, user=...)``)."""
         name = instruction.argval
@@ -6713,7 +6723,8 @@ class _WrapperScan:
 def _names_set(wrapper: Any, names: Optional[typing.AbstractSet[str]]) -> List[str]:
     """Those of ``names`` (None: any name) that the code of a decorator's ``wrapper`` evidently sets as keyword
     arguments of the function it wraps, in the forms decorators write it: ``kwargs['user'] = ...``,
-    ``kwargs.setdefault('user', ...)``, ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.
+    ``kwargs.setdefault('user', ...)``, ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``; the
+    key a literal text or a name of the wrapper's closure or module holding one.
     No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``), or gives it to
     another function (``abort(401, text=...)``, ``log.info(..., extra=...)``), sets nothing here.  A call the
     bytecode leaves unclear (its callee a local variable, or its arguments jumping) counts as the wrapped one's."""
@@ -6723,6 +6734,9 @@ def _names_set(wrapper: Any, names: Optional[typing.AbstractSet[str]]) -> List[s
         for index, instruction in enumerate(scan.instructions):
             if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
                 found.update(scan.keys_set(scan.code.co_consts[instruction.arg], index))
+            elif instruction.opname in ('LOAD_GLOBAL', 'LOAD_NAME', 'LOAD_DEREF'):  # (a key held in a name)
+                value = scan.value_of(instruction)
+                found.update(scan.keys_set(value, index) if isinstance(value, str) else ())
     except (IndexError, TypeError, ValueError, AttributeError):  # (a bytecode that reads otherwise: the note stays)
         return []
     return sorted(found if names is None else found & names)
@@ -6810,7 +6824,7 @@ class ParameterBinder:
         #: The parameters the request fills that those wrappers pass on (:func:`_passed_on`).
         self.passed_on = _passed_on(self.wrappers, {param.name for param in self.params}) if self.wrappers else frozenset()
         #: The code of every wrapper above the handler (canister's guards too), outermost first, where a call that
-        #: gives the handler a parameter twice fails (:meth:`given_twice`).
+        #: gives the handler a parameter twice fails (:meth:`given_twice`), with the names of the function it wraps.
         self.wrapper_codes = _wrapper_codes(callback)
         #: When that WARNING was last said for the route (``_monotonic``): it is said once a minute at most.
         self.ignored_body_told = -math.inf
@@ -6844,7 +6858,7 @@ class ParameterBinder:
         :meth:`bind` made them) that the request sent (not the None of one it lacks), raised in the route's chain of
         wrappers (:func:`_failed_in_wrappers`); else None (a ``TypeError`` raised inside the handler, or by a call
         of the handler's own, stays a 500)."""
-        named = _GIVEN_TWICE.search(str(error)) if isinstance(error, TypeError) and self.passed_on else None
+        named = _GIVEN_TWICE.search(str(error)) if isinstance(error, TypeError) and self.wrappers else None
         name = named.group(1) if named is not None else ''
         if not self._sent(name, passed) or not _failed_in_wrappers(error, self.wrapper_codes):
             return None
@@ -6859,8 +6873,8 @@ class ParameterBinder:
         """For :meth:`given_twice`: whether ``name``, a parameter those wrappers pass on, is a keyword of ``passed``
         that the request sent, not the None canister gives an ``Optional`` parameter the request lacks (a call
         that fails then is the route's own fault, not the client's)."""
-        if name not in self.passed_on or name not in passed:
-            return False
+        if name not in passed or (name not in self.passed_on and (not self.takes_extra or name in self.names)):
+            return False  # (an extra of the handler's **kwargs is one the wrappers pass on too)
         return passed[name] is not None or not any(param.none_if_absent for param in self.params if param.name == name)
 
     def _missing_error(self, name: str, note: str = '') -> BadRequest:
