@@ -1245,18 +1245,21 @@ def _as_secret(value: Any) -> Union[str, bytes]:
     return value if isinstance(value, bytes) else _as_text(value)
 
 
+def _is_loopback_host(host: str) -> bool:
+    """True for a host name that is this machine (``localhost``, 127.0.0.0/8, ``::1``, in brackets or not)."""
+    host = host.strip('[]').rstrip('.').lower()
+    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
+
+
 def _is_plain_http_afar(url: str) -> bool:
     """True for an ``http://`` URL whose host is not this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() != 'http':
-        return False
-    host = (parts.hostname or '').rstrip('.')
-    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name
-        return True
+    return parts.scheme.lower() == 'http' and not _is_loopback_host(parts.hostname or '')
 
 
 def _as_jwks_url(value: Any) -> str:
@@ -2301,9 +2304,13 @@ _NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _NO_BLOCK = getattr(os, 'O_NONBLOCK', 0)
 #: ``os.open``'s flag that opens a directory only (0 where the system has none).
 _DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
-#: Old log files are listed and deleted through a descriptor of the directory, opened without following a link
-#: (``_LogSink._delete_old``), where the system can.
-_DIR_FD = bool(_DIRECTORY and _NO_FOLLOW) and os.unlink in os.supports_dir_fd and os.listdir in os.supports_fd
+#: How ``_DIR_FD``'s descriptor is opened: only to open and delete files in it (``O_PATH``), which a directory that
+#: this user may write in but not list allows too; to read it where the system has no such flag.
+_DIR_OPEN = getattr(os, 'O_PATH', os.O_RDONLY)
+#: The day's file is opened, read and looked at, and old log files are listed and deleted, through a descriptor of
+#: the log directory opened without following a link (``_LogSink._directory_fd``), where the system can.
+_DIR_FD = (bool(_DIRECTORY and _NO_FOLLOW) and {os.open, os.stat, os.unlink} <= os.supports_dir_fd
+           and os.listdir in os.supports_fd)
 #: A ``_LogSink``'s descriptor once it is closed (an uninstall): its lines are dropped.
 _CLOSED = -1
 #: A ``_LogSink``'s descriptor once it is parked (a fork): its next line opens the day's file again.
@@ -2434,9 +2441,17 @@ class _LogSink:
         self._undeletable: typing.Set[str] = set()
         #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
         self._unlistable = ''
-        #: ``path`` is a symbolic link (this user's or root's: another's is refused), which the deletion of old
-        #: files follows too (``_directory``).
+        #: ``path`` is a symbolic link (this user's or root's: another's is refused), which canister follows when
+        #: it opens the directory again too (``_directory_fd``).
         self._linked = False
+        #: The log directory, opened at install (None until then, or where the system has no ``_DIR_FD``): the
+        #: day's file is opened in it, never through a link put in its place since (``_directory_fd``).
+        self._dir: Optional[int] = None
+        #: The owner of the directory opened at install: a directory put in its place is followed if it is this
+        #: user's, root's or this one's (``_directory_fd``).
+        self._dir_owner = 0
+        #: Why ``path`` is not followed, as stderr said it ('' once it is again): told once.
+        self._refused = ''
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -2446,11 +2461,11 @@ class _LogSink:
                 self._open(_day_of(_now()))
 
     def _open_file(self, day: str) -> int:
-        """A descriptor appending to the file of ``day``, made if need be (the directory too)."""
-        os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
-        name = os.path.join(self.path, 'log.' + day)
+        """A descriptor appending to the file of ``day``, made if need be (the directory too), in the directory
+        ``_directory_fd`` gives."""
+        directory = self._directory_fd()
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW | _NO_BLOCK, 0o640)
+            fd = self._open_in(directory, 'log.' + day, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as error:
             if error.errno == errno.ELOOP and _NO_FOLLOW:
                 # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
@@ -2460,6 +2475,67 @@ class _LogSink:
                 raise _not_regular(day) from None
             raise
         return _regular_or_refused(fd, day)
+
+    def _open_in(self, directory: Optional[int], name: str, flags: int) -> int:
+        """``os.open`` of the file ``name`` of the log directory (of ``directory``, a descriptor of it, or by its
+        path where there is none), without following a link or waiting for a pipe's other end."""
+        if directory is None:
+            return os.open(os.path.join(self.path, name), flags | _NO_FOLLOW | _NO_BLOCK, 0o640)
+        return os.open(name, flags | _NO_FOLLOW | _NO_BLOCK, 0o640, dir_fd=directory)
+
+    def _directory_fd(self) -> Optional[int]:
+        """The descriptor of the log directory the day's file is opened in (with the lock held; None where the
+        system has none: opened by path).  It is the one opened at install, and stays so while ``path`` leads to
+        it.  A directory put in its place (``rm -rf`` and ``mkdir``, a rename and a new one) is followed if it is a
+        real one of this user's, root's, or of the owner of the one opened at install; ``path`` made again if it is
+        gone.  A symbolic link put there (unless ``path`` was one at install: this user's or root's), another
+        user's directory or a file is not followed: lines go on to the directory opened before, wherever it was
+        moved, which stderr is told once; or, if it was deleted, this fails."""
+        if not _DIR_FD:
+            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+            return None
+        try:
+            fd = self._open_directory()
+        except OSError as error:
+            if self._dir is None or os.fstat(self._dir).st_nlink == 0:  # (none opened before, or it was deleted)
+                raise
+            why = str(error.strerror or error) if error.filename is None else '%s: %s' % (error.filename,
+                                                                                          error.strerror)
+            if why != self._refused:
+                self._refused = why
+                self._tell('canister: %s; lines go on to the log directory opened before, wherever it was moved, '
+                           'until %s is a directory of this user again' % (why, self.path))
+            return self._dir
+        self._refused = ''
+        if self._dir is not None:
+            if os.path.samestat(os.fstat(fd), os.fstat(self._dir)):
+                os.close(fd)
+                return self._dir
+            os.close(self._dir)
+        self._dir = fd
+        return fd
+
+    def _open_directory(self) -> int:
+        """A new descriptor of the directory ``path`` leads to now (made if it is gone), or an ``OSError`` saying
+        why it is not followed (``_directory_fd``)."""
+        if not os.path.lexists(self.path):  # (a file or a link there is refused below, not taken for a directory)
+            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+        follow = self._linked and _own_link(self.path)  # (another user's link raises)
+        try:
+            fd = os.open(self.path, _DIR_OPEN | _DIRECTORY | (0 if follow else _NO_FOLLOW))
+        except OSError:
+            if os.path.islink(self.path):  # (Linux says ENOTDIR, BSDs ELOOP)
+                raise OSError(errno.ELOOP, '%s became a symbolic link after the install, which canister does not '
+                                           'follow' % self.path) from None
+            raise
+        owner = os.fstat(fd).st_uid
+        if self._dir is None:  # (at install: any directory, which ``exposure`` warns of if others may write it)
+            self._dir_owner = owner
+        elif owner not in (os.geteuid(), 0, self._dir_owner):
+            os.close(fd)
+            raise OSError(errno.EPERM, '%s became a directory of another user (uid %d) after the install, which '
+                                       'canister does not follow' % (self.path, owner))
+        return fd
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
@@ -2538,20 +2614,17 @@ class _LogSink:
                 os.close(directory)
 
     def _directory(self, today: str) -> Union[int, str, None]:
-        """Where old files are listed and deleted: a descriptor of the log directory, opened without following a
-        link (but the one ``log_path`` was at install), so that the files deleted are those of the directory
-        listed, never of one a link put in its place since; the path where the system has no such descriptors.
+        """Where old files are listed and deleted: a new descriptor of the directory the day's file was opened in
+        (``_directory_fd``), so that the files deleted are those of that directory, never of one a link put in its
+        place since; of its own, since listing moves a descriptor's place, which a forked process shares (two
+        workers listing at once would each miss names).  The path where the system has no such descriptors.
         None, and stderr told as for a directory that cannot be listed, if it cannot be opened."""
-        if not _DIR_FD:
+        if self._dir is None:
             return self.path
         try:
-            return os.open(self.path, os.O_RDONLY | _DIRECTORY | (0 if self._linked else _NO_FOLLOW))
+            return os.open('.', os.O_RDONLY | _DIRECTORY, dir_fd=self._dir)
         except OSError as error:
-            problem = error
-            if not self._linked and os.path.islink(self.path):  # (Linux says ENOTDIR, BSDs ELOOP)
-                problem = OSError(errno.ELOOP, 'it became a symbolic link after the install, which canister does not '
-                                               'follow to delete files')
-            self._cannot_list(today, problem)
+            self._cannot_list(today, error)
             return None
 
     def _delete(self, name: str, directory: Union[int, str]) -> None:
@@ -2642,10 +2715,10 @@ class _LogSink:
                 raise
 
     def _reader(self) -> int:
-        """A descriptor reading the open day's file by its name (the log's own is open for writing only), or -1
-        if it cannot be opened."""
+        """A descriptor reading the open day's file by its name in the directory it was opened in (the log's own
+        is open for writing only), or -1 if it cannot be opened."""
         try:
-            fd = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW | _NO_BLOCK)
+            fd = self._open_in(self._dir, 'log.' + self._day, os.O_RDONLY)
             return _regular_or_refused(fd, self._day)
         except OSError:
             return -1
@@ -2673,13 +2746,28 @@ class _LogSink:
             time.sleep(0.01)
 
     def _still_there(self) -> bool:
-        """True if the open file is still the one its name leads to (not deleted or replaced)."""
+        """True if the open file is still the one its name leads to (not deleted or replaced), in the directory
+        that ``path`` leads to (or the one opened before, if what is there now is not followed: ``_directory_fd``)."""
         try:
-            named = os.stat(os.path.join(self.path, 'log.' + self._day))
+            if self._dir is None:
+                named = os.stat(os.path.join(self.path, 'log.' + self._day))
+            else:
+                before = self._dir
+                if not self._same_directory() and self._directory_fd() != before:
+                    return False  # (a directory put in its place: the day's file is opened there)
+                named = os.stat('log.' + self._day, dir_fd=self._dir, follow_symlinks=False)
             opened = os.fstat(self._fd)
         except OSError:
             return False
         return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
+
+    def _same_directory(self) -> bool:
+        """True if ``path`` still leads to the directory opened (``_dir``)."""
+        try:
+            here = os.stat(self.path) if self._linked else os.lstat(self.path)
+        except OSError:
+            return False
+        return os.path.samestat(here, os.fstat(typing.cast(int, self._dir)))
 
     def _switch(self, day: str) -> None:
         """Open the file of ``day`` (with the lock held).  If it cannot be opened (a directory made
@@ -2708,6 +2796,9 @@ class _LogSink:
         with self._lock:
             if self._fd > 2:
                 os.close(self._fd)
+            if self._dir is not None:
+                os.close(self._dir)
+                self._dir = None
             self._fd, self._day = _CLOSED, 'closed'  # a straggling line after uninstall is dropped
 
     def park(self) -> None:
@@ -3106,26 +3197,28 @@ class RequestLog:
         self.logger.setLevel(self.level)
         #: The handler writing to the sink (None when canister writes no lines).
         self.handler: Optional[_CanisterHandler] = None
+        json_lines = self.format == 'json'
         #: The layout of every line written (text or JSON).
-        self.line_format = _LineFormat(self.format == 'json')
-        #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``: ``write``
+        self.line_format = _LineFormat(json_lines)
+        #: What writes a request's response line in the end, whatever ``_choose_writers`` puts around it: ``write``
         #: for text, whose line is all there is; for JSON, ``_respond_in_json``, which adds the figures as members
         #: of their own.  (Chosen here, so the text line's path is ``write``'s, with no look at the format.)
-        self.respond: Callable[..., None] = self.write
-        #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``: ``write`` for
-        #: text; for JSON, ``_request_in_json``, which also keeps the path and query the line shows for the response
-        #: line's ``path``.  (Chosen here, as ``respond``.)
-        self.request_line: Callable[..., None] = self.write
-        if self.format == 'json':
-            self.respond = self._respond_in_json
-            self.request_line = self._request_in_json
-        #: ``request_line`` as chosen above: what it is while no route of the app is given ``log=False``
-        #: (``keep_quiet``), and once one is, what writes the line of a request not held back.
-        self._request_now = self.request_line
-        #: ``respond`` as chosen above, the same way.
-        self._respond_now = self.respond
+        self._respond_now: Callable[..., None] = self.write
+        #: What writes a request's request line in the end: ``write`` for text; for JSON, ``_request_in_json``, which
+        #: also keeps the path and query the line shows for the response line's ``path``.  (Chosen here, as above.)
+        self._request_now: Callable[..., None] = self.write
+        if json_lines:
+            self._respond_now, self._request_now = self._respond_in_json, self._request_in_json
+        #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``:
+        #: ``_respond_now``, unless ``_choose_writers`` puts something around it.
+        self.respond = self._respond_now
+        #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``:
+        #: ``_request_now``, unless ``_choose_writers`` puts something around it.
+        self.request_line = self._request_now
         #: Whether a request goes to a route given ``log=False`` (``keep_quiet``); None while no route is.
         self._is_quiet: Optional[Callable[[Any], bool]] = None
+        #: ``write_repeated`` holds a count back (``_hold``) until a line is written after its second.
+        self._holding = False
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -3148,6 +3241,7 @@ class RequestLog:
             self.warnings.extend(sink.exposure())
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
+        self._choose_writers()
         # app.log.setLevel too (1.x's plugin.log was app.log): the logger's own method, replaced for this
         # logger alone, so the level read per request stays an attribute of this object
         self.logger.setLevel = self.setLevel  # type: ignore[method-assign]
@@ -3298,16 +3392,10 @@ class RequestLog:
         """A route of the app is given ``log=False``: from now on ``request_line`` asks ``is_quiet(context)``
         whether the request goes to such a route, and holds its line back if so; ``respond`` then leaves out
         both lines of a success (below 400, at INFO or DEBUG: not slow), and writes the held line first otherwise,
-        as every other line of canister's written while one is held does.  Switched here, once: the log of an app
-        without such a route writes as before, with no look at any of this."""
-        if self._is_quiet is None:
-            self.request_line = self._request_unless_quiet
-            self.respond = self._respond_unless_quiet
-            if 'write' not in self.__dict__:  # (else ``_let_go`` puts them here)
-                self.__dict__['write'] = self._write_after_quiet
-                if self.handler is not None:
-                    self.handler.__dict__['emit'] = self._emit_after_quiet
+        as every other line of canister's written while one is held does.  Switched once, by ``_choose_writers``:
+        the log of an app without such a route writes as before, with no look at any of this."""
         self._is_quiet = is_quiet
+        self._choose_writers()
 
     def _request_unless_quiet(self, level: int, fmt: str, method: str, url: str,
                               thread_name: Optional[str] = None) -> None:
@@ -3394,41 +3482,52 @@ class RequestLog:
 
     def _hold(self) -> None:
         """While a count is held back, every line written to this log first writes the counts whose second
-        has passed: canister's (``write``) and the app's (``app.log``, through canister's handler).  Both are
-        replaced on these instances only, so that neither checks anything on every request's path."""
-        self.__dict__['write'] = self._write_after_held
-        if self.handler is not None:
-            self.handler.__dict__['emit'] = self._emit_after_held
+        has passed (``_choose_writers``)."""
+        self._holding = True
+        self._choose_writers()
 
     def _let_go(self) -> None:
-        """No count is held back: ``write`` and the handler's ``emit`` are the classes' own again (``write`` the
-        one of ``keep_quiet``, once a route is given ``log=False``)."""
-        self.__dict__.pop('write', None)
-        if self.handler is not None:
-            self.handler.__dict__.pop('emit', None)
-        if self._is_quiet is not None:
-            self.__dict__['write'] = self._write_after_quiet
-            if self.handler is not None:
-                self.handler.__dict__['emit'] = self._emit_after_quiet
+        """No count is held back: the writers are those of the format (and of ``keep_quiet``) again."""
+        self._holding = False
+        self._choose_writers()
 
-    def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
-        """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are
-        written before this line."""
-        self._write_held()
-        context = _local.context
-        if context is not None and context.held_request is not None and level >= self.level:
-            _write_held_request(context)
-        RequestLog.write(self, level, fmt, *args, **options)
-
-    def _emit_after_held(self, record: logging.LogRecord) -> None:
-        """The handler's ``emit`` of a line of the app's own while ``write_repeated`` holds a count back."""
+    def _choose_writers(self) -> None:
+        """The one place that decides what writes each line of this log, from the format (``_request_now``,
+        ``_respond_now``), a route given ``log=False`` (``keep_quiet``) and a count held back (``_hold``):
+        ``write``, ``request_line``, ``respond`` and the handler's ``emit`` (a line of the app's own).  Each is
+        replaced on these instances only, so that the log of an app with neither writes as chosen at install,
+        with no look at either on every request's path.  Put around one another, the count held back is written
+        first, then the request line ``keep_quiet`` held, then the line."""
         handler = self.handler
-        self._write_held()
-        context = _local.context
-        if context is not None and context.held_request is not None:
-            _write_held_request(context)
+        request_line, respond = self._request_now, self._respond_now
+        write: Optional[Callable[..., None]] = None
+        emit: Optional[Callable[[logging.LogRecord], None]] = None
+        if self._is_quiet is not None:
+            request_line, respond = self._request_unless_quiet, self._respond_unless_quiet
+            write, emit = self._write_after_quiet, self._emit_after_quiet
+        if self._holding:
+            request_line, respond = self._after_held(request_line), self._after_held(respond)
+            write = self._after_held(write or functools.partial(RequestLog.write, self))
+            if handler is not None:
+                emit = self._after_held(emit or functools.partial(_CanisterHandler.emit, handler))
+        self.request_line, self.respond = request_line, respond
+        if write is None:
+            self.__dict__.pop('write', None)  # (the class's own)
+        else:
+            self.__dict__['write'] = write
         if handler is not None:
-            _CanisterHandler.emit(handler, record)
+            if emit is None:
+                handler.__dict__.pop('emit', None)
+            else:
+                handler.__dict__['emit'] = emit
+
+    def _after_held(self, writer: Callable[..., None]) -> Callable[..., None]:
+        """``writer`` while ``write_repeated`` holds a count back: the counts whose second has passed are written
+        before its line."""
+        def after_held(*args: Any, **options: Any) -> None:
+            self._write_held()
+            writer(*args, **options)
+        return after_held
 
     def _write_held(self, every: bool = False) -> None:
         """Write each count ``write_repeated`` holds back whose second has passed (``every``: all of them), in
@@ -6499,45 +6598,209 @@ def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
     return False
 
 
-#: The opcodes that take the keyword names of a call (3.9, 3.10; 3.13 on), or a dict's keys, from a tuple constant
-#: loaded just before.
-_TAKE_KEYS = frozenset(('CALL_FUNCTION_KW', 'CALL_KW', 'BUILD_CONST_KEY_MAP'))
+#: The opcodes that call (3.9 to 3.13; ``PRECALL`` of 3.11 only readies a ``CALL``).
+_CALLS = frozenset(('CALL_FUNCTION', 'CALL_METHOD', 'CALL_FUNCTION_KW', 'CALL_FUNCTION_EX', 'CALL', 'CALL_KW'))
+#: What :meth:`_WrapperScan._value_of` gives for a name whose value the wrapper's code does not show.
+_UNSEEN = object()
+#: The opcodes that jump: a call whose arguments jump (``user if x else y``) has no callee :meth:`_WrapperScan._callee` reads.
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
 
 
-def _names_set(code: types.CodeType, names: Optional[typing.AbstractSet[str]]) -> List[str]:
-    """Those of ``names`` (None: any name) that the code of a decorator's wrapper evidently sets as keyword
+def _call_inputs(instruction: dis.Instruction) -> int:
+    """How many values of the stack the call ``instruction`` takes: the callable (with 3.11's NULL, or the
+    method's object), its arguments, and the tuple of keyword names or the dicts it is given."""
+    name, arg = instruction.opname, instruction.arg or 0
+    if name == 'CALL_FUNCTION_EX':
+        return (3 if sys.version_info >= (3, 11) else 2) + (arg & 1)
+    if name == 'CALL_FUNCTION':
+        return arg + 1
+    return arg + (3 if name == 'CALL_KW' else 2)
+
+
+def _call_start(instructions: List[dis.Instruction], call: int) -> Optional[int]:
+    """The index of the instruction that pushed the first value the call at ``call`` takes (the callable, or the
+    NULL before it), read back from the stack effects; None if the code between jumps or does not add up."""
+    needed = _call_inputs(instructions[call])
+    if call > 0 and instructions[call - 1].opname == 'PRECALL':  # (3.11: read back from it, which takes the args)
+        call -= 1
+    total = 0
+    entered = False  # (a jump target after the first input: the call's arguments branch)
+    for at in range(call - 1, -1, -1):
+        instruction = instructions[at]
+        if instruction.opcode in _JUMPS:
+            return None
+        arg = instruction.arg if instruction.opcode >= dis.HAVE_ARGUMENT else None
+        total += dis.stack_effect(instruction.opcode, arg, jump=False)
+        if total >= needed:
+            return at if total == needed and not entered else None
+        entered = entered or bool(instruction.is_jump_target)
+    return None
+
+
+class _WrapperScan:
+    """For :func:`_names_set`: the instructions of a decorator's wrapper, and what they set on the wrapped call."""
+
+    def __init__(self, wrapper: Any) -> None:
+        #: The wrapper's code.
+        self.code: types.CodeType = wrapper.__code__
+        #: The wrapper itself, whose closure and globals name the functions it calls.
+        self.wrapper = wrapper
+        #: Its instructions, as :func:`dis.get_instructions` reads them.
+        self.instructions = list(dis.get_instructions(self.code))
+        #: The functions under the wrapper (``__wrapped__`` and theirs), by ``id``: a call of one is the wrapped call.
+        self.wrapped: Set[int] = set()
+        inner = getattr(wrapper, '__wrapped__', None)
+        for _ in range(100):
+            if inner is None:
+                break
+            self.wrapped.add(id(inner))
+            inner = getattr(inner, '__wrapped__', None)
+        code = self.code
+        varargs = 1 if code.co_flags & inspect.CO_VARARGS else 0
+        own = code.co_varnames[code.co_argcount + code.co_kwonlyargcount + varargs] \
+            if code.co_flags & inspect.CO_VARKEYWORDS else None
+        #: The dicts the wrapper passes on: its ``**kwargs`` and any local given to a call with ``**``.
+        self.dicts: Set[Any] = {own} | {ins.argval for ins, then in zip(self.instructions, self.instructions[1:])
+                              if ins.opname == 'LOAD_FAST' and then.opname in ('DICT_MERGE', 'CALL_FUNCTION_EX')}
+
+    def keys_set(self, value: Any, index: int) -> Tuple[str, ...]:
+        """The keywords that the constant ``value``, loaded by ``instructions[index]``, sets on the wrapped call:
+        a text stored as a key of :attr:`dicts` (``kwargs[...] = ``) or given to its ``setdefault``, or a key of
+        a dict passed on with ``**`` or to its ``update``, or the keyword names of a call of the wrapped function
+        or of ``update``; else none."""
+        instructions = self.instructions
+        after = instructions[index + 1].opname if index + 1 < len(instructions) else ''
+        if isinstance(value, str):
+            return (value,) if self._a_text_set(index, after) else ()
+        return self._names_given(value, index, after) if isinstance(value, tuple) else ()
+
+    def _names_given(self, value: Tuple[Any, ...], index: int, after: str) -> Tuple[str, ...]:
+        """For :meth:`keys_set`: the texts of the tuple ``value``, loaded by ``instructions[index]`` (followed by
+        the opcode ``after``), if they are the keyword names of a call, or the keys of a dict, of the wrapped call
+        or ``update``; else none."""
+        if self.instructions[index].opname == 'KW_NAMES' or after in ('CALL_FUNCTION_KW', 'CALL_KW'):
+            owner = self._next_call(index)
+        else:
+            owner = self._dict_owner(index + 1) if after == 'BUILD_CONST_KEY_MAP' else None
+        if owner is None or not self._passes_on(owner):
+            return ()
+        return tuple(item for item in value if isinstance(item, str))
+
+    def _a_text_set(self, index: int, after: str) -> bool:
+        """For :meth:`keys_set`: whether the text loaded by ``instructions[index]`` (followed by the opcode
+        ``after``) is a key stored in one of :attr:`dicts`, given to its ``setdefault``, or a key of a dict that
+        the wrapped call or ``update`` takes (:func:`_a_key_of`)."""
+        instructions = self.instructions
+        if after == 'STORE_SUBSCR' and index > 0:
+            return self._a_dict(instructions[index - 1], last=True)
+        if index > 1 and instructions[index - 1].argval == 'setdefault':
+            return self._a_dict(instructions[index - 2])
+        owner = self._dict_owner(index + 1) if _a_key_of(instructions, index + 1) else None
+        return owner is not None and self._passes_on(owner)
+
+    def _a_dict(self, instruction: dis.Instruction, last: bool = False) -> bool:
+        """Whether ``instruction`` loads one of :attr:`dicts` (``last``: the last of the two 3.13 loads at once)."""
+        name = instruction.argval
+        if last and instruction.opname == 'LOAD_FAST_LOAD_FAST' and isinstance(name, tuple):
+            name = name[-1]
+        return instruction.opname.startswith(('LOAD_FAST', 'LOAD_DEREF')) and name in self.dicts
+
+    def _next_call(self, index: int) -> Optional[int]:
+        """The index of the first call after ``index``."""
+        return next((at for at in range(index + 1, len(self.instructions))
+                     if self.instructions[at].opname in _CALLS), None)
+
+    def _dict_owner(self, index: int) -> Optional[int]:
+        """For the dict built at or just after ``index``: the index of the call it is passed to with ``**``
+        (merged, or given as it is) or as the only argument (``kwargs.update({...})``); else None."""
+        instructions = self.instructions
+        builds = (at for at in range(index, min(index + 12, len(instructions) - 1))
+                  if instructions[at].opname in ('BUILD_MAP', 'BUILD_CONST_KEY_MAP'))
+        build = next(builds, None)
+        if build is None:
+            return None
+        if self._merged(build):
+            return next((at for at in range(build + 1, len(instructions))
+                         if instructions[at].opname == 'CALL_FUNCTION_EX'), None)
+        return self._only_argument_of(build)
+
+    def _only_argument_of(self, build: int) -> Optional[int]:
+        """For :meth:`_dict_owner`: the index of the call just after ``build`` if it takes one argument."""
+        instructions = self.instructions
+        at = build + 2 if instructions[build + 1].opname == 'PRECALL' else build + 1  # (3.11: PRECALL, then CALL)
+        if at < len(instructions) and instructions[at].opname in _CALLS and instructions[at].arg == 1:
+            return at
+        return None
+
+    def _merged(self, build: int) -> bool:
+        """For :meth:`_dict_owner`: whether the dict built at ``build`` is passed on with ``**``, merged with the
+        wrapper's ``**kwargs`` or given as it is."""
+        instructions = self.instructions
+        then = instructions[build + 1].opname
+        return then in ('DICT_MERGE', 'CALL_FUNCTION_EX') or (
+            then.startswith('LOAD_') and build + 2 < len(instructions) and instructions[build + 2].opname == 'DICT_MERGE')
+
+    def _passes_on(self, call: int) -> bool:
+        """Whether the call at ``call`` is of the wrapped function (by its name in the closure or the globals), of
+        ``update`` of one of :attr:`dicts`, or passes one of them on with ``**``; or unclear (see :func:`_names_set`)."""
+        instructions = self.instructions
+        start = _call_start(instructions, call)
+        if start is None:
+            return True
+        for at in range(start, call):
+            if self._a_dict(instructions[at]) and instructions[at + 1].opname in ('DICT_MERGE', 'CALL_FUNCTION_EX'):
+                return True
+        return self._callee(start) != 'other'
+
+    def _callee(self, start: int) -> str:
+        """What the call whose inputs begin at ``start`` calls: 'wrapped', 'update' (of one of :attr:`dicts`),
+        'other' or 'unclear'."""
+        instructions = self.instructions
+        if instructions[start].opname == 'PUSH_NULL':  # (3.11, 3.12: the NULL before the callable)
+            start += 1
+        first = instructions[start]
+        then = instructions[start + 1] if start + 1 < len(instructions) else first
+        if then.opname == 'PUSH_NULL' and start + 2 < len(instructions):  # (3.13: the NULL after it)
+            then = instructions[start + 2]
+        if then.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+            return 'update' if then.argval == 'update' and self._a_dict(first) else 'other'
+        value = self._value_of(first)
+        if value is _UNSEEN:
+            return 'unclear'
+        return 'wrapped' if id(value) in self.wrapped else 'other'
+
+    def _value_of(self, instruction: dis.Instruction) -> Any:
+        """What the name ``instruction`` loads holds as the wrapper runs: a variable of its closure, a global of
+        its module; else :data:`_UNSEEN` (a local variable, a builtin such as ``dict(kwargs, user=...)``)."""
+        name = instruction.argval
+        if instruction.opname == 'LOAD_DEREF' and name in self.code.co_freevars:
+            cells = self.wrapper.__closure__ or ()
+            index = self.code.co_freevars.index(name)
+            try:
+                return cells[index].cell_contents if index < len(cells) else _UNSEEN
+            except ValueError:  # (an empty cell)
+                return _UNSEEN
+        if instruction.opname in ('LOAD_GLOBAL', 'LOAD_NAME'):
+            return self.wrapper.__globals__.get(name, _UNSEEN)
+        return _UNSEEN
+
+
+def _names_set(wrapper: Any, names: Optional[typing.AbstractSet[str]]) -> List[str]:
+    """Those of ``names`` (None: any name) that the code of a decorator's ``wrapper`` evidently sets as keyword
     arguments of the function it wraps, in the forms decorators write it: ``kwargs['user'] = ...``,
     ``kwargs.setdefault('user', ...)``, ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.
-    No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it
-    otherwise sets nothing here."""
+    No more: a wrapper that only reads such a key (``kwargs.get('user')``, ``kwargs['user']``), or gives it to
+    another function (``abort(401, text=...)``, ``log.info(..., extra=...)``), sets nothing here.  A call the
+    bytecode leaves unclear (its callee a local variable, or its arguments jumping) counts as the wrapped one's."""
     found: typing.Set[str] = set()
     try:
-        instructions = list(dis.get_instructions(code))
-        for index, instruction in enumerate(instructions):
+        scan = _WrapperScan(wrapper)
+        for index, instruction in enumerate(scan.instructions):
             if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
-                found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
-    except (IndexError, TypeError, ValueError):  # (a Python whose bytecode reads otherwise: the 400's note stays)
+                found.update(scan.keys_set(scan.code.co_consts[instruction.arg], index))
+    except (IndexError, TypeError, ValueError, AttributeError):  # (a bytecode that reads otherwise: the note stays)
         return []
     return sorted(found if names is None else found & names)
-
-
-def _keys_set(value: Any, instructions: List[dis.Instruction], index: int) -> Tuple[str, ...]:
-    """For :func:`_names_set`: the keywords that the constant ``value``, loaded by ``instructions[index]``, sets:
-    a text stored as a key (``kwargs[...] = ``), given to ``setdefault`` or made a dict's key, or the texts of a
-    tuple of a call's keyword names or a dict's keys; else none."""
-    after = instructions[index + 1].opname if index + 1 < len(instructions) else ''
-    if isinstance(value, str):
-        return (value,) if _a_text_set(instructions, index, after) else ()
-    if isinstance(value, tuple) and (instructions[index].opname == 'KW_NAMES' or after in _TAKE_KEYS):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
-
-
-def _a_text_set(instructions: List[dis.Instruction], index: int, after: str) -> bool:
-    """For :func:`_keys_set`: whether the text loaded by ``instructions[index]`` (followed by the opcode ``after``)
-    is a key stored (``kwargs[...] = ``), given to ``setdefault``, or a dict's key (:func:`_a_key_of`)."""
-    setdefault = index > 0 and instructions[index - 1].argval == 'setdefault'
-    return after == 'STORE_SUBSCR' or setdefault or _a_key_of(instructions, index + 1)
 
 
 def _both_list_names(param: _Param, where: str) -> BadRequest:
@@ -6639,7 +6902,7 @@ class ParameterBinder:
         passed_on = _passed_on(self.wrappers, names)
         found: Dict[str, Any] = {}
         for wrapper in self.wrappers:
-            for name in _names_set(wrapper.__code__, passed_on):
+            for name in _names_set(wrapper, passed_on):
                 found.setdefault(name, wrapper)
         return found
 
@@ -6700,7 +6963,7 @@ class ParameterBinder:
                  | {param.name + _LIST_SUFFIX for param in self.params if param.many})
         if not self.takes_extra:
             return names
-        set_by_wrappers = (name for wrapper in self.wrappers for name in _names_set(wrapper.__code__, None))
+        set_by_wrappers = (name for wrapper in self.wrappers for name in _names_set(wrapper, None))
         return names | _filled_by_the_call(callback) | frozenset(set_by_wrappers)
 
     def _takes_texts_only(self) -> bool:
@@ -15992,24 +16255,48 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
 _NGINX_HOST_LINE = 'proxy_set_header Host $host:$server_port;'
 
 
+def _refused_own_origin(environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
+    """The origin the CSRF guard refused, normalised, if it may be this app's own page seen through a trusted
+    proxy that passed the wrong ``Host`` or no X-Forwarded-Proto: its host name is the one the app sees (the
+    port or the scheme lost on the way: nginx's ``$host`` alone), or the app sees the proxy's upstream address,
+    which says nothing of the public one (nginx's default ``Host``: the app server's own port, or a loopback
+    name without one, as to a unix socket).  Else None: another site's, or none, whatever the proxy sent."""
+    claimed = _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null')
+    if claimed == 'null':
+        return None
+    if _port_split(claimed.partition('://')[2])[0] == _port_split(own_origin.partition('://')[2])[0]:
+        return claimed
+    if 'HTTP_X_FORWARDED_HOST' in environ:
+        return None
+    seen = (environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''), environ.get('SERVER_PORT', '')))
+    name, port = _port_split(seen.strip())
+    upstream = port == str(environ.get('SERVER_PORT')) if port else _is_loopback_host(name)
+    return claimed if upstream else None
+
+
 def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) -> str:
     """What the CSRF refusal's WARNING says of a proxy in front, the one place that decides it: not trusted, to
     list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
     that made the app's own origin differ from the one the request names (the upstream's ``Host``, nginx's
-    default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did."""
+    default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did, or if
+    the origin is plainly another site's (``_refused_own_origin``): it would tell a right proxy to send what it does."""
     if not trusted:
         return '; behind a proxy that changes the host or scheme, list the proxy in trusted_proxies'
-    claimed = _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null')
-    scheme, _, host = claimed.partition('://')
+    claimed = _refused_own_origin(environ, own_origin)
+    if claimed is None:
+        return ''
+    scheme = claimed.partition('://')[0]
     own_scheme, _, own_host = _normal_origin(own_origin).partition('://')
     sent = []
-    if host != own_host and 'HTTP_X_FORWARDED_HOST' not in environ:
+    # (the Host as it would be with the scheme the page names: a proxy that passes no X-Forwarded-Proto may have
+    # passed the right Host, ``shop.example:443`` seen as http)
+    if _normal_origin(scheme + '://' + own_host) != claimed and 'HTTP_X_FORWARDED_HOST' not in environ:
         # (the Host canister took, masked as the own origin is: a Host may hold a user and a password)
         sent.append('Host %s and no X-Forwarded-Host (nginx: %s)'
                     % (_escape(_mask_url_value(own_origin).partition('://')[2])[:100], _NGINX_HOST_LINE))
     if scheme != own_scheme and 'HTTP_X_FORWARDED_PROTO' not in environ:
         sent.append('no X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;)')
-    if not sent or claimed == 'null':
+    if not sent:
         return ''
     return '; if it is this app\'s own page, the proxy %s (in trusted_proxies) sent %s' % (
         _escape(environ.get('REMOTE_ADDR') or '-')[:64], ' and '.join(sent))
@@ -16910,7 +17197,8 @@ _NOT_CALLABLE = re.compile(r"'([\w.]+)' object is not callable$")
 
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
+    caused (Flask's ``session.get(...)``, ``session.clear()`` or ``session.permanent = True``, which canister's
+    ``session`` refuses with a hint; Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
     ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
     which Bottle's responses only read; FastAPI's or Starlette's ``HTTPException``, which Bottle does not know); else
     ''.  Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
@@ -16919,6 +17207,8 @@ def _habit_note(error: BaseException) -> str:
     try:
         if _foreign_class(error, ('HTTPException',)) is not None:  # FastAPI's or Starlette's
             return _http_exception_note(error)
+        if _is_session_habit(error):
+            return ': ' + _escape(str(error))[:400]
         return _habit_note_of(error)
     except Exception:
         return ''
@@ -16936,6 +17226,17 @@ def _habit_note_of(error: BaseException) -> str:
         types_and_note = _STARLETTE_CALLED.get(_called_attribute(trace) or '')
         return types_and_note[1] if types_and_note is not None and called.group(1) in types_and_note[0] else ''
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
+
+
+def _is_session_habit(error: BaseException) -> bool:
+    """Whether ``error`` is what ``session`` raises for a Flask or Django habit of a dict or of their sessions
+    (``session.get('cart')``, ``session.permanent = True``, ``session.clear()``), raised by a method of its own:
+    its text is the hint, which the ERROR line repeats as it does those of Bottle's ``request``."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return (trace is not None and type(error) in (TypeError, AttributeError)
+            and isinstance(trace.tb_frame.f_locals.get('self'), Session) and str(error).startswith("canister's session "))
 
 
 def _http_exception_note(error: BaseException) -> str:

@@ -46,7 +46,7 @@ import time
 import urllib.parse
 import warnings
 import wsgiref.simple_server
-from typing import Optional
+from typing import List, Optional
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 APPS_DIR = os.path.join(TESTS_DIR, 'apps')
@@ -807,16 +807,23 @@ def pinged_during(server, call):
     """Run ``call`` (answering a Response) in a thread while GET /ping is sent to ``server`` (anything
     with a ``url``) from this one, one request after the other; what the call got, and the times of
     the pings answered meanwhile (each must be a 200)."""
+    answer, pings = pings_sent_during(server, call)
+    return answer, [answered - sent for sent, answered in pings]
+
+
+def pings_sent_during(server, call):
+    """:func:`pinged_during`, each ping's ``time.monotonic()`` when it was sent and when it was answered."""
     held = {}
     thread = threading.Thread(target=lambda: held.update(answer=call()))
     thread.start()
-    times = []
+    pings = []
     while thread.is_alive():
+        sent = time.monotonic()
         answer = Client(server.url).get('/ping')
         assert answer.status == 200, answer
-        times.append(answer.elapsed)
+        pings.append((sent, time.monotonic()))
     thread.join()
-    return held['answer'], times
+    return held['answer'], pings
 
 
 # --------------------------------------------------------------------------
@@ -844,7 +851,8 @@ class WsgirefServer:
 
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
-    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
+    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs,
+    ``hit_at`` holds the ``time.monotonic()`` of each.
     ``held``: an event each GET waits for (20 s at most), once counted and before its ``delay``: the test lets
     the answers go by setting it (None: none waits).
     ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
@@ -863,12 +871,14 @@ class JwksServer:
         self.trickle_head = False
         self.chunked = False
         self.hits = 0
+        self.hit_at: List[float] = []
         self.status = 200
         self.pause = 0.0
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                owner.hit_at.append(time.monotonic())
                 owner.hits += 1
                 if owner.held is not None:
                     owner.held.wait(20)
@@ -943,7 +953,8 @@ class JwksServer:
 
 
 class HangingServer:
-    """Accepts connections and never answers (``url``: a JWKS URL on it, ``accepted``: set at the first)."""
+    """Accepts connections and never answers (``url``: a JWKS URL on it, ``accepted``: set at the first,
+    ``accepted_at``: the ``time.monotonic()`` of each)."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -952,6 +963,7 @@ class HangingServer:
         self.url = 'http://127.0.0.1:%d/jwks' % self.sock.getsockname()[1]
         self.accepted = threading.Event()
         self.connections = []
+        self.accepted_at: List[float] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -962,6 +974,7 @@ class HangingServer:
             except OSError:
                 return
             self.connections.append(conn)
+            self.accepted_at.append(time.monotonic())
             self.accepted.set()
 
     def close(self):

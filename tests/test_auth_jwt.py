@@ -891,9 +891,12 @@ def test_a_made_up_kid_is_refused_with_401_once_the_jwks_answers_again(make_app,
     assert_invalid_token(c.get('/me', headers=kid_token(rsa_key, 'made-up'), expect_errors=True))
 
 
-def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_it_was_told(make_app, rsa_key,
-                                                                                          jwks_server, log_dir):
-    jwks_server.status = 503
+def _seconds_of_a_token_after_the_retry_after(make_app, rsa_key, jwks_server, log_dir):
+    """A fresh app whose first Bearer request met the JWKS answering 503; the keys published, and the Retry-After
+    it was told waited out: the seconds of the next Bearer request, which logs in with one download more."""
+    fetched = "Fetched 1 signing keys from the JWKS URL; kids: 'key-1'\n"
+    fetched_before = read_log(log_dir).count(fetched)
+    jwks_server.status, jwks_server.hits = 503, 0
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=1)
     c = client(app)
     refused = c.get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
@@ -903,9 +906,21 @@ def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_i
     time.sleep(int(refused.headers['Retry-After']))
     started = time.monotonic()
     answer = c.get('/me', headers=kid_token(rsa_key, 'key-1'))
+    took = time.monotonic() - started
     assert (answer.json['user']['sub'], jwks_server.hits) == ('alice', 2)
-    assert time.monotonic() - started < 1
-    assert "Fetched 1 signing keys from the JWKS URL; kids: 'key-1'\n" in read_log(log_dir)
+    assert read_log(log_dir).count(fetched) == fetched_before + 1
+    return took
+
+
+def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_it_was_told(make_app, rsa_key,
+                                                                                          jwks_server, log_dir):
+    """A round (a fresh app) again only when another job's load slowed the request: one waiting for a download
+    allowed later than it was told would wait a second more in every round."""
+    for _ in range(3):
+        took = _seconds_of_a_token_after_the_retry_after(make_app, rsa_key, jwks_server, log_dir)
+        if took < 1:
+            break
+    assert took < 1, took
 
 
 def test_a_jwks_that_cannot_be_fetched_is_no_problem_of_the_readiness_check(make_app, rsa_key):

@@ -3,6 +3,12 @@ headers a browser sets itself, Sec-Fetch-Site, else Origin, else Referer, as the
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import subprocess
+from typing import List
+
+import bottle
 
 from canister import session
 from helpers import EVIL_ORIGIN, readme_section
@@ -60,21 +66,32 @@ def test_the_readmes_csrf_section_opens_saying_there_is_no_token():
         '`Sec-Fetch-Site`, else `Origin`, else `Referer`.')
 
 
-def curl_line() -> str:
-    """The README's curl line of the CSRF section, the one a reader pastes to see the check refuse."""
+def curl_lines() -> List[str]:
+    """The README's curl lines of the CSRF section: one that passes, one that the check refuses."""
     block = readme_section('## CSRF protection').split('```sh\n', 1)[1].split('\n```', 1)[0]
-    assert block.count('\n') == 0 and block.startswith('curl '), block
-    return block
+    return block.split('\n')
 
 
-def test_the_readmes_curl_line_with_another_sites_origin_gets_403_and_without_it_passes(make_app, serve):
+def test_the_readmes_curl_lines_post_to_the_sessions_notes_app_the_first_passes_the_second_gets_403(make_app, serve):
+    """Both lines as written, run by curl against the Sessions section's /notes block (``text: str``), as written."""
     section = readme_section('## CSRF protection')
     assert ("A `curl` POST names no origin, so it passes, as a script's call does; the check is on all the same. "
-            "Send the `Origin` a browser sends from another site to see the 403:") in section
-    assert curl_line() == "curl -i -d 'title=x' -H 'Origin: https://evil.example' http://127.0.0.1:8080/notes"
-    origin = serve(notes_app(make_app))   # the line's request, sent as curl sends it (-d: a form POST), to a real server
-    curl = {'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'curl/8.5.0', 'Accept': '*/*'}
-    refused = Client(origin).request('POST', '/notes', 'title=x', dict(curl, Origin='https://evil.example'))
-    assert refused.status == 403, refused.text
-    passed = Client(origin).request('POST', '/notes', 'title=x', curl)   # the same POST without the Origin line
-    assert (passed.status, json.loads(passed.text)) == (200, {'user': None, 'title': 'x'})
+            "With the notes app of [Sessions](#sessions) (*A message shown once*) on port 8080, the first line adds "
+            "a note (`303 See Other`, to `/notes`); the second sends the `Origin` a browser sends from another site, "
+            "and gets the 403:") in section
+    assert curl_lines() == ["curl -i -d 'text=x' http://127.0.0.1:8080/notes",
+                            "curl -i -d 'text=x' -H 'Origin: https://evil.example' http://127.0.0.1:8080/notes"]
+    sessions = readme_section('## Sessions')
+    notes_block = [block for block in re.findall(r'```python\n(.*?)```', sessions, re.S) if "@app.post('/notes')" in block]
+    assert len(notes_block) == 1 and 'def add_note(text: str):' in notes_block[0]
+    app = make_app()
+    exec(notes_block[0], {'app': app, 'bottle': bottle, 'session': session})
+    origin = serve(app)
+    answers = [subprocess.run(shlex.split(line.replace('http://127.0.0.1:8080', origin)), capture_output=True,
+                              text=True, timeout=30, check=True).stdout for line in curl_lines()]
+    passed, refused = (answer.split('\n\n', 1) for answer in answers)   # (curl's CRLFs read as text)
+    assert passed[0].startswith('HTTP/1.1 303 See Other\n'), passed
+    assert 'Location: %s/notes' % origin in passed[0].split('\n')
+    assert 'Set-Cookie: session_id=' in passed[0]                    # the note's session
+    assert refused[0].startswith('HTTP/1.1 403 Forbidden\n'), refused
+    assert 'Set-Cookie' not in refused[0] and 'https://evil.example' in refused[1], refused

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.cookiejar
 import inspect
+import logging
 import re
 import urllib.error
 import urllib.request
@@ -318,6 +319,12 @@ def test_the_readme_says_so():
                   "user", "a handler's `**kwargs` receives the decorator's value only, never the client's",
                   'every keyword the wrapper evidently sets is left out of the extras canister passes, whether or not '
                   'the handler names it', 'logged at INFO when Bottle applies',
+                  'or the same on a copy of `kwargs` that it passes on with `**`',
+                  "a keyword the wrapper gives another call (`bottle.abort(403, text='banned')`, `log.info('...', "
+                  "extra={'who': ...})`) sets nothing, and a client's `text` or `extra` reaches the handler's "
+                  '`**kwargs` as any other', "A call the wrapper's bytecode leaves unclear (a function held in a local "
+                  'variable, a builtin such as `dict(kwargs, current_user=...)`, arguments with a conditional '
+                  "expression) counts as the wrapped function's, keeping its keywords from the client",
                   "a 400 `parameter 'current_user' is not one to send: the route supplies it itself`",
                   'logged at WARNING naming the route and the wrapper', "a 400 `missing parameter 'current_user'`",
                   "`__signature__`", '`canister.session.user`', '`@canister.require_user`',
@@ -370,3 +377,77 @@ def test_a_guard_that_finds_the_store_down_after_such_a_call_failed_is_a_503(mak
         urllib.request.urlopen(request, timeout=10)
     assert raised.value.code == 503
     assert 'the test store is down' in read_log(log_dir)
+
+
+def audited(f):
+    """A decorator that refuses a banned client with ``abort(..., text=...)`` and logs with ``extra=``: keywords of
+    other calls, not of the wrapped one, while it sets ``current_user`` on a copy of its ``**kwargs``."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        if bottle.request.query.get('banned'):
+            bottle.abort(403, text='banned')
+        logging.getLogger('audited').info('call of %s', f.__name__, extra={'who': load_user()})
+        passed = dict(kwargs)
+        passed.setdefault('current_user', load_user())
+        return f(*args, **passed)
+    return wrapper
+
+
+def test_a_handlers_kwargs_keep_what_the_client_sent_under_keywords_the_wrapper_gives_another_call(make_app, serve):
+    """README, *Decorators of your own*: only the keywords the wrapper sets on its call of the wrapped function (or
+    on the dict it passes on) are kept from the client, not those it gives ``abort`` or a log call."""
+    app = make_app()
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/notes')
+    @audited
+    def notes(**kwargs):
+        return ' '.join('%s=%s' % item for item in sorted(kwargs.items()))
+
+    @app.get('/note')
+    @audited
+    def note(text, current_user):  # (a parameter named as abort's keyword is the client's too)
+        return '%s by %s' % (text, current_user)
+
+    browser = Browser(serve(app))
+    assert browser.get('/login?name=bob') == (200, 'ok')
+    assert browser.get('/notes?text=hi&extra=1&who=me&current_user=admin') == (
+        200, 'current_user=bob extra=1 text=hi who=me')
+    assert browser.get('/notes?banned=1')[0] == 403
+    assert browser.get('/note?text=hi&current_user=admin') == (200, 'hi by bob')
+
+
+def unclear(f):
+    """A wrapper whose calls the bytecode leaves unclear: a builtin, a function in a local variable, an argument
+    with a conditional expression."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        say = logging.getLogger('unclear').info
+        say('call', extra={'who': load_user()})
+        if bottle.request.query.get('banned'):
+            bottle.abort(403, text='banned' if args else 'refused')
+        return f(*args, **dict(kwargs, current_user=load_user()))
+    return wrapper
+
+
+def test_the_keywords_of_a_call_the_bytecode_leaves_unclear_are_kept_from_the_client(make_app, serve):
+    app = make_app()
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/unclear')
+    @unclear
+    def notes(**kwargs):
+        return ' '.join('%s=%s' % item for item in sorted(kwargs.items()))
+
+    browser = Browser(serve(app))
+    assert browser.get('/login?name=bob') == (200, 'ok')
+    assert browser.get('/unclear?text=hi&extra=1&who=me&current_user=admin&other=2') == (
+        200, 'current_user=bob other=2 who=me')  # (who: a key of a value, no keyword)

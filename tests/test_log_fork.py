@@ -137,13 +137,17 @@ def test_a_parent_that_forks_is_not_held_up_at_its_next_line_by_a_line_another_p
     app.route('/', callback=lambda: 'ok')
     web = client(app)
     assert web.get('/?before').text == 'ok'
-    forked_and_waited()
-    with open(log_dir / ('log.' + today()), 'ab') as day_file:
-        day_file.write(b'another process, mid-line')
-    started = time.monotonic()
-    assert web.get('/?after-the-fork').text == 'ok'
-    assert time.monotonic() - started < 0.5
-    assert 'GET http://localhost:80/?after-the-fork' in read_log(log_dir)
+    for round_ in range(3):  # (a fork again only when another job's load slowed the request: one waiting for the
+        forked_and_waited()  # line to be a second old would take that second in every round)
+        with open(log_dir / ('log.' + today()), 'ab') as day_file:
+            day_file.write(b'another process, mid-line')
+        started = time.monotonic()
+        assert web.get('/?after-the-fork-%d' % round_).text == 'ok'
+        took = time.monotonic() - started
+        assert 'GET http://localhost:80/?after-the-fork-%d' % round_ in read_log(log_dir)
+        if took < 0.5:
+            break
+    assert took < 0.5, took
 
 
 def test_old_files_are_deleted_at_a_new_days_file_not_at_a_parents_next_line_after_a_fork(make_app, log_dir, clock):

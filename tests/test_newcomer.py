@@ -43,7 +43,7 @@ def test_the_two_commands_stay_short_and_send_the_reader_to_command_line_for_the
     assert command_line.lstrip().startswith('`python -m canister --help` lists the commands (`demo`, ')
     assert '`python -m canister sessions USER --config app.ini` lists the live sessions of USER' in command_line
     contents = readme.split('\n## Install\n', 1)[0]
-    assert '\n- [Command line](#command-line)\n- [Development](#development)\n' in contents
+    assert '\n- [Command line](#command-line)\n  - [The demo](#the-demo)\n- [Development](#development)\n' in contents
 
 def status_and_body(port: int, path: str = '/') -> tuple:
     connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)

@@ -18,8 +18,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import (ROOT, basic, bearer, client, cookie_value, cookieless_client, read_log, readme_section,
-                     signed_token)
+from helpers import (ROOT, basic, bearer, client, cookie_value, cookieless_client, log_entries, read_log,
+                     readme_section, signed_token)
 from servers import Client
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
@@ -71,6 +71,78 @@ def test_flasks_request_habits_answer_500_and_the_error_line_says_what_to_read_i
     assert ('ERROR    [127.0.0.1-...]   Unhandled exception in %s %s: bottle.request has no %s (%s request.%s): %s\n'
             % (method, path.split('?')[0], name, whose, name, instead)) in log
     assert "AttributeError: Attribute '%s' not defined." % name in log  # the traceback still follows
+
+
+def flask_session_app(make_app, **settings) -> bottle.Bottle:
+    app = make_app(catchall=True, **settings)
+
+    @app.get('/cart')
+    def cart():
+        return {'cart': session.get('cart', [])}        # Flask's session.get(...)
+
+    @app.post('/remember')
+    def remember():
+        session.permanent = True                         # Flask's persistent session
+        return 'ok'
+
+    @app.post('/logout')
+    def logout():
+        session.clear()                                  # Flask's logout
+        return 'ok'
+
+    @app.get('/first')
+    def first():
+        return {'cart': session['cart']}                 # Flask's session['cart']
+
+    return app
+
+
+SESSION_HABITS = [
+    ('GET', '/cart', 'TypeError',
+     "canister's session is not a dict: its values are in session.data (session.data.get)"),
+    ('POST', '/remember', 'AttributeError',
+     "canister's session takes no attribute 'permanent': it is one object for every request, so its value would be "
+     "every user's; for a persistent cookie, call session.remember(seconds)"),
+    ('POST', '/logout', 'TypeError',
+     "canister's session is not a dict: to log out, call session.invalidate() (or assign session.user = None); "
+     'session.data.clear() would leave the user logged in'),
+    ('GET', '/first', 'TypeError', "canister's session is not a dict: its values are session.data['cart']"),
+]
+
+
+@pytest.mark.parametrize('method, path, kind, hint', SESSION_HABITS)
+def test_flasks_session_habits_put_their_hint_in_the_error_line_as_the_request_habits_do(
+        make_app, serve, log_dir, method, path, kind, hint):
+    browser = Client(serve(flask_session_app(make_app)))
+    answer = browser.request(method, path)
+    assert answer.status == 500 and 'Traceback' not in answer.text
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in %s %s: %s\n' % (method, path, hint) in log, log
+    assert '%s: %s\n' % (kind, hint) in log  # the traceback still follows, ending with the same text
+    if path == '/cart':  # the README's example, as logged
+        assert '`Unhandled exception in GET /cart: %s`, in a JSON log\'s `message` too' % hint in COMING_FROM_FLASK
+
+
+@pytest.mark.parametrize('method, path, kind, hint', SESSION_HABITS)
+def test_flasks_session_habits_put_their_hint_in_a_json_logs_message(make_app, serve, log_dir, method, path, kind,
+                                                                     hint):
+    browser = Client(serve(flask_session_app(make_app, log_format='json')))
+    assert browser.request(method, path).status == 500
+    errors = [entry for entry in log_entries(log_dir) if entry['message'].startswith('Unhandled exception')]
+    assert len(errors) == 1, errors
+    assert errors[0]['message'] == 'Unhandled exception in %s %s: %s' % (method, path, hint), errors
+    assert errors[0]['traceback'].rstrip().endswith('%s: %s' % (kind, hint)), errors
+
+
+def test_a_session_error_of_the_apps_own_making_gets_no_hint_in_the_error_line(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/own')
+    def own():
+        raise TypeError("canister's session is what the app says it is")   # not raised by canister's session
+
+    assert Client(serve(app)).request('GET', '/own').status == 500
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /own\n' in read_log(log_dir)
 
 
 def test_what_the_hints_say_to_read_gives_the_values_flask_would(make_app):

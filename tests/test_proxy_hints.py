@@ -265,6 +265,48 @@ def test_a_listed_proxy_that_sends_the_public_host_and_scheme_lets_the_apps_own_
     assert answer.status == 200, read_log(log_dir)
 
 
+def test_a_foreign_origin_refused_behind_a_listed_proxy_that_passes_the_public_host_gets_no_proxy_advice(
+        behind_a_proxy, log_dir):
+    # the proxy set up right (nginx's $host:$server_port and X-Forwarded-Proto): its headers are not why
+    web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
+                         trusted_proxies='127.0.0.1')
+    answer = web.request('POST', '/buy', body='item=1', headers={
+        'Origin': 'https://evil.example', 'Host': 'localhost:8943',
+        'Content-Type': 'application/x-www-form-urlencoded'})
+    assert answer.status == 403
+    line = refusal(log_dir)
+    assert 'this app sees its own origin as https://localhost:8943; ' in line, line
+    assert line.endswith('or give a route csrf=False)'), line
+    assert 'proxy' not in line, line
+
+
+def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_host_and_port_but_no_scheme_names_only_the_scheme(
+        behind_a_proxy, log_dir):
+    # nginx on 443 passes shop.example:443, which the app, told no X-Forwarded-Proto, reads as http's port 443
+    web = behind_a_proxy('wsgiref', {'pass_host': True}, trusted_proxies='127.0.0.1')
+    answer = web.request('POST', '/buy', body='item=1', headers={
+        'Origin': 'https://shop.example', 'Host': 'shop.example:443',
+        'Content-Type': 'application/x-www-form-urlencoded'})
+    assert answer.status == 403
+    line = refusal(log_dir)
+    assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent no "
+                         'X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;))'), line
+
+
+def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_a_loopback_host_without_port_says_what_it_sent(
+        behind_a_proxy, log_dir):
+    # nginx's proxy_pass to a unix socket sends Host localhost: the app sees nothing of the public host
+    web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
+                         trusted_proxies='127.0.0.1')
+    answer = web.request('POST', '/buy', body='item=1', headers={
+        'Origin': 'https://shop.example', 'Host': 'localhost',
+        'Content-Type': 'application/x-www-form-urlencoded'})
+    assert answer.status == 403
+    line = refusal(log_dir)
+    assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host "
+                         'localhost and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;))'), line
+
+
 def test_a_csrf_refusal_behind_an_unlisted_proxy_still_says_to_list_it(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref')
     answer = web.request('POST', '/buy', body='item=1', headers={

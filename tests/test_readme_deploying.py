@@ -68,7 +68,8 @@ def accepts(port: int) -> bool:
 class Deployment:
     """The section's app in ``directory``, served by ``command`` behind nginx with the ``location`` block."""
 
-    def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str, location: str) -> None:
+    def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str, location: str,
+                 environ: Optional[Dict[str, Optional[str]]] = None) -> None:
         self.directory = directory
         self.location = location
         directory.mkdir(exist_ok=True)
@@ -78,6 +79,10 @@ class Deployment:
         self.port = free_port()
         env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE=store, PYTHONPATH=REPO_ROOT,
                    PYTHONUNBUFFERED='1')
+        for name, value in (environ or {}).items():     # (None: left out of the environment)
+            env.pop(name, None)
+            if value is not None:
+                env[name] = value
         program, *args = shlex.split(command.replace('8000', str(self.app_port)))
         module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
         self.app = Process([sys.executable, '-m', module, *args], directory, env, 'app')
@@ -151,8 +156,9 @@ def deploy(tmp_path: pathlib.Path) -> Iterator:
     started: List[Deployment] = []
 
     def start(command: str = GUNICORN, store: str = 'sqlite:///sessions.db', name: str = 'shop',
-              app_py: str = APP_PY, location: str = LOCATION) -> Deployment:
-        started.append(Deployment(tmp_path / name, command, store, app_py, location))
+              app_py: str = APP_PY, location: str = LOCATION,
+              environ: Optional[Dict[str, Optional[str]]] = None) -> Deployment:
+        started.append(Deployment(tmp_path / name, command, store, app_py, location, environ))
         return started[-1]
 
     yield start
@@ -233,14 +239,19 @@ def test_through_nginx_ready_is_503_while_redis_is_down_and_ping_still_200(deplo
     assert shop.get('/ready') == (200, 'ready\n')
 
 
-def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+def readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+    """The README's app.py run in ``tmp_path`` beside its app.ini, its secret and store from the environment."""
     (tmp_path / 'app.ini').write_text(INI)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
     monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
     namespace: dict = {'__name__': 'app'}
     exec(compile(APP_PY, 'README.md', 'exec'), namespace)
-    app = uninstall_at_end(namespace['app'])
+    return uninstall_at_end(namespace['app'])
+
+
+def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
+    app = readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end)
     assert app.config['canister.trusted_proxies'] == '127.0.0.1'
     app.route('/me', callback=canister.require_user(lambda: {'user': canister.session.user}))
     import webtest
@@ -344,6 +355,19 @@ def test_behind_nginx_passing_host_without_its_port_a_same_origin_form_post_is_r
                               ), warned
 
 
+def test_behind_nginx_as_the_section_sets_it_another_sites_form_post_is_refused_without_advice_on_the_proxy(deploy):
+    """The block passes the public host, port and scheme: the refusal's WARNING must not tell to add the lines it
+    has, as if the other site's page were the app's own."""
+    shop = deploy(name='foreign', app_py=APP_PY + ORDER)
+    assert shop.request('POST', '/order', {'Host': 'localhost:%d' % shop.port, 'Origin': 'https://evil.example',
+                                           'Content-Type': 'application/x-www-form-urlencoded'}, 'item=tea')[0] == 403
+    warned = [entry['message'] for entry in log_entries(shop.directory / 'logs') if entry['level'] == 'WARNING']
+    assert len(warned) == 1, warned
+    assert 'this app sees its own origin as https://localhost:%d; ' % shop.port in warned[0], warned
+    assert warned[0].endswith('or give a route csrf=False)'), warned
+    assert 'proxy' not in warned[0], warned
+
+
 def test_on_https_default_port_the_host_with_443_is_the_same_origin_and_the_log_shows_the_port(tmp_path, monkeypatch,
                                                                                                   uninstall_at_end):
     """nginx on 443 passes ``shop.example:443``, which browsers leave out of their Origin."""
@@ -371,13 +395,7 @@ def test_on_443_bottles_request_url_and_redirect_carry_the_port_and_host_alone_l
     ``redirect_uri`` registered as ``https://shop.example/...`` does not match; with ``$host`` alone they leave the
     port out."""
     assert 'https://shop.example:443/x' in SECTION and 'proxy_set_header Host $host;' in SECTION
-    (tmp_path / 'app.ini').write_text(INI)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
-    monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
-    namespace: dict = {'__name__': 'app'}
-    exec(compile(APP_PY, 'README.md', 'exec'), namespace)
-    app = uninstall_at_end(namespace['app'])
+    app = readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end)
     import bottle
     import webtest
     app.route('/x', callback=lambda: bottle.request.url)
@@ -387,3 +405,67 @@ def test_on_443_bottles_request_url_and_redirect_carry_the_port_and_host_alone_l
         headers = {'Host': host, 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': CLIENT}
         assert web.get('/x', headers=headers).text == origin + '/x'
         assert web.get('/login', headers=headers, status=302).headers['Location'] == origin + '/callback'  # (HTTP/1.0)
+
+
+ME = """
+
+@app.get('/me')
+@canister.require_user
+def me():
+    return canister.session.user['sub'] + '\\n'
+"""
+
+
+def jwt_sentence() -> str:
+    return SECTION.split('\n```\n\n`SHOP_JWT_SECRET`', 1)[1].split('\n\n', 1)[0]
+
+
+def test_the_section_says_the_jwt_secret_is_optional_needs_pyjwt_and_how_to_make_one():
+    assert '`SHOP_JWT_SECRET`' + jwt_sentence() == (
+        '`SHOP_JWT_SECRET` is read only when it is set: an app that takes no Bearer tokens leaves it out. One that '
+        "does needs PyJWT (`pip install '/path/to/canister[jwt]'`, see [Install](#install); without it the install "
+        'stops with a `MissingExtraError` that says what to install), and the secret is the one its tokens are '
+        'signed with, 32 random bytes or more: `python -c "import secrets; print(secrets.token_urlsafe(32))"` '
+        'makes one (43 characters, used as they are; see [Bearer JWT](#bearer-jwt-oauth2--oidc)).')
+    readme = (pathlib.Path(REPO_ROOT) / 'README.md').read_text(encoding='utf-8')
+    assert "pip install '/path/to/canister[jwt]'" in readme.split('\n## Install\n', 1)[1].split('\n## ', 1)[0]
+    assert "if os.environ.get('SHOP_JWT_SECRET'):" in APP_PY
+
+
+def test_through_nginx_and_gunicorn_the_app_serves_without_the_jwt_secret_and_takes_a_secret_made_as_it_says(
+        deploy):
+    """Unset, the app starts and takes no Bearer token; set to what the section's command prints, the token signed
+    with that text logs in, with no warning of a short secret."""
+    command = re.search(r'`python -c "([^`"]+)"` makes one \(43 characters', jwt_sentence()).group(1)
+    made = subprocess.run([sys.executable, '-c', command], capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r'[A-Za-z0-9_-]{43}', made)
+    token = {'Authorization': 'Bearer ' + signed_token(made)}
+    without = deploy(name='no-secret', app_py=APP_PY + ME, environ={'SHOP_JWT_SECRET': None})
+    assert without.get('/ready') == (200, 'ready\n')
+    assert without.get('/me', token)[0] == 401
+    with_secret = deploy(name='made-secret', app_py=APP_PY + ME, environ={'SHOP_JWT_SECRET': made})
+    assert with_secret.get('/me', token) == (200, 'alice\n')
+    assert [entry for entry in log_entries(with_secret.directory / 'logs') if entry['level'] != 'INFO'] == []
+
+
+def test_under_gunicorn_without_pyjwt_the_secret_set_stops_the_app_with_missing_extra_error_and_unset_it_serves(
+        tmp_path: pathlib.Path, deploy):
+    blocker = tmp_path / 'no-pyjwt'
+    (blocker / 'jwt').mkdir(parents=True)
+    (blocker / 'jwt' / '__init__.py').write_text('raise ModuleNotFoundError("No module named \'jwt\'", name=\'jwt\')\n')
+    path = '%s%s%s' % (blocker, os.pathsep, REPO_ROOT)
+    shop = deploy(name='unset', environ={'SHOP_JWT_SECRET': None, 'PYTHONPATH': path})
+    assert shop.get('/ready') == (200, 'ready\n')
+    directory = tmp_path / 'set'
+    directory.mkdir()
+    (directory / 'app.ini').write_text(INI)
+    (directory / 'app.py').write_text(APP_PY)
+    env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE='sqlite:///sessions.db', PYTHONPATH=path)
+    program, *args = shlex.split(GUNICORN.replace('8000', str(free_port())))
+    app = Process([sys.executable, '-m', program, *args], directory, env, 'app')
+    try:
+        wait_until(lambda: app.proc.poll() is not None, 30, what='gunicorn to give up')
+    finally:
+        app.stop()
+    assert app.proc.returncode != 0
+    assert "MissingExtraError: canister needs the 'jwt' package for this configuration" in app.output(), app.output()

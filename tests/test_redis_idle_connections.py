@@ -65,17 +65,29 @@ def counting_app(make_app, proxy, **config):
     return app
 
 
+def counted_twice(make_app, proxy, keepalive):
+    """A client of :func:`counting_app` through ``proxy`` with ``session_redis_keepalive`` set, and the id of its
+    session, counted to 2."""
+    web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=keepalive))
+    sid = cookie_value(web.get('/count'))
+    assert web.get('/count', headers=with_cookie(sid)).text == '2'
+    return web, sid
+
+
+def count_timed(web, sid):
+    """GET /count with the session's cookie, any status: the answer, and the seconds it took."""
+    started = time.monotonic()
+    after = web.get('/count', headers=with_cookie(sid), status='*')
+    return after, time.monotonic() - started
+
+
 def test_a_connection_idle_longer_than_the_nat_keeps_it_is_kept_alive_by_keepalive_probes(make_app, redis_server):
     proxy = ForgetfulNat(redis_server.port, idle=3.0)
     try:
-        web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=1))
-        sid = cookie_value(web.get('/count'))
-        assert web.get('/count', headers=with_cookie(sid)).text == '2'
+        web, sid = counted_twice(make_app, proxy, keepalive=1)
         for count in range(3, 6):  # (a quiet spell again only when another job's load slowed the request after it)
             time.sleep(6.0)  # quiet, twice as long as the NAT keeps an idle connection: only the probes went through
-            started = time.monotonic()
-            after = web.get('/count', headers=with_cookie(sid), status='*')
-            waited = time.monotonic() - started
+            after, waited = count_timed(web, sid)
             # (it used to wait the 1 s timeout, then answer 503)
             assert after.status_int == 200 and after.text == str(count), after
             if waited < 0.9:
@@ -91,13 +103,9 @@ def test_without_probes_the_nat_forgets_the_idle_connection_and_the_next_request
     """(What every request after a quiet spell met before: the test above's NAT is one that does forget.)"""
     proxy = ForgetfulNat(redis_server.port, idle=1.5)
     try:
-        web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=0))
-        sid = cookie_value(web.get('/count'))
-        assert web.get('/count', headers=with_cookie(sid)).text == '2'
+        web, sid = counted_twice(make_app, proxy, keepalive=0)
         time.sleep(3.0)
-        started = time.monotonic()
-        after = web.get('/count', headers=with_cookie(sid), status='*')
-        waited = time.monotonic() - started
+        after, waited = count_timed(web, sid)
         forgotten = set(proxy.dead)
         again = web.get('/count', headers=with_cookie(sid))  # (a new connection: Redis itself is fine)
     finally:

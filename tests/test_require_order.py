@@ -8,7 +8,8 @@ from typing import Any, Dict, List
 import bottle
 import pytest
 
-from helpers import basic, client, read_log
+from helpers import basic, client, read_log, readme_section
+from servers import Client
 
 import canister
 from canister import session
@@ -388,3 +389,36 @@ def test_the_guard_of_a_route_that_skips_canister_checks_the_credentials_it_chal
     assert (wrong.status_int, wrong.headers['WWW-Authenticate']) == (401, 'Basic realm="canister", charset="UTF-8"')
     assert 'Authentication failed' in wrong.text
     assert c.get('/below', expect_errors=True).status_int == 401
+
+
+def test_a_function_routed_open_then_routed_again_under_a_guard_by_hand_is_guarded_on_both_routes(make_app, serve):
+    """README, *A route added before*: ``app.get('/public')(page)`` then ``app.get('/private')(require_user(page))``
+    reads as a guard written above /public's route decorator (the same calls in the same order), so canister fails
+    closed and /public answers 401 too; a function of its own, or the guarded route added first, keeps it open."""
+    app = with_login(make_app())
+
+    def page() -> str:
+        return 'page of %s' % (session.user or 'nobody')
+
+    def open_page() -> str:  # (the recipe: a function of its own for the open route)
+        return page()
+
+    def other() -> str:
+        return 'other of %s' % (session.user or 'nobody')
+
+    app.get('/public')(page)
+    app.get('/private')(canister.require_user(page))
+    app.get('/open')(open_page)
+    app.get('/other/private')(canister.require_user(other))
+    app.get('/other/public')(other)  # (the other recipe: the open route added after the guarded one)
+    web = Client(serve(app))
+    assert [web.get(path).status for path in ('/public', '/private', '/other/private')] == [401, 401, 401]
+    assert [web.get(path).text for path in ('/open', '/other/public')] == ['page of nobody', 'other of nobody']
+    web.get('/login?name=alice')
+    assert [web.get(path).text for path in ('/public', '/private')] == ['page of alice', 'page of alice']
+    text = ' '.join(readme_section('### More about guards').split())
+    for claim in ["after `app.get('/public')(page)` and `app.get('/private')(canister.require_user(page))`, "
+                  '`/public` answers 401 too', 'canister fails closed rather than leave such a route open',
+                  "route a function of its own there (`def public_page(): return page()`), or add the guarded "
+                  'route first']:
+        assert claim in text, claim

@@ -402,10 +402,14 @@ def test_a_cleanup_that_meets_a_file_another_process_holds_does_not_hold_its_req
 
     web = client(app)
     assert web.get('/count').json == {'n': 1}
-    # The other process has the few ms of the commit's check-in to take the lock: tried again if it took it late.
+    # The other process has the few ms of the commit's check-in to take the lock: tried again if it took it late,
+    # or if the cleanup met the lock and another job's load slowed the request (one waiting the lock out meets no
+    # lock, and takes the 3 s it is held)
     for attempt in range(2, 5):
+        warned = read_log(log_dir).count('Expired sessions were not deleted')
         took = cleanup_meets_a_lock_taken_after_the_save(web, path, attempt)
-        if took >= 1.5 or 'Expired sessions were not deleted' in read_log(log_dir):
+        met_the_lock = read_log(log_dir).count('Expired sessions were not deleted') > warned
+        if met_the_lock == (took < 1.5):
             break
     assert took < 1.5, took  # (it waited the lock out: 5 s)
     log = read_log(log_dir)

@@ -50,7 +50,8 @@ def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_bu
     assert 4.5 < seconds < 6.5, seconds
     started = time.monotonic()
     assert client(app).get('/count').text == '1'  # released: the file works at once
-    assert time.monotonic() - started < 1.0
+    # (half the busy timeout the locked one waited, seconds for sub-second work: waited again, it takes all of it)
+    assert time.monotonic() - started < seconds / 2, (time.monotonic() - started, seconds)
 
 
 def test_a_file_another_process_holds_at_install_gives_a_warning_then_503_and_works_once_released(

@@ -1,11 +1,13 @@
 """A session store that is down fails every request that needs it: each keeps its ``Response: 503``
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
+import json
 import logging
 import os
 import re
 import threading
 
+import bottle
 import pytest
 import redis
 
@@ -94,6 +96,20 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert web.get('/count?after=outage').json == {'n': 3}
     second = count_line_before(read_log(log_dir), '/count?after=outage', counted(2, '1.1'))
     assert ' ERROR ' in second
+
+
+def test_in_a_json_log_the_count_of_an_outage_that_ended_is_written_before_the_next_request_line(
+        make_app, redis_server, log_dir, clock):
+    """The request and response lines of a JSON log are written by writers of their own: the count held back
+    comes before them all the same."""
+    _, web = down_after_one_count(make_app, redis_server, 3, log_format='json')
+    redis_server.start()
+    clock.advance(1.1)
+    assert web.get('/count?after=outage').json == {'n': 2}
+    messages = [json.loads(line)['message'] for line in read_log(log_dir).splitlines()]
+    counts = [index for index, message in enumerate(messages) if DOWN in message]
+    assert len(counts) == 2 and messages[counts[1]].endswith(counted(2, '1.1')), messages
+    assert counts[1] == [index for index, message in enumerate(messages) if '/count?after=outage' in message][0] - 1
 
 
 def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_through_app_log(
@@ -257,3 +273,41 @@ def test_a_session_that_cannot_be_saved_after_streamed_responses_is_one_error_li
     assert len(lines) == 2, lines
     assert ' ERROR ' in lines[0] and "used memory > 'maxmemory'" in lines[0]
     assert lines[1].endswith(lines[0].split(']   ', 1)[1] + counted(3, '1.5')), lines
+
+
+def messages_of(log_dir, log_format):
+    """The message of each line of the log (the lines of a text log's traceback left out)."""
+    lines = read_log(log_dir).splitlines()
+    if log_format == 'json':
+        return [json.loads(line)['message'] for line in lines]
+    return [line.split(']   ', 1)[1] for line in lines if not line.startswith('  ')]
+
+
+@pytest.mark.parametrize('log_format', ['text', 'json'])
+def test_a_quiet_routes_request_that_meets_a_held_count_writes_the_count_first_then_its_request_line(
+        make_app, redis_server, log_dir, clock, log_format):
+    """A route given ``log=False`` holds its request line back while a store outage's count is held too: when the
+    count's second passes during such a request, a line about it writes the count, then its request line, then
+    the line itself; and its success, which writes neither of its own lines, still writes the count."""
+    app, web = down_after_one_count(make_app, redis_server, 3, log_format=log_format)
+
+    @app.get('/ping', log=False)
+    def ping():
+        clock.advance(1.1)  # (the count's second passes while the request is served)
+        if bottle.request.query.get('note'):
+            app.log.warning('Pinged while the store is down')
+        return 'ok'
+
+    [first] = [message for message in messages_of(log_dir, log_format) if DOWN in message]
+    before = len(messages_of(log_dir, log_format))
+    assert web.get('/ping?note=1').text == 'ok'
+    count, request, note, response = messages_of(log_dir, log_format)[before:]
+    assert count == first + counted(2, '1.1')
+    assert request.startswith('GET http://') and request.endswith('/ping?note=1')
+    assert note == 'Pinged while the store is down' and response.startswith('Response: 200 (')
+
+    for _ in range(2):
+        web.get('/count', status=503)
+    before = len(messages_of(log_dir, log_format))
+    assert web.get('/ping').text == 'ok'
+    assert messages_of(log_dir, log_format)[before:] == [first + counted(2, '1.1')]

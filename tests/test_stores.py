@@ -979,12 +979,18 @@ def test_a_listing_that_takes_redis_longer_than_the_timeout_answers_503_and_othe
     traffic = RedisTraffic(redis_server.url)
     bob = cookie_value(cookieless_client(app).get('/login?name=bob'))
     a_user_with_many_listed_sessions(cookieless_client(app), traffic, 'alice')
-    with pytest.raises(canister.StoreUnavailable, match='Timeout reading'):
-        plugin_of(app).end_sessions('alice')       # (an admin's script: its listing of alice's set times out)
-    timed_out = time.monotonic()
-    wait_until(lambda: cookieless_client(app).get('/read', headers=with_cookie(bob), status='*').status_int == 200,
-               3, interval=0.005, what="bob's session read again")
-    busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
-            if entry['command'].upper().startswith(b'SMEMBERS')]
-    # (slowlog: over 10 ms; the margin is a loaded machine's scheduling, well short of the second a stall holds)
-    assert len(busy) == 1 and time.monotonic() - timed_out < busy[0] + 0.75, busy
+    for _ in range(3):  # (a listing again only when another job's load slowed the requests after it: a stall
+        traffic.client.slowlog_reset()  # held for a second would outlast the listing by that much in every round)
+        with pytest.raises(canister.StoreUnavailable, match='Timeout reading'):
+            plugin_of(app).end_sessions('alice')   # (an admin's script: its listing of alice's set times out)
+        timed_out = time.monotonic()
+        wait_until(lambda: cookieless_client(app).get('/read', headers=with_cookie(bob), status='*').status_int == 200,
+                   3, interval=0.005, what="bob's session read again")
+        served_again = time.monotonic() - timed_out
+        busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
+                if entry['command'].upper().startswith(b'SMEMBERS')]
+        assert len(busy) == 1, busy  # (slowlog: over 10 ms)
+        if served_again < busy[0] + 0.75:
+            break
+    # (the margin is a loaded machine's scheduling, well short of the second a stall holds)
+    assert served_again < busy[0] + 0.75, (served_again, busy)

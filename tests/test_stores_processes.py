@@ -378,8 +378,19 @@ def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_
         thawed = time.monotonic()
     assert max(response.elapsed for response in others) < 0.5, [round(r.elapsed, 2) for r in others]
 
-    wait_for_successes(lambda: client.get('/peek'), consecutive=1)
-    assert time.monotonic() - thawed < 2.5  # back within about a second of the thaw (a loaded machine aside)
+    for round_ in range(3):  # (a thaw again only when another job's load slowed the way back: a back-off of its
+        if round_:           # own, or a connection left broken, would take longer in every round)
+            unstarted_redis_server.freeze()
+            try:
+                assert_quick_clear_503(client.get('/count'))  # (its timeout, then the second of quick answers)
+            finally:
+                unstarted_redis_server.thaw()
+                thawed = time.monotonic()
+        wait_for_successes(lambda: client.get('/peek'), consecutive=1)
+        back = time.monotonic() - thawed
+        if back < 2.5:
+            break
+    assert back < 2.5, back  # back within about a second of the thaw
     assert_next_count(client, 1)  # the session intact
 
 
