@@ -3163,6 +3163,13 @@ def _own_thread_name() -> str:
     return name
 
 
+def _write_held_request(context: Any) -> None:
+    """Write, once, the request line that a route given ``log=False`` held back (``RequestLog.keep_quiet``)."""
+    held = context.held_request
+    context.held_request = None
+    held[0](*held[1:5], thread_name=held[5])
+
+
 class RequestLog:
     """The logger of one app, plus a fast path for canister's own per-request lines."""
 
@@ -3190,22 +3197,28 @@ class RequestLog:
         self.logger.setLevel(self.level)
         #: The handler writing to the sink (None when canister writes no lines).
         self.handler: Optional[_CanisterHandler] = None
+        json_lines = self.format == 'json'
         #: The layout of every line written (text or JSON).
-        self.line_format = _LineFormat(self.format == 'json')
-        #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``: ``write``
+        self.line_format = _LineFormat(json_lines)
+        #: What writes a request's response line in the end, whatever ``_choose_writers`` puts around it: ``write``
         #: for text, whose line is all there is; for JSON, ``_respond_in_json``, which adds the figures as members
         #: of their own.  (Chosen here, so the text line's path is ``write``'s, with no look at the format.)
-        self.respond: Callable[..., None] = self.write
-        #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``: ``write`` for
-        #: text; for JSON, ``_request_in_json``, which also keeps the path and query the line shows for the response
-        #: line's ``path``.  (Chosen here, as ``respond``.)
-        self.request_line: Callable[..., None] = self.write
-        if self.format == 'json':
-            self.respond = self._respond_in_json
-            self.request_line = self._request_in_json
-        #: ``respond`` and ``request_line`` as chosen above, which ``_let_go`` puts back (``_hold`` replaces them
-        #: while a count is held back, as it replaces ``write``: each writes a line of its own, not through it).
-        self._line_writers = (self.respond, self.request_line)
+        self._respond_now: Callable[..., None] = self.write
+        #: What writes a request's request line in the end: ``write`` for text; for JSON, ``_request_in_json``, which
+        #: also keeps the path and query the line shows for the response line's ``path``.  (Chosen here, as above.)
+        self._request_now: Callable[..., None] = self.write
+        if json_lines:
+            self._respond_now, self._request_now = self._respond_in_json, self._request_in_json
+        #: Writes a request's response line, ``respond(level, fmt, status, milliseconds, thread_name=...)``:
+        #: ``_respond_now``, unless ``_choose_writers`` puts something around it.
+        self.respond = self._respond_now
+        #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``:
+        #: ``_request_now``, unless ``_choose_writers`` puts something around it.
+        self.request_line = self._request_now
+        #: Whether a request goes to a route given ``log=False`` (``keep_quiet``); None while no route is.
+        self._is_quiet: Optional[Callable[[Any], bool]] = None
+        #: ``write_repeated`` holds a count back (``_hold``) until a line is written after its second.
+        self._holding = False
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -3228,6 +3241,7 @@ class RequestLog:
             self.warnings.extend(sink.exposure())
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
+        self._choose_writers()
         # app.log.setLevel too (1.x's plugin.log was app.log): the logger's own method, replaced for this
         # logger alone, so the level read per request stays an attribute of this object
         self.logger.setLevel = self.setLevel  # type: ignore[method-assign]
@@ -3374,6 +3388,56 @@ class RequestLog:
                                           fmt % (status, milliseconds), None, '', fields)
         handler.sink.write(line, day)
 
+    def keep_quiet(self, is_quiet: Callable[[Any], bool]) -> None:
+        """A route of the app is given ``log=False``: from now on ``request_line`` asks ``is_quiet(context)``
+        whether the request goes to such a route, and holds its line back if so; ``respond`` then leaves out
+        both lines of a success (below 400, at INFO or DEBUG: not slow), and writes the held line first otherwise,
+        as every other line of canister's written while one is held does.  Switched once, by ``_choose_writers``:
+        the log of an app without such a route writes as before, with no look at any of this."""
+        self._is_quiet = is_quiet
+        self._choose_writers()
+
+    def _request_unless_quiet(self, level: int, fmt: str, method: str, url: str,
+                              thread_name: Optional[str] = None) -> None:
+        """``request_line`` once a route is given ``log=False``: held on the request's context for such a route's
+        request (``keep_quiet``), else written."""
+        context = _local.context
+        is_quiet = self._is_quiet
+        if context is not None and is_quiet is not None and is_quiet(context):
+            context.held_request = (self._request_now, level, fmt, method, url, thread_name)
+            return
+        self._request_now(level, fmt, method, url, thread_name=thread_name)
+
+    def _respond_unless_quiet(self, level: int, fmt: str, status: int, milliseconds: float,
+                              thread_name: Optional[str] = None) -> None:
+        """``respond`` once a route is given ``log=False``: a held request's success (below 400, not slow) writes
+        neither line; anything else writes the held request line, then the response line."""
+        context = _local.context
+        if context is not None and context.held_request is not None:
+            if level <= logging.INFO and status < 400:
+                context.held_request = None
+                return
+            _write_held_request(context)
+        self._respond_now(level, fmt, status, milliseconds, thread_name=thread_name)
+
+    def _write_after_quiet(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
+        """``write`` once a route is given ``log=False``: the request line held back (``keep_quiet``), if any, is
+        written before this line, so that a warning or traceback of such a route follows its request line."""
+        context = _local.context
+        if context is not None and context.held_request is not None and level >= self.level:
+            _write_held_request(context)
+        RequestLog.write(self, level, fmt, *args, **options)
+
+    def _emit_after_quiet(self, record: logging.LogRecord) -> None:
+        """The handler's ``emit`` once a route is given ``log=False``: a line of the app's own (``app.log``) about
+        a request whose line is held back is written after that request line, as ``_write_after_quiet``."""
+        context = _local.context
+        if context is not None and context.held_request is not None:
+            _write_held_request(context)
+        handler = self.handler
+        if handler is not None:
+            _CanisterHandler.emit(handler, record)
+
     def said(self, warning: str) -> bool:
         """True once a request of this app claimed ``warning`` (a cheap look before deciding to say it)."""
         return self._unsaid.get(warning) == []
@@ -3418,41 +3482,52 @@ class RequestLog:
 
     def _hold(self) -> None:
         """While a count is held back, every line written to this log first writes the counts whose second
-        has passed: canister's (``write``) and the app's (``app.log``, through canister's handler).  Both are
-        replaced on these instances only, so that neither checks anything on every request's path."""
-        self.__dict__['write'] = self._write_after_held
-        respond, request_line = self._line_writers
-        self.respond, self.request_line = self._after_held(respond), self._after_held(request_line)
-        if self.handler is not None:
-            self.handler.__dict__['emit'] = self._emit_after_held
+        has passed (``_choose_writers``)."""
+        self._holding = True
+        self._choose_writers()
 
     def _let_go(self) -> None:
-        """No count is held back: ``write`` and the handler's ``emit`` are the classes' own again."""
-        self.__dict__.pop('write', None)
-        self.respond, self.request_line = self._line_writers
-        if self.handler is not None:
-            self.handler.__dict__.pop('emit', None)
+        """No count is held back: the writers are those of the format (and of ``keep_quiet``) again."""
+        self._holding = False
+        self._choose_writers()
+
+    def _choose_writers(self) -> None:
+        """The one place that decides what writes each line of this log, from the format (``_request_now``,
+        ``_respond_now``), a route given ``log=False`` (``keep_quiet``) and a count held back (``_hold``):
+        ``write``, ``request_line``, ``respond`` and the handler's ``emit`` (a line of the app's own).  Each is
+        replaced on these instances only, so that the log of an app with neither writes as chosen at install,
+        with no look at either on every request's path.  Put around one another, the count held back is written
+        first, then the request line ``keep_quiet`` held, then the line."""
+        handler = self.handler
+        request_line, respond = self._request_now, self._respond_now
+        write: Optional[Callable[..., None]] = None
+        emit: Optional[Callable[[logging.LogRecord], None]] = None
+        if self._is_quiet is not None:
+            request_line, respond = self._request_unless_quiet, self._respond_unless_quiet
+            write, emit = self._write_after_quiet, self._emit_after_quiet
+        if self._holding:
+            request_line, respond = self._after_held(request_line), self._after_held(respond)
+            write = self._after_held(write or functools.partial(RequestLog.write, self))
+            if handler is not None:
+                emit = self._after_held(emit or functools.partial(_CanisterHandler.emit, handler))
+        self.request_line, self.respond = request_line, respond
+        if write is None:
+            self.__dict__.pop('write', None)  # (the class's own)
+        else:
+            self.__dict__['write'] = write
+        if handler is not None:
+            if emit is None:
+                handler.__dict__.pop('emit', None)
+            else:
+                handler.__dict__['emit'] = emit
 
     def _after_held(self, writer: Callable[..., None]) -> Callable[..., None]:
-        """``writer`` (a request's or response line's) while ``write_repeated`` holds a count back: the counts
-        whose second has passed are written before its line."""
+        """``writer`` while ``write_repeated`` holds a count back: the counts whose second has passed are written
+        before its line."""
         def after_held(*args: Any, **options: Any) -> None:
             self._write_held()
             writer(*args, **options)
         return after_held
-
-    def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
-        """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are
-        written before this line."""
-        self._write_held()
-        RequestLog.write(self, level, fmt, *args, **options)
-
-    def _emit_after_held(self, record: logging.LogRecord) -> None:
-        """The handler's ``emit`` of a line of the app's own while ``write_repeated`` holds a count back."""
-        handler = self.handler
-        self._write_held()
-        if handler is not None:
-            _CanisterHandler.emit(handler, record)
 
     def _write_held(self, every: bool = False) -> None:
         """Write each count ``write_repeated`` holds back whose second has passed (``every``: all of them), in
@@ -17335,6 +17410,9 @@ class _RequestContext(SessionState):
     #: The path and query its request line shows (masked, printable), kept for a JSON response line's ``path``
     #: (``RequestLog._request_in_json``); None in a text log.
     target: Optional[str] = None
+    #: The request line held back, its route given ``log=False`` (``RequestLog.keep_quiet``): how to write it and
+    #: what with, written before any other line of canister's about the request, left out with a success's.
+    held_request: Optional[Tuple[Any, ...]] = None
 
     @classmethod
     def begin(cls, plugin: Any, environ: Dict[str, Any],
@@ -18387,6 +18465,10 @@ class Canister:
         #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
         #: route -> the token of the request that noted it first (``status_header_unsaid``).
         self.status_header_noted: Dict[Any, object] = {}
+        #: The app's routes given ``log=False``, whose successes the log leaves out (``_note_quiet_route``).
+        self.quiet_routes: typing.Set[bottle.Route] = set()
+        #: The paths of those routes, none of which has a wildcard; None once one has (each request is routed).
+        self._quiet_paths: Optional[typing.Set[str]] = set()
 
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's authenticators: reading one says what to use instead.
@@ -18653,11 +18735,16 @@ class Canister:
             app.__dict__['error_handler'] = _ErrorHandlers(app.error_handler, app)
 
     def _take_add_route(self, app: bottle.Bottle) -> None:
-        """Route every route added to the app from now on through ``_add_route``; ``_give_add_route_back`` undoes it."""
+        """Route every route added to the app from now on through ``_add_route``; ``_give_add_route_back`` undoes it.
+        And the routes added before: those given ``log=False`` (``_note_quiet_route``)."""
         #: The app's ``add_route`` before (Bottle's method, unless another plugin set one), which ``_add_route`` calls.
         self._bottle_add_route = app.add_route
         self._replaced_add_route = app.__dict__.get('add_route')
         app.__dict__['add_route'] = self._add_route
+        self.quiet_routes = set()  # (those of an earlier install too: this log is new)
+        self._quiet_paths = set()
+        for route in app.routes:
+            self._note_quiet_route(route)
 
     def _add_route(self, route: bottle.Route) -> None:
         """The app's ``add_route`` while canister is installed: a route ``_route_problem`` refuses (Flask's
@@ -18681,6 +18768,34 @@ class Canister:
                 app.routes.remove(route)
             raise CanisterError('canister: %s' % problem) from None
         self._watch_other_apps_route(route)
+        self._note_quiet_route(route)
+
+    def _note_quiet_route(self, route: bottle.Route) -> None:
+        """Decide, once for ``route`` as it is added (or at install, for those added before), whether its requests
+        are left out of the log when they succeed: given ``log=False``, its own route keyword (not ``'false'``,
+        ``0`` or ``None``, nor a ``log`` key of the app's config).  The first such route has the log ask each
+        request whether it goes to one (``RequestLog.keep_quiet``): by its path, when no such route has a wildcard,
+        then by Bottle's router."""
+        config = route.config
+        virtual = config._virtual_keys if hasattr(type(config), '_virtual_keys') else ()  # (as _is_csrf_exempt)
+        if config.get('log') is not False or 'log' in virtual:
+            return
+        self.quiet_routes.add(route)
+        rule = route.rule
+        if '<' in rule or ':' in rule:
+            self._quiet_paths = None
+        elif self._quiet_paths is not None:
+            self._quiet_paths.add(rule)
+        self.log.keep_quiet(self._goes_quiet)
+
+    def _goes_quiet(self, context: _RequestContext) -> bool:
+        """True if the request of ``context`` goes to a route of this app given ``log=False``."""
+        environ = context.environ
+        paths = self._quiet_paths
+        if paths is not None and (environ.get('PATH_INFO') or '/') not in paths:
+            return False
+        app = self.app
+        return app is not None and _route_of(environ, app.router) in self.quiet_routes
 
     def _give_add_route_back(self, app: bottle.Bottle) -> None:
         """Undo ``_take_add_route`` (at uninstall)."""

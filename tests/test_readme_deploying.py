@@ -177,10 +177,10 @@ def test_the_section_is_in_the_contents_and_its_nginx_block_sets_the_headers_can
 
 
 def test_through_nginx_and_gunicorn_the_log_has_the_real_client_not_a_forged_one_and_https_and_the_host(deploy):
-    shop = deploy()
-    assert shop.get('/ping?plain=1') == (200, 'ok\n')
-    assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
-    for path in ('/ping?plain=1', '/ping?forged=1'):
+    shop = deploy(app_py=VERSIONED)
+    assert shop.get('/version?plain=1') == (200, 'v1\n')
+    assert shop.get('/version?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'v1\n')
+    for path in ('/version?plain=1', '/version?forged=1'):
         line = shop.logged(path)
         assert line['message'] == 'GET %s%s' % (shop.origin, path)
         assert line['thread'].startswith(CLIENT + '-')
@@ -190,10 +190,10 @@ def test_through_nginx_and_gunicorn_the_log_has_the_real_client_not_a_forged_one
 
 
 def test_through_nginx_and_the_readme_waitress_command_the_log_has_the_real_client_and_https(deploy):
-    shop = deploy(WAITRESS)
-    assert shop.get('/ping?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'ok\n')
-    line = shop.logged('/ping?forged=1')
-    assert line['message'] == 'GET %s/ping?forged=1' % shop.origin
+    shop = deploy(WAITRESS, app_py=VERSIONED)
+    assert shop.get('/version?forged=1', {'X-Forwarded-For': FORGED}) == (200, 'v1\n')
+    line = shop.logged('/version?forged=1')
+    assert line['message'] == 'GET %s/version?forged=1' % shop.origin
     assert line['thread'].startswith(CLIENT + '-')
     assert [entry for entry in log_entries(shop.directory / 'logs') if entry['level'] != 'INFO'] == []
 
@@ -201,32 +201,40 @@ def test_through_nginx_and_the_readme_waitress_command_the_log_has_the_real_clie
 def test_waitress_without_the_readmes_option_loses_the_client_and_https(deploy):
     plain = WAITRESS.replace(' --no-clear-untrusted-proxy-headers', '')
     assert plain == 'waitress-serve --listen=127.0.0.1:8000 app:app'
-    shop = deploy(plain)
-    assert shop.get('/ping?untrusted=1') == (200, 'ok\n')
-    line = shop.logged('/ping?untrusted=1')
-    assert line['message'] == 'GET http://shop.example:%d/ping?untrusted=1' % shop.port
+    shop = deploy(plain, app_py=VERSIONED)
+    assert shop.get('/version?untrusted=1') == (200, 'v1\n')
+    line = shop.logged('/version?untrusted=1')
+    assert line['message'] == 'GET http://shop.example:%d/version?untrusted=1' % shop.port
     assert line['thread'].startswith('127.0.0.1-')
 
 
 def test_the_app_listens_on_127_0_0_1_only_where_a_client_reaching_it_could_forge_its_address(deploy):
-    shop = deploy()
+    shop = deploy(app_py=VERSIONED)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((CLIENT, shop.app_port), timeout=2)
     direct = http.client.HTTPConnection('127.0.0.1', shop.app_port, timeout=10)
-    direct.request('GET', '/ping?direct=1', headers={'X-Forwarded-For': FORGED})
+    direct.request('GET', '/version?direct=1', headers={'X-Forwarded-For': FORGED})
     assert direct.getresponse().status == 200
     direct.close()
-    assert shop.logged('/ping?direct=1')['thread'].startswith(FORGED + '-')
+    assert shop.logged('/version?direct=1')['thread'].startswith(FORGED + '-')
 
 
 def test_through_nginx_ready_is_503_while_redis_is_down_and_ping_still_200(deploy, redis_server):
+    """And, with ``log=False``, the probes' successes stay out of the log, where a 503 of ``/ready`` is in full."""
     shop = deploy(store=redis_server.url)
     assert shop.get('/ready') == (200, 'ready\n')
     redis_server.stop()
     assert shop.get('/ready') == (503, 'not ready\n')
     assert shop.get('/ping') == (200, 'ok\n')
-    messages = [entry['message'] for entry in log_entries(shop.directory / 'logs')]
+    assert shop.logged('/ready')['level'] == 'INFO'
+    entries = wait_until(lambda: [entry for entry in log_entries(shop.directory / 'logs')
+                                  if entry.get('status') == 503] and log_entries(shop.directory / 'logs'), 5,
+                         what='the 503 of /ready')
+    messages = [entry['message'] for entry in entries]
     assert any(message.startswith('Not ready: the Redis session store is unavailable') for message in messages)
+    assert [(entry['path'], entry['level']) for entry in entries if 'status' in entry] == [('/ready', 'ERROR')]
+    assert [message for message in messages if '/ping' in message or '/ready' in message] == [
+        'GET %s/ready' % shop.origin]
     redis_server.start()
     assert shop.get('/ready') == (200, 'ready\n')
 
@@ -257,6 +265,10 @@ def test_the_app_takes_its_secret_and_store_from_the_environment(tmp_path, monke
 
 def with_version(version: str) -> str:
     return APP_PY + "\n\n@app.get('/version')\ndef version():\n    return '%s\\n'\n" % version
+
+
+#: The README's app.py with a route that is logged (``/ping`` and ``/ready`` take ``log=False``).
+VERSIONED = with_version('v1')
 
 
 @pytest.mark.parametrize('preload', [True, False])
@@ -321,9 +333,9 @@ def test_behind_nginx_on_a_port_of_its_own_a_same_origin_form_post_without_sec_f
 def test_behind_nginx_the_port_the_app_sees_is_nginxs_own_not_what_the_client_wrote_after_the_colon(deploy):
     """nginx checks only the name before the colon of a Host against server_name; ``$http_host`` would pass the
     rest on as the client wrote it, to every URL the app builds from it."""
-    shop = deploy(name='injected')
-    assert shop.get('/ping?injected=1', {'Host': 'shop.example:1@evil.example'}) == (200, 'ok\n')
-    assert shop.logged('/ping?injected=1')['message'] == 'GET %s/ping?injected=1' % shop.origin
+    shop = deploy(name='injected', app_py=VERSIONED)
+    assert shop.get('/version?injected=1', {'Host': 'shop.example:1@evil.example'}) == (200, 'v1\n')
+    assert shop.logged('/version?injected=1')['message'] == 'GET %s/version?injected=1' % shop.origin
     assert 'evil.example' not in ''.join(entry['message'] for entry in log_entries(shop.directory / 'logs'))
 
 

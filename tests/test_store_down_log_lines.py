@@ -7,6 +7,7 @@ import os
 import re
 import threading
 
+import bottle
 import pytest
 import redis
 
@@ -272,3 +273,41 @@ def test_a_session_that_cannot_be_saved_after_streamed_responses_is_one_error_li
     assert len(lines) == 2, lines
     assert ' ERROR ' in lines[0] and "used memory > 'maxmemory'" in lines[0]
     assert lines[1].endswith(lines[0].split(']   ', 1)[1] + counted(3, '1.5')), lines
+
+
+def messages_of(log_dir, log_format):
+    """The message of each line of the log (the lines of a text log's traceback left out)."""
+    lines = read_log(log_dir).splitlines()
+    if log_format == 'json':
+        return [json.loads(line)['message'] for line in lines]
+    return [line.split(']   ', 1)[1] for line in lines if not line.startswith('  ')]
+
+
+@pytest.mark.parametrize('log_format', ['text', 'json'])
+def test_a_quiet_routes_request_that_meets_a_held_count_writes_the_count_first_then_its_request_line(
+        make_app, redis_server, log_dir, clock, log_format):
+    """A route given ``log=False`` holds its request line back while a store outage's count is held too: when the
+    count's second passes during such a request, a line about it writes the count, then its request line, then
+    the line itself; and its success, which writes neither of its own lines, still writes the count."""
+    app, web = down_after_one_count(make_app, redis_server, 3, log_format=log_format)
+
+    @app.get('/ping', log=False)
+    def ping():
+        clock.advance(1.1)  # (the count's second passes while the request is served)
+        if bottle.request.query.get('note'):
+            app.log.warning('Pinged while the store is down')
+        return 'ok'
+
+    [first] = [message for message in messages_of(log_dir, log_format) if DOWN in message]
+    before = len(messages_of(log_dir, log_format))
+    assert web.get('/ping?note=1').text == 'ok'
+    count, request, note, response = messages_of(log_dir, log_format)[before:]
+    assert count == first + counted(2, '1.1')
+    assert request.startswith('GET http://') and request.endswith('/ping?note=1')
+    assert note == 'Pinged while the store is down' and response.startswith('Response: 200 (')
+
+    for _ in range(2):
+        web.get('/count', status=503)
+    before = len(messages_of(log_dir, log_format))
+    assert web.get('/ping').text == 'ok'
+    assert messages_of(log_dir, log_format)[before:] == [first + counted(2, '1.1')]
