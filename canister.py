@@ -6499,6 +6499,22 @@ def _enforce_constraints(param: _Param, annotated: Any) -> List[str]:
 _TAKES_ANY = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
+def _call_function(wrapper: Any) -> Any:
+    """The Python function whose code runs when ``wrapper``, a link of a ``__wrapped__`` chain, is called: the
+    wrapper itself, or for a decorator written as a class (``functools.update_wrapper(self, f)`` in its
+    ``__init__``) its class's ``__call__``; None for anything else (a builtin, ``functools.partial``)."""
+    if isinstance(getattr(wrapper, '__code__', None), types.CodeType):
+        return wrapper
+    call = inspect.getattr_static(type(wrapper), '__call__', None)
+    return call if isinstance(call, types.FunctionType) else None
+
+
+def _wrapper_code(wrapper: Any) -> Optional[types.CodeType]:
+    """The code that runs when ``wrapper`` is called (see :func:`_call_function`), or None."""
+    function = _call_function(wrapper)
+    return function.__code__ if function is not None else None
+
+
 def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
     """The wrappers made with ``functools.wraps`` in ``callback``'s ``__wrapped__`` chain that ``inspect.signature``
     reads past (down to one with a ``__signature__`` of its own) and whose code takes ``*args`` or ``**kwargs``:
@@ -6509,8 +6525,8 @@ def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
         inner = getattr(callback, '__wrapped__', None)
         if inner is None or hasattr(callback, '__signature__'):
             break
-        code = getattr(callback, '__code__', None)
-        if isinstance(code, types.CodeType) and code.co_flags & _TAKES_ANY and code.co_filename != __file__:
+        code = _wrapper_code(callback)
+        if code is not None and code.co_flags & _TAKES_ANY and code.co_filename != __file__:
             wrappers.append(callback)
         callback = inner
     return wrappers
@@ -6525,8 +6541,8 @@ def _wrapper_codes(callback: Any) -> Tuple[Tuple[types.CodeType, Tuple[str, ...]
         inner = getattr(callback, '__wrapped__', None)
         if inner is None:
             break
-        code = getattr(callback, '__code__', None)
-        if isinstance(code, types.CodeType):
+        code = _wrapper_code(callback)
+        if code is not None:
             names = {getattr(inner, '__qualname__', None)}
             if sys.version_info < (3, 10):  # (3.9 names the code of a function, which functools.wraps leaves)
                 names.update((getattr(inner, '__name__', None), getattr(getattr(inner, '__code__', None), 'co_name', None)))
@@ -6560,16 +6576,19 @@ def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.Fr
     wrapped function through its ``*args`` or ``**kwargs``."""
     own: typing.Set[str] = set()
     for wrapper in wrappers:
-        code = wrapper.__code__
-        own.update(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        function = _call_function(wrapper)
+        code = function.__code__
+        own.update(code.co_varnames[0 if function is wrapper else 1:code.co_argcount + code.co_kwonlyargcount])
     return frozenset(names - own)
 
 
 def _wrapper_name(wrapper: Any, where: bool = True) -> str:
     """How a 400 or a WARNING names a decorator's wrapper: its code's name (``functools.wraps`` gave the function
-    the wrapped one's), with its file's name and line when ``where`` (the WARNING's, not told to a client)."""
-    code = wrapper.__code__
-    name = getattr(code, 'co_qualname', code.co_name)
+    the wrapped one's; a class's ``__call__`` keeps its own, ``Deco.__call__``), with its file's name and line when
+    ``where`` (the WARNING's, not told to a client)."""
+    function = _call_function(wrapper)
+    code = function.__code__
+    name = getattr(code, 'co_qualname', code.co_name) if function is wrapper else function.__qualname__
     return '%s (%s, line %d)' % (name, os.path.basename(code.co_filename), code.co_firstlineno) if where else name
 
 
@@ -6649,10 +6668,14 @@ class _WrapperScan:
     """For :func:`_names_set`: the instructions of a decorator's wrapper, and what they set on the wrapped call."""
 
     def __init__(self, wrapper: Any) -> None:
-        #: The wrapper's code.
-        self.code: types.CodeType = wrapper.__code__
-        #: The wrapper itself, whose closure and globals name the functions it calls.
-        self.wrapper = wrapper
+        function = _call_function(wrapper)
+        #: The wrapper's code (a decorator class's ``__call__``'s).
+        self.code: types.CodeType = function.__code__
+        #: The function that runs it, whose closure and globals name the functions it calls.
+        self.wrapper = function
+        #: The decorator class's instance when the wrapper is one (else None): ``self.f(...)`` of its ``__call__``,
+        #: an attribute of it holding the wrapped function, is the wrapped call.
+        self.instance = wrapper if function is not wrapper else None
         #: Its instructions, as :func:`dis.get_instructions` reads them.
         self.instructions = list(dis.get_instructions(self.code))
         #: The functions under the wrapper (``__wrapped__`` and theirs), by ``id``: a call of one is the wrapped call.
@@ -6773,11 +6796,28 @@ class _WrapperScan:
         if then.opname == 'PUSH_NULL' and start + 2 < len(instructions):  # (3.13: the NULL after it)
             then = instructions[start + 2]
         if then.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
-            return 'update' if then.argval == 'update' and self._a_dict(first) else 'other'
+            return self._method_callee(first, then.argval)
         value = self.value_of(first)
         if value is _UNSEEN:
             return 'unclear'
         return 'wrapped' if id(value) in self.wrapped else 'other'
+
+    def _method_callee(self, first: dis.Instruction, name: str) -> str:
+        """For :meth:`_callee`: what the call of the attribute ``name`` of the value ``first`` loads calls:
+        'update' of one of :attr:`dicts`, 'wrapped' for ``self.f`` of a decorator class holding the wrapped
+        function (:meth:`_attribute_of_self`), else 'other'."""
+        if name == 'update' and self._a_dict(first):
+            return 'update'
+        return 'wrapped' if id(self._attribute_of_self(first, name)) in self.wrapped else 'other'
+
+    def _attribute_of_self(self, instruction: dis.Instruction, name: str) -> Any:
+        """What the attribute ``name`` of :attr:`instance` holds (its own, as ``functools.update_wrapper`` and its
+        ``__init__`` set them, no property run) if ``instruction`` loads the ``self`` of its ``__call__``; else
+        :data:`_UNSEEN`."""
+        if self.instance is None or not self.code.co_argcount or not instruction.opname.startswith('LOAD_FAST') \
+                or instruction.argval != self.code.co_varnames[0]:
+            return _UNSEEN
+        return getattr(self.instance, '__dict__', {}).get(name, _UNSEEN)
 
     def value_of(self, instruction: dis.Instruction) -> Any:
         """What the name ``instruction`` loads holds as the wrapper runs: a variable of its closure, a global of
