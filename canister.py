@@ -2313,7 +2313,8 @@ _DIR_FD = (bool(_DIRECTORY and _NO_FOLLOW) and {os.open, os.stat, os.unlink} <= 
            and os.listdir in os.supports_fd)
 #: A ``_LogSink``'s descriptor once it is closed (an uninstall): its lines are dropped.
 _CLOSED = -1
-#: A ``_LogSink``'s descriptor once it is parked (a fork): its next line opens the day's file again.
+#: A ``_LogSink``'s descriptor once it is parked (a fork): its next line takes up the file kept for the processes
+#: forked next (``_LogSink._held``), or opens the day's file again.
 _PARKED = -2
 #: A last line that has been left unended this long (seconds since the log file last changed) is cut short: its
 #: writer is gone (``_LogSink._end_line_cut_short``).
@@ -2396,6 +2397,22 @@ def _regular_or_refused(fd: int, day: str) -> int:
     return fd
 
 
+def _make_directories(path: str) -> None:
+    """Make the directory ``path`` and each missing one above it 0750 (as the log files' 0640: their group may read,
+    no one else), under a umask of 000 too, or less where the umask takes more away (077: 0700, as the files' 0600);
+    one that exists keeps its mode.  (``os.makedirs`` gives those above ``path`` 0777 less the umask: 0777 under 000.)"""
+    head, tail = os.path.split(path)
+    if not tail:
+        head, tail = os.path.split(head)
+    if head and tail and not os.path.lexists(head):
+        _make_directories(head)
+    try:
+        os.mkdir(path, 0o750)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
 class _LogSink:
     """Writes finished lines to today's file, opened by its date and never renamed.
 
@@ -2452,6 +2469,11 @@ class _LogSink:
         self._dir_owner = 0
         #: Why ``path`` is not followed, as stderr said it ('' once it is again): told once.
         self._refused = ''
+        #: The day's file that a fork parked (``park``), kept open for the processes forked next, which write on to
+        #: it whether or not they could open it by its name (``_CLOSED`` when none is kept, or once it is deleted).
+        self._held = _CLOSED
+        #: The thread that closes ``_held`` once the file is deleted (None until a fork parks the file).
+        self._holder: Optional[threading.Thread] = None
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -2492,7 +2514,7 @@ class _LogSink:
         user's directory or a file is not followed: lines go on to the directory opened before, wherever it was
         moved, which stderr is told once; or, if it was deleted, this fails."""
         if not _DIR_FD:
-            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+            _make_directories(self.path)
             return None
         try:
             fd = self._open_directory()
@@ -2506,7 +2528,7 @@ class _LogSink:
                 self._tell('canister: %s; lines go on to the log directory opened before, wherever it was moved, '
                            'until %s is a directory of this user again' % (why, self.path))
             return self._dir
-        self._refused = ''
+        self._followed_again()
         if self._dir is not None:
             if os.path.samestat(os.fstat(fd), os.fstat(self._dir)):
                 os.close(fd)
@@ -2515,11 +2537,18 @@ class _LogSink:
         self._dir = fd
         return fd
 
+    def _followed_again(self) -> None:
+        """``path`` is followed (again): if stderr was told it was not (``_refused``), it is told that logging there
+        works again, as after any other outage."""
+        if self._refused:
+            self._refused = ''
+            self._tell('canister: logging to %s works again' % self.path, 'INFO')
+
     def _open_directory(self) -> int:
         """A new descriptor of the directory ``path`` leads to now (made if it is gone), or an ``OSError`` saying
         why it is not followed (``_directory_fd``)."""
         if not os.path.lexists(self.path):  # (a file or a link there is refused below, not taken for a directory)
-            os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+            _make_directories(self.path)
         follow = self._linked and _own_link(self.path)  # (another user's link raises)
         try:
             fd = os.open(self.path, _DIR_OPEN | _DIRECTORY | (0 if follow else _NO_FOLLOW))
@@ -2757,6 +2786,8 @@ class _LogSink:
                     return False  # (a directory put in its place: the day's file is opened there)
                 named = os.stat('log.' + self._day, dir_fd=self._dir, follow_symlinks=False)
             opened = os.fstat(self._fd)
+        except PermissionError:  # (a directory this user may not search: see ``park``) a file deleted is seen still
+            return os.fstat(self._fd).st_nlink > 0
         except OSError:
             return False
         return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
@@ -2799,24 +2830,53 @@ class _LogSink:
             if self._dir is not None:
                 os.close(self._dir)
                 self._dir = None
+            if self._held >= 0:
+                os.close(self._held)
+                self._held = _CLOSED
             self._fd, self._day = _CLOSED, 'closed'  # a straggling line after uninstall is dropped
 
     def park(self) -> None:
-        """In a process that has just forked: close the day's file, which its next line opens again by its name.
-        A parent that forks its workers and writes no line itself (gunicorn's master after ``--preload``) would
-        otherwise hold the file open for good: once ``log_days`` (or anyone) deleted it, the disk would not get its
-        room back while the parent runs.  (The child keeps the file open, and writes on.)"""
+        """In a process that has just forked: keep the day's file for the processes it forks next, until the file is
+        deleted (``_let_go_when_deleted``); its own next line takes it up again (``_reopened``).  The workers that
+        gunicorn's master forks after ``--preload`` write to it, the ones it starts later in others' places too,
+        even where they may not open it by its name (``--user`` of a master started as root, whose log directory
+        its workers may not enter).  But a parent that writes no line itself (that master) would otherwise hold the
+        file open for good: once ``log_days`` (or anyone) deleted it, the disk would not get its room back while the
+        parent runs.  (The child keeps the file open, and writes on.)"""
         with self._lock:
             if self._fd >= 0 and self._day not in ('*', 'closed'):
-                os.close(self._fd)
-                self._fd = _PARKED
+                self._held, self._fd = self._fd, _PARKED
+                if self._holder is None or not self._holder.is_alive():
+                    self._holder = threading.Thread(target=self._let_go_when_deleted, name='canister-log-holder',
+                                                    daemon=True)
+                    self._holder.start()
+
+    def _let_go_when_deleted(self) -> None:
+        """Close the file kept by ``park`` once it is deleted (looked at once a second), or once a line of this
+        process took it up again."""
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                if self._held < 0:
+                    return
+                if os.fstat(self._held).st_nlink == 0:
+                    os.close(self._held)
+                    self._held = _CLOSED
+                    return
 
     def _reopened(self, day: str) -> bool:
-        """After a fork closed the file (``park``; with the lock held): True once the file of ``day`` is open again.
-        The same day's is opened again by its name and nothing more, as if it had stayed open: no old file to
-        delete, no line cut short to wait for (the look once a second ends one at once, as it does on an open file).
-        Another day's is switched to (``_switch``).  Once opening failed (``write`` tells it), it is tried again
-        each second: False, and the line is dropped, until then."""
+        """After a fork parked the file (``park``; with the lock held): True once the file of ``day`` is open again.
+        The file the parent kept is taken up (the one open before the fork, or the one a process forked later
+        inherited), or else the same day's is opened again by its name, and nothing more, as if it had stayed open:
+        no old file to delete, no line cut short to wait for (the look once a second, made at once, ends one, as it
+        does on an open file, and opens the day's file if the one taken up is no longer it).  Another day's is
+        switched to (``_switch``).  Once opening failed (``write`` tells it), it is tried again each second: False,
+        and the line is dropped, until then."""
+        if self._held >= 0:
+            self._fd, self._held, self._next_check = self._held, _CLOSED, 0.0
+            if day != self._day:
+                self._switch(day)
+            return True
         if day != self._day:
             self._switch(day)
             return self._fd >= 0

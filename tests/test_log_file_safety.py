@@ -87,6 +87,23 @@ def test_log_files_and_the_directory_canister_makes_are_open_to_their_owner_and_
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
 
 
+@pytest.mark.parametrize('umask', [0o022, 0o000])
+def test_each_missing_directory_above_the_log_directory_is_made_0750_too(make_app, tmp_path, umask):
+    """``os.makedirs`` made them 0777 less the umask: 0777 under 000, where any local user could rename the log
+    directory away."""
+    log_dir = tmp_path / 'var' / 'log' / 'app'
+    old = os.umask(umask)
+    try:
+        app = make_app(log_path=str(log_dir))
+    finally:
+        os.umask(old)
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').text == 'ok'
+    assert [stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / 'var', tmp_path / 'var' / 'log', log_dir)] \
+        == [0o750, 0o750, 0o750]
+    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
+
+
 def test_a_log_directory_and_days_file_that_already_exist_keep_their_modes(make_app, log_dir):
     """An operator's choice (a directory others may list, a file a log shipper's group may read and write) stands."""
     log_dir.mkdir()

@@ -286,7 +286,8 @@ def test_once_the_link_is_replaced_by_a_directory_of_this_user_lines_go_there(
     assert 'in=new' in _day_file(log_dir).read_text()
     assert 'through=link' in _day_file(moved).read_text() and 'in=new' not in _day_file(moved).read_text()
     assert os.listdir(theirs) == ['log.2001-01-01']
-    assert len(told(capfd.readouterr().err)) == 1
+    assert told(capfd.readouterr().err) == [_not_followed(log_dir, 'became a symbolic link'),
+                                            'canister: logging to %s works again' % log_dir]
 
 
 def test_a_log_directory_renamed_away_and_made_again_by_an_admin_is_followed_within_a_second(
@@ -329,6 +330,26 @@ def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_fo
     assert 'after=midnight' in _day_file(tmp_path / 'moved', clock.now).read_text()
     said = told(capfd.readouterr().err)
     assert said == [_not_followed(log_dir, 'became a directory of another user (uid %d)' % OTHER)], said
+
+
+def test_once_the_directory_of_another_user_is_made_this_users_lines_go_there_and_stderr_says_it_works_again(
+        make_app, log_dir, tmp_path, clock, capfd):
+    """Every other outage told on stderr is told over too: so is this one."""
+    _as_root()
+    web = served_once(make_app)
+    os.rename(log_dir, tmp_path / 'moved')
+    log_dir.mkdir(mode=0o755)
+    os.chown(log_dir, OTHER, -1)
+    clock.advance(86400)
+    assert web.get('/', {'while': 'refused'}).text == 'ok'
+    os.chown(log_dir, os.geteuid(), -1)
+    clock.advance(86400)
+    assert web.get('/', {'once': 'fixed'}).text == 'ok'
+    assert 'once=fixed' in read_log(log_dir)
+    assert 'while=refused' in read_log(tmp_path / 'moved')
+    said = told(capfd.readouterr().err)
+    assert said == [_not_followed(log_dir, 'became a directory of another user (uid %d)' % OTHER),
+                    'canister: logging to %s works again' % log_dir], said
 
 
 def test_a_directory_of_the_owner_of_the_one_opened_at_install_put_in_its_place_is_followed(log_dir, tmp_path):
