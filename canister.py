@@ -3413,39 +3413,54 @@ class RequestLog:
 
     def _request_in_json(self, level: int, fmt: str, method: str, url: str,
                          thread_name: Optional[str] = None) -> None:
-        """``request_line`` of a JSON log: the request line, ``fmt % (method, url)``, written as ``write`` writes it
-        (at its level, if on), and the path and query the line shows (``url`` without its origin: masked, made
-        printable) kept on the request's context for the response line's ``path``.  Kept here, not read again
-        from the environ when the response goes out: by then a mount (``SCRIPT_NAME``) or a hook (``PATH_INFO``)
-        may have changed it."""
+        """``request_line`` of a JSON log: the request line, ``fmt % (method, url)``, with the request's ``method`` and
+        ``path`` (``url`` without its origin: the path and query, masked, made printable) as members of their own, so
+        that a collector can count requests that never got a response line; written as ``write`` writes a line (at
+        its level, if on), and the two kept on the request's context for the response line, even when this line is
+        not written (``log_level = WARNING``).  Kept here, not read again from the environ when the response goes
+        out: by then a mount (``SCRIPT_NAME``) or a hook (``PATH_INFO``) may have changed it."""
         context = _local.context
-        if context is not None:
-            context.target = url[len(_shown_request_origin(context.scheme, context.host())):]
-        self.write(level, fmt, method, url, thread_name=thread_name)
+        if context is None:
+            fields: Dict[str, Any] = {}
+        else:
+            fields = context.request_fields = {
+                'method': method, 'path': url[len(_shown_request_origin(context.scheme, context.host())):]}
+        self._write_json(level, fmt, (method, url), fields, thread_name)
 
     def _respond_in_json(self, level: int, fmt: str, status: int, milliseconds: float,
                          thread_name: Optional[str] = None) -> None:
         """``respond`` of a JSON log: the response line, ``fmt % (status, milliseconds)``, with the request's
-        method, its path and query as the request line shows them (secrets masked alike: the text
-        ``_request_in_json`` kept), the status as a number and the time taken in milliseconds, each a member of its
-        own, so that a collector can count 5xx or take percentiles of the time without reading the message."""
+        ``method`` and ``path`` as its request line has them (``_request_in_json`` kept them), the status as a
+        number and the time taken in milliseconds, each a member of its own, so that a collector can count 5xx or
+        take percentiles of the time without reading the message."""
         if level < self.level:
             return
         context = _local.context
-        fields: Dict[str, Any] = {} if context is None else {
-            'method': _escape(context.method),
-            # (none kept: the level was raised, app.log.setLevel, after the request started)
-            'path': _request_target(context.environ) if context.target is None else context.target}
+        kept = None if context is None else context.request_fields
+        if kept is not None:
+            fields: Dict[str, Any] = dict(kept)
+        elif context is not None:  # (none kept: the level was raised, app.log.setLevel, after the request started)
+            fields = {'method': _escape(context.method), 'path': _request_target(context.environ)}
+        else:
+            fields = {}
         fields['status'] = status
         fields['duration_ms'] = int(milliseconds * 1000) / 1000  # (cut to the microsecond, as the message cuts it)
+        self._write_json(level, fmt, (status, milliseconds), fields, thread_name)
+
+    def _write_json(self, level: int, fmt: str, args: Tuple[Any, ...], fields: Dict[str, Any],
+                    thread_name: Optional[str]) -> None:
+        """Write the JSON line ``fmt % args`` with ``fields`` as members after ``message``, as ``write`` writes a
+        line (at ``level``, if on; through the logging module when the app added handlers of its own)."""
+        if level < self.level:
+            return
         handler = self.handler
-        if handler is None or len(self.logger.handlers) != 1:  # (through the logging module, as ``write``)
-            self.logger.log(level, fmt, status, milliseconds, extra={
+        if handler is None or len(self.logger.handlers) != 1:
+            self.logger.log(level, fmt, *args, extra={
                 'canister_request_id': None, 'canister_thread': thread_name, 'canister_fields': fields})
             return
         line, day = self.line_format.line(_now(), self._level_names[level],
                                           threading.current_thread().name if thread_name is None else thread_name,
-                                          fmt % (status, milliseconds), None, '', fields)
+                                          fmt % args, None, '', fields)
         handler.sink.write(line, day)
 
     def keep_quiet(self, is_quiet: Callable[[Any], bool]) -> None:
@@ -17507,9 +17522,9 @@ class _RequestContext(SessionState):
     outer: Optional[_RequestContext] = None
     #: The checks of ``require`` this request passed (``_run_guards``): none ran twice.
     checks_passed: Tuple[Callable[[], None], ...] = ()
-    #: The path and query its request line shows (masked, printable), kept for a JSON response line's ``path``
-    #: (``RequestLog._request_in_json``); None in a text log.
-    target: Optional[str] = None
+    #: A JSON log's ``method`` and ``path`` (the path and query its request line shows: masked, printable), members
+    #: of its request line, kept for its response line (``RequestLog._request_in_json``); None in a text log.
+    request_fields: Optional[Dict[str, str]] = None
     #: The request line held back, its route given ``log=False`` (``RequestLog.keep_quiet``): how to write it and
     #: what with, written before any other line of canister's about the request, left out with a success's.
     held_request: Optional[Tuple[Any, ...]] = None

@@ -19,6 +19,7 @@ JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLW9mLWJvYg'
 
 #: The members every JSON line has, in their order, and the four a response line adds after them.
 MEMBERS = ['time', 'level', 'pid', 'thread', 'request_id', 'message']
+REQUEST_MEMBERS = MEMBERS + ['method', 'path']
 RESPONSE_MEMBERS = MEMBERS + ['method', 'path', 'status', 'duration_ms']
 
 
@@ -45,7 +46,7 @@ def check_response_line(entry, method, path, status):
 def test_a_real_servers_json_response_lines_carry_method_path_status_and_duration(tmp_path):
     """A real gunicorn logging JSON lines: the response line of a 200, a 404, a handler's 500 (at ERROR) and a POST
     has each figure as a member of its own, a query's secret and a JWT in the path masked as in the request line;
-    the request line has only the members of every line."""
+    the request line has ``method`` and ``path`` too, the same."""
     logs = tmp_path / 'logs'
     server = AppServer('load_app:app', env={'CANISTER_LOG_PATH': str(logs), 'CANISTER_LOG_FORMAT': 'json',
                                             'CANISTER_SESSION_STORE': 'memory'})
@@ -65,7 +66,8 @@ def test_a_real_servers_json_response_lines_carry_method_path_status_and_duratio
     lines = by_request(text)
     for index, (method, _, status, logged) in enumerate(asked):
         mine = lines['asked-%d' % index]
-        assert list(mine[0]) == MEMBERS and mine[0]['message'].startswith('%s http://' % method)
+        assert list(mine[0]) == REQUEST_MEMBERS and mine[0]['message'].startswith('%s http://' % method)
+        assert (mine[0]['method'], mine[0]['path']) == (method, logged)
         assert mine[0]['message'].endswith(logged)   # (the request line shows the path masked the same)
         response = mine[-1]
         check_response_line(response, method, logged, status)
@@ -135,7 +137,7 @@ def test_each_member_of_every_json_line_means_what_the_readme_says(make_app, log
         if entry['request_id'] == 'rid-ok':   # (the 500's messages name the place: kept out of the comparison)
             assert entry['message'] == shown.group(3)
         assert entry['thread'] == shown.group(2) or entry['request_id'] == ''   # (the banner's thread is named late)
-        assert set(entry) in (set(MEMBERS), set(RESPONSE_MEMBERS), set(MEMBERS) | {'traceback'})
+        assert set(entry) in (set(MEMBERS), set(REQUEST_MEMBERS), set(RESPONSE_MEMBERS), set(MEMBERS) | {'traceback'})
     banner = [entry for entry in entries if entry['message'] == 'Initializing']
     assert banner and all(entry['request_id'] == '' and entry['thread'] == 'MainThread' for entry in banner)
     ok = [entry for entry in entries if entry['request_id'] == 'rid-ok']

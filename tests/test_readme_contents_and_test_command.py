@@ -34,8 +34,39 @@ def test_the_log_format_has_a_heading_of_its_own_listed_under_request_logging():
     assert re.findall(r'^- \*\*([^*]+)\*\*', format_part, re.M) == ['Format.']
 
 
+def github_anchors() -> dict:
+    """Each heading's anchor as GitHub makes it (lower case, punctuation but ``-`` and ``_`` dropped, spaces made
+    ``-``, a repeated one given ``-1``, ``-2``...), mapped to the heading's title."""
+    anchors: dict = {}
+    for title in re.findall(r'^#{1,6} (.+)$', README.split('\n## Contents\n', 1)[1], re.M):
+        anchor = re.sub(r'[^\w\- ]', '', title.lower()).replace(' ', '-')
+        repeated, count = anchor, 0
+        while repeated in anchors:
+            count += 1
+            repeated = '%s-%d' % (anchor, count)
+        anchors[repeated] = title
+    return anchors
+
+
+def test_every_heading_of_sessions_is_listed_under_it_and_every_contents_link_leads_to_a_heading():
+    sessions = section('## Sessions')
+    sub_headings = re.findall(r'^### (.+)$', sessions, re.M)
+    assert sub_headings == ['Stores', 'Ids and new sessions', "A user's sessions",
+                            'Saving, concurrent requests and logout', 'Writing a store']
+    anchors = github_anchors()
+    listed = re.findall(r'^( *)- \[([^]]+)\]\(#([^)]+)\)$', CONTENTS, re.M)
+    assert len(listed) == len(CONTENTS.strip().splitlines())   # (every line of Contents is such a link)
+    for _, _, anchor in listed:
+        assert anchor in anchors, anchor
+    start = [title for _, title, _ in listed].index('Sessions') + 1
+    end = [indent for indent, _, _ in listed].index('', start)   # (the next top-level entry)
+    under_sessions = [(title, anchor) for _, title, anchor in listed[start:end]]
+    assert [title for title, _ in under_sessions] == sub_headings
+    assert all(anchors[anchor] == title for title, anchor in under_sessions)
+
+
 def test_sessions_stores_and_the_demo_are_listed_where_github_anchors_them():
-    assert '\n- [Sessions](#sessions)\n  - [Stores](#stores)\n- [Authentication](#authentication)\n' in CONTENTS
+    assert '\n- [Sessions](#sessions)\n  - [Stores](#stores)\n' in CONTENTS
     # GitHub anchors the first "Stores" heading as #stores (a later one is #stores-1): the one of Sessions
     headings = re.findall(r'^(#{2,3}) (.+)$', README, re.M)
     first_stores = [title for _, title in headings].index('Stores')

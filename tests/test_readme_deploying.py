@@ -469,3 +469,34 @@ def test_under_gunicorn_without_pyjwt_the_secret_set_stops_the_app_with_missing_
         app.stop()
     assert app.proc.returncode != 0
     assert "MissingExtraError: canister needs the 'jwt' package for this configuration" in app.output(), app.output()
+
+
+def store_sentence() -> str:
+    return SECTION.split('\n\n`SHOP_SESSION_STORE` is required', 1)[1].split('\n\n', 1)[0]
+
+
+@pytest.mark.parametrize('command', ['gunicorn', 'waitress'])
+def test_without_shop_session_store_the_app_stops_at_import_with_the_key_error_and_the_server_as_the_section_says(
+        tmp_path: pathlib.Path, command: str):
+    """The section's app, ``SHOP_SESSION_STORE`` left out of the environment, under its gunicorn and waitress
+    commands: the server exits (not 0) before it serves, its output has the ``KeyError`` and, for gunicorn,
+    ``Worker failed to boot.``, as the section's sentence says."""
+    sentence = store_sentence()
+    assert "`KeyError: 'SHOP_SESSION_STORE'`" in sentence and '`Worker failed to boot.`' in sentence
+    assert "os.environ['SHOP_SESSION_STORE']" in APP_PY
+    (tmp_path / 'app.ini').write_text(INI)
+    (tmp_path / 'app.py').write_text(APP_PY)
+    env = dict(os.environ, SHOP_JWT_SECRET=SECRET, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
+    env.pop('SHOP_SESSION_STORE', None)
+    port = free_port()
+    program, *args = shlex.split({'gunicorn': GUNICORN, 'waitress': WAITRESS}[command].replace('8000', str(port)))
+    module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
+    app = Process([sys.executable, '-m', module, *args], tmp_path, env, 'app')
+    try:
+        wait_until(lambda: app.proc.poll() is not None, 30, what='%s to give up' % command)
+    finally:
+        app.stop()
+    output = app.output()
+    assert app.proc.returncode != 0 and not accepts(port)
+    assert "KeyError: 'SHOP_SESSION_STORE'" in output, output
+    assert ('Worker failed to boot.' in output) == (command == 'gunicorn'), output
