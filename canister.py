@@ -3486,10 +3486,11 @@ class RequestLog:
     def _respond_unless_quiet(self, level: int, fmt: str, status: int, milliseconds: float,
                               thread_name: Optional[str] = None) -> None:
         """``respond`` once a route is given ``log=False``: a held request's success (below 400, not slow) writes
-        neither line; anything else writes the held request line, then the response line."""
+        neither line; anything else writes the held request line, then the response line.  So does a streamed body
+        (``_StreamedBody``), whose later lines (a slow stream, an exception while streaming) need their request's."""
         context = _local.context
         if context is not None and context.held_request is not None:
-            if level <= logging.INFO and status < 400:
+            if level <= logging.INFO and status < 400 and not context.streamed:
                 context.held_request = None
                 return
             _write_held_request(context)
@@ -18582,7 +18583,8 @@ class Canister:
         self.status_header_noted: Dict[Any, object] = {}
         #: The app's routes given ``log=False``, whose successes the log leaves out (``_note_quiet_route``).
         self.quiet_routes: typing.Set[bottle.Route] = set()
-        #: The paths of those routes, none of which has a wildcard; None once one has (each request is routed).
+        #: The paths of those routes as a server sends them (UTF-8 read as latin-1), none of which has a wildcard;
+        #: None once one has (each request is routed).
         self._quiet_paths: Optional[typing.Set[str]] = set()
 
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
@@ -18899,8 +18901,8 @@ class Canister:
         rule = route.rule
         if '<' in rule or ':' in rule:
             self._quiet_paths = None
-        elif self._quiet_paths is not None:
-            self._quiet_paths.add(rule)
+        elif self._quiet_paths is not None:  # (as the server sends the path: its UTF-8 bytes read as latin-1)
+            self._quiet_paths.add(rule.encode('utf-8').decode('latin-1'))
         self.log.keep_quiet(self._goes_quiet)
 
     def _goes_quiet(self, context: _RequestContext) -> bool:
