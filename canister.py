@@ -728,7 +728,8 @@ class _Gone:
     def __get__(self, obj: object, owner: Optional[type] = None) -> Any:
         error = AttributeError("'%s' object has no attribute %r: %s"
                                % ((owner or type(obj)).__name__, self.name, self.note))
-        error.name = self.name  # (no ``obj``: Python would add a "Did you mean" to the note that says what to use)
+        # (no ``obj``: Python would add a "Did you mean" to the note that says what to use; 3.9's typeshed lacks ``name``)
+        error.name = self.name  # type: ignore[attr-defined,unused-ignore]
         raise error
 
 
@@ -13799,7 +13800,7 @@ class BasicAuth:
             with _USERS_FILES_LOCK:  # (once read: a failed install leaves another app's reading in place)
                 _USERS_FILES[self._file_tag] = self
                 _USERS_FILE_READERS.add(self)
-            weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False
+            weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False  # type: ignore[misc,unused-ignore]
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
