@@ -228,11 +228,16 @@ def refusal(log_dir: Any) -> str:
     return found[0]
 
 
+def post_a_form(web: Any, origin: str, host: Optional[str] = None) -> Any:
+    """The answer to a form POSTed to /buy from ``origin``, the client sending ``host`` as Host (else its own)."""
+    headers = {'Origin': origin} if host is None else {'Origin': origin, 'Host': host}
+    headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    return web.request('POST', '/buy', body='item=1', headers=headers)
+
+
 def test_a_csrf_refusal_behind_a_listed_proxy_with_nginx_defaults_says_what_the_proxy_sent(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref', trusted_proxies='127.0.0.1')   # Host: the upstream's; no X-Forwarded-Proto
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example', 'shop.example')
     assert answer.status == 403
     line = refusal(log_dir)
     upstream = re.search(r'this app sees its own origin as http://(127\.0\.0\.1:\d+);', line)
@@ -247,9 +252,7 @@ def test_a_csrf_refusal_behind_a_listed_proxy_with_nginx_defaults_says_what_the_
 def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_the_host_names_only_x_forwarded_proto(behind_a_proxy,
                                                                                                 log_dir):
     web = behind_a_proxy('wsgiref', {'pass_host': True}, trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example', 'shop.example')
     assert answer.status == 403
     line = refusal(log_dir)
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent no "
@@ -259,9 +262,7 @@ def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_the_host_names_only_x_
 def test_a_listed_proxy_that_sends_the_public_host_and_scheme_lets_the_apps_own_form_in(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
                          trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example', 'shop.example')
     assert answer.status == 200, read_log(log_dir)
 
 
@@ -270,9 +271,7 @@ def test_a_foreign_origin_refused_behind_a_listed_proxy_that_passes_the_public_h
     # the proxy set up right (nginx's $host:$server_port and X-Forwarded-Proto): its headers are not why
     web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
                          trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://evil.example', 'Host': 'localhost:8943',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://evil.example', 'localhost:8943')
     assert answer.status == 403
     line = refusal(log_dir)
     assert 'this app sees its own origin as https://localhost:8943; ' in line, line
@@ -284,9 +283,7 @@ def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_host_and_port_but_no_s
         behind_a_proxy, log_dir):
     # nginx on 443 passes shop.example:443, which the app, told no X-Forwarded-Proto, reads as http's port 443
     web = behind_a_proxy('wsgiref', {'pass_host': True}, trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example:443',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example', 'shop.example:443')
     assert answer.status == 403
     line = refusal(log_dir)
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent no "
@@ -298,9 +295,7 @@ def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_a_loopback_host_withou
     # nginx's proxy_pass to a unix socket sends Host localhost: the app sees nothing of the public host
     web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
                          trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'localhost',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example', 'localhost')
     assert answer.status == 403
     line = refusal(log_dir)
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host "
@@ -309,8 +304,7 @@ def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_a_loopback_host_withou
 
 def test_a_csrf_refusal_behind_an_unlisted_proxy_still_says_to_list_it(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example')
     assert answer.status == 403
     assert refusal(log_dir).endswith('; behind a proxy that changes the host or scheme, list the proxy in '
                                      'trusted_proxies)')
