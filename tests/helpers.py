@@ -1125,3 +1125,15 @@ def logged_in_as_bob(app: bottle.Bottle, serve: Callable[[bottle.Bottle], str]) 
     browser = CookieBrowser(serve(app))
     assert browser.get('/login?name=bob') == (200, 'ok')
     return browser
+
+
+def with_notes_route(app: bottle.Bottle) -> bottle.Bottle:
+    """``app`` with POST /api/notes for a logged-in user: adds ``text`` to the session's notes, answers them and
+    the user."""
+    @app.post('/api/notes')
+    @canister.require_user
+    def add_note(text: str):
+        session.data.setdefault('notes', []).append(text)
+        return {'notes': session.data['notes'], 'user': session.user}
+
+    return app
