@@ -1137,3 +1137,8 @@ def with_notes_route(app: bottle.Bottle) -> bottle.Bottle:
         return {'notes': session.data['notes'], 'user': session.user}
 
     return app
+
+
+def load_user() -> str:
+    """What a decorator of the app's own gives its handler: the logged-in user, else 'anonymous'."""
+    return session.user or 'anonymous'

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from canister import session
-from helpers import (CookieBrowser, app_with_login, logged_in_as_bob, read_log, readme_section, user_and_item, user_of_kwargs,
-                     warning_lines)
-
-
-def load_user():
-    return session.user or 'anonymous'
+from helpers import (CookieBrowser, app_with_login, load_user, logged_in_as_bob, read_log, readme_section,
+                     user_and_item, user_of_kwargs, warning_lines)
 
 
 class SetDefault:

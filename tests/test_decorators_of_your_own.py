@@ -18,12 +18,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import (ROOT, CookieBrowser, DownStore, app_with_login, logged_in_as_bob, read_log, readme_section, user_and_item,
-                     warning_lines)
-
-
-def load_user():
-    return session.user or 'anonymous'
+from helpers import (ROOT, CookieBrowser, DownStore, app_with_login, load_user, logged_in_as_bob,
+                     read_log, readme_section, user_and_item, warning_lines)
 
 
 def inject_setdefault(f):

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import functools
 
-from canister import session
-from helpers import app_with_login, logged_in_as_bob, read_log, readme_section, user_and_item, user_of_kwargs, warning_lines
+from helpers import (app_with_login, load_user, logged_in_as_bob, read_log, readme_section, user_and_item,
+                     user_of_kwargs, warning_lines)
 
 KEY = 'current_user'
-
-
-def load_user():
-    return session.user or 'anonymous'
 
 
 def stored_then_setdefault(f):
