@@ -28,6 +28,8 @@ import tempfile
 import threading
 import time
 import tracemalloc
+import urllib.error
+import urllib.request
 import warnings
 from html import escape
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -1062,3 +1064,81 @@ def canister_names_checked(text: str) -> set:
             assert hasattr(canister, name), name
     return names
 
+
+
+class DownStore(canister.SessionStore):
+    """A session store whose backend cannot be reached."""
+
+    def load(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def save(self, sid, record, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def delete(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def touch(self, sid, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+
+class CookieBrowser:
+    """A client with a cookie jar, against the server at ``origin``: ``get`` gives the status and the text, errors
+    included."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> Tuple[int, str]:
+        try:
+            with self.opener.open(self.origin + path, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def user_and_item(current_user: Any, item: str = 'x') -> str:
+    """A handler under a decorator that gives it the user: says the user and the item."""
+    return 'user=%s item=%s' % (current_user, item)
+
+
+def user_of_kwargs(**kwargs: Any) -> str:
+    """A handler of only ``**kwargs`` under a decorator that gives it the user: says the user it was given."""
+    return 'user=%s' % kwargs.get('current_user')
+
+
+def app_with_login(make_app: Callable[..., bottle.Bottle], **settings: Any) -> bottle.Bottle:
+    """``make_app(**settings)`` with a route ``/login?name=...`` that logs its caller in under that name."""
+    app = make_app(**settings)
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    return app
+
+
+def logged_in_as_bob(app: bottle.Bottle, serve: Callable[[bottle.Bottle], str]) -> CookieBrowser:
+    """``app`` (one of ``app_with_login``) served, and a browser logged in to it as bob."""
+    browser = CookieBrowser(serve(app))
+    assert browser.get('/login?name=bob') == (200, 'ok')
+    return browser
+
+
+def with_notes_route(app: bottle.Bottle) -> bottle.Bottle:
+    """``app`` with POST /api/notes for a logged-in user: adds ``text`` to the session's notes, answers them and
+    the user."""
+    @app.post('/api/notes')
+    @canister.require_user
+    def add_note(text: str):
+        session.data.setdefault('notes', []).append(text)
+        return {'notes': session.data['notes'], 'user': session.user}
+
+    return app
+
+
+def load_user() -> str:
+    """What a decorator of the app's own gives its handler: the logged-in user, else 'anonymous'."""
+    return session.user or 'anonymous'

@@ -8,7 +8,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import basic, client, logged_traceback, read_log
+from helpers import DownStore, basic, client, logged_traceback, read_log
 
 JSON = {'Accept': 'application/json'}
 
@@ -81,22 +81,6 @@ def test_the_apps_page_keeps_canisters_headers(make_app):
     assert 'Cookie' in answer.headers['Vary']  # the guard read the session
     assert answer.headers['X-Request-ID']
     assert answer.headers['X-Content-Type-Options'] == 'nosniff'
-
-
-class DownStore(canister.SessionStore):
-    """A session store whose backend cannot be reached."""
-
-    def load(self, sid):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def save(self, sid, record, ttl):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def delete(self, sid):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def touch(self, sid, ttl):
-        raise canister.StoreUnavailable('the test store is down')
 
 
 @pytest.mark.filterwarnings('ignore::canister.CanisterWarning')  # (no atomic update: said at install)

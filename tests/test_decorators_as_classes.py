@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from canister import session
-from helpers import read_log, readme_section, warning_lines
-from test_decorators_of_your_own import Browser
-
-
-def load_user():
-    return session.user or 'anonymous'
+from helpers import (CookieBrowser, app_with_login, load_user, logged_in_as_bob, read_log, readme_section,
+                     user_and_item, user_of_kwargs, warning_lines)
 
 
 class SetDefault:
@@ -95,32 +90,19 @@ ONLY_THE_USER = {'/keyword-only': KeywordOnly, '/through-wrapped': ThroughWrappe
 
 
 def served(make_app, serve):
-    app = make_app()
-
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
-
-    def handler(current_user, item='x'):
-        return 'user=%s item=%s' % (current_user, item)
-
-    def extras(**kwargs):
-        return 'user=%s' % kwargs.get('current_user')
+    app = app_with_login(make_app)
 
     def who(current_user):
         return 'user=%s' % current_user
 
     for path, decorator in SETTERS.items():
-        app.get(path, callback=decorator(handler))
+        app.get(path, callback=decorator(user_and_item))
     for path, decorator in ONLY_THE_USER.items():
         app.get(path, callback=decorator(who))
-    app.get('/setdefault-extras', callback=SetDefault(extras))
-    app.get('/audited', callback=Audited(handler))
-    app.get('/positional', callback=Positional(handler))
-    browser = Browser(serve(app))
-    assert browser.get('/login?name=bob') == (200, 'ok')
-    return browser
+    app.get('/setdefault-extras', callback=SetDefault(user_of_kwargs))
+    app.get('/audited', callback=Audited(user_and_item))
+    app.get('/positional', callback=Positional(user_and_item))
+    return logged_in_as_bob(app, serve)
 
 
 def test_a_class_decorator_that_sets_the_user_keeps_the_clients_value_out(make_app, serve, log_dir):
@@ -128,10 +110,10 @@ def test_a_class_decorator_that_sets_the_user_keeps_the_clients_value_out(make_a
     for path in SETTERS:
         assert browser.get(path + '?item=1&current_user=attacker') == (200, 'user=bob item=1'), path
         assert browser.get(path + '?item=1') == (200, 'user=bob item=1'), path
-        assert Browser(browser.origin).get(path + '?current_user=attacker') == (200, 'user=anonymous item=x'), path
+        assert CookieBrowser(browser.origin).get(path + '?current_user=attacker') == (200, 'user=anonymous item=x'), path
     for path in ONLY_THE_USER:
         assert browser.get(path + '?current_user=attacker') == (200, 'user=bob'), path
-        assert Browser(browser.origin).get(path) == (200, 'user=anonymous'), path
+        assert CookieBrowser(browser.origin).get(path) == (200, 'user=anonymous'), path
     assert browser.get('/setdefault-extras?current_user=attacker') == (200, 'user=bob')
     log = read_log(log_dir)
     for path, decorator in {**SETTERS, **ONLY_THE_USER}.items():

@@ -7,7 +7,6 @@ arguments on (a ``login_required``) is not logged.  Served by a real waitress on
 from __future__ import annotations
 
 import functools
-import http.cookiejar
 import inspect
 import logging
 import re
@@ -19,11 +18,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, read_log, readme_section, warning_lines
-
-
-def load_user():
-    return session.user or 'anonymous'
+from helpers import (ROOT, CookieBrowser, DownStore, app_with_login, load_user, logged_in_as_bob,
+                     read_log, readme_section, user_and_item, warning_lines)
 
 
 def inject_setdefault(f):
@@ -94,31 +90,8 @@ def login_required(f):
     return wrapper
 
 
-class Browser:
-    """A client with a cookie jar, against the server at ``origin``."""
-
-    def __init__(self, origin):
-        self.origin = origin
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def get(self, path):
-        try:
-            with self.opener.open(self.origin + path, timeout=10) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-
 def served(make_app, serve):
-    app = make_app()
-
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
-
-    def handler(current_user, item='x'):
-        return 'user=%s item=%s' % (current_user, item)
+    app = app_with_login(make_app)
 
     def defaulted(current_user=None, item='x'):
         return 'user=%s item=%s' % (current_user, item)
@@ -126,9 +99,9 @@ def served(make_app, serve):
     for path, decorator in [('/setdefault', inject_setdefault), ('/assign', inject_assign),
                             ('/update', inject_update), ('/keyword', inject_keyword),
                             ('/positional', inject_positional), ('/signature', readme_with_user())]:
-        app.get(path, callback=decorator(handler))
+        app.get(path, callback=decorator(user_and_item))
     app.get('/defaulted', callback=inject_setdefault(defaulted))
-    app.get('/dynamic', callback=inject_by_a_name_in_a_variable(handler))
+    app.get('/dynamic', callback=inject_by_a_name_in_a_variable(user_and_item))
 
     def guarded_handler(current_user, item='x'):
         return 'user=%s item=%s' % (current_user, item)
@@ -187,9 +160,7 @@ def served(make_app, serve):
     def extras_keyword(**kwargs):
         return 'user=%s extra=%s' % (kwargs.get('current_user'), ','.join(sorted(kwargs)))
 
-    browser = Browser(serve(app))
-    assert browser.get('/login?name=bob') == (200, 'ok')
-    return browser
+    return logged_in_as_bob(app, serve)
 
 
 SETTERS = ['/setdefault', '/assign', '/update', '/keyword', '/defaulted']
@@ -200,7 +171,7 @@ def test_a_parameter_whose_keyword_the_wrapper_sets_is_left_to_it_and_no_client_
     for path in SETTERS:
         assert browser.get(path + '?item=1&current_user=admin') == (200, 'user=bob item=1'), path
         assert browser.get(path + '?item=1') == (200, 'user=bob item=1'), path
-        assert Browser(browser.origin).get(path + '?item=1&current_user=admin') == (200, 'user=anonymous item=1')
+        assert CookieBrowser(browser.origin).get(path + '?item=1&current_user=admin') == (200, 'user=anonymous item=1')
     # nor does the client's value land in the handler's **kwargs
     assert browser.get('/extra?current_user=admin&other=1') == (200, 'user=bob extra=other')
 
@@ -236,7 +207,7 @@ def test_a_parameter_passed_by_position_and_sent_by_the_client_is_a_400_not_a_50
         assert "have the decorator set the wrapper's __signature__ without 'current_user'" in said[0], said
     assert 'Traceback' not in read_log(log_dir)
     # a user the guard refuses gets its 401 first
-    assert Browser(browser.origin).get('/positional-guarded?item=1&current_user=admin')[0] == 401
+    assert CookieBrowser(browser.origin).get('/positional-guarded?item=1&current_user=admin')[0] == 401
 
 
 def test_a_typeerror_of_the_handlers_own_stays_a_500(make_app, serve):
@@ -265,7 +236,7 @@ def test_a_handlers_kwargs_never_receive_a_keyword_the_wrapper_sets_from_the_cli
     for path in ['/extras-setdefault', '/extras-keyword']:
         assert browser.get(path + '?current_user=admin&other=1') == (200, 'user=bob extra=current_user,other'), path
         assert browser.get(path + '?other=1') == (200, 'user=bob extra=current_user,other'), path
-        assert Browser(browser.origin).get(path + '?current_user=admin') == (200, 'user=anonymous extra=current_user')
+        assert CookieBrowser(browser.origin).get(path + '?current_user=admin') == (200, 'user=anonymous extra=current_user')
 
 
 def test_the_400_of_such_a_parameter_says_to_set_its_signature_and_its_warning_names_the_wrapper(
@@ -291,11 +262,11 @@ def test_the_400_of_such_a_parameter_says_to_set_its_signature_and_its_warning_n
 
 def test_the_signature_recipe_and_the_session_take_the_user_from_the_session_only(make_app, serve, log_dir):
     browser = served(make_app, serve)
-    assert Browser(browser.origin).get('/signature?item=1') == (200, 'user=None item=1')
+    assert CookieBrowser(browser.origin).get('/signature?item=1') == (200, 'user=None item=1')
     assert browser.get('/signature?item=1') == (200, 'user=bob item=1')
     assert browser.get('/signature?item=1&current_user=admin') == (200, 'user=bob item=1')
     assert browser.get('/from-session?item=1&current_user=admin') == (200, 'user=bob item=1')
-    assert Browser(browser.origin).get('/from-session?item=1')[0] == 401
+    assert CookieBrowser(browser.origin).get('/from-session?item=1')[0] == 401
     assert not [line for line in warning_lines(log_dir) if '/signature' in line or '/from-session' in line]
 
 
@@ -329,22 +300,6 @@ def test_the_readme_says_so():
                   "`__signature__`", '`canister.session.user`', '`@canister.require_user`',
                   'such as a `login_required`, is not logged, and its parameters are bound as usual']:
         assert claim in text, claim
-
-
-class DownStore(canister.SessionStore):
-    """A session store whose backend cannot be reached."""
-
-    def load(self, sid):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def save(self, sid, record, ttl):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def delete(self, sid):
-        raise canister.StoreUnavailable('the test store is down')
-
-    def touch(self, sid, ttl):
-        raise canister.StoreUnavailable('the test store is down')
 
 
 def inject_system(f):
@@ -395,12 +350,7 @@ def audited(f):
 def test_a_handlers_kwargs_keep_what_the_client_sent_under_keywords_the_wrapper_gives_another_call(make_app, serve):
     """README, *Decorators of your own*: only the keywords the wrapper sets on its call of the wrapped function (or
     on the dict it passes on) are kept from the client, not those it gives ``abort`` or a log call."""
-    app = make_app()
-
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
+    app = app_with_login(make_app)
 
     @app.get('/notes')
     @audited
@@ -412,8 +362,7 @@ def test_a_handlers_kwargs_keep_what_the_client_sent_under_keywords_the_wrapper_
     def note(text, current_user):  # (a parameter named as abort's keyword is the client's too)
         return '%s by %s' % (text, current_user)
 
-    browser = Browser(serve(app))
-    assert browser.get('/login?name=bob') == (200, 'ok')
+    browser = logged_in_as_bob(app, serve)
     assert browser.get('/notes?text=hi&extra=1&who=me&current_user=admin') == (
         200, 'current_user=bob extra=1 text=hi who=me')
     assert browser.get('/notes?banned=1')[0] == 403
@@ -434,19 +383,13 @@ def unclear(f):
 
 
 def test_the_keywords_of_a_call_the_bytecode_leaves_unclear_are_kept_from_the_client(make_app, serve):
-    app = make_app()
-
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
+    app = app_with_login(make_app)
 
     @app.get('/unclear')
     @unclear
     def notes(**kwargs):
         return ' '.join('%s=%s' % item for item in sorted(kwargs.items()))
 
-    browser = Browser(serve(app))
-    assert browser.get('/login?name=bob') == (200, 'ok')
+    browser = logged_in_as_bob(app, serve)
     assert browser.get('/unclear?text=hi&extra=1&who=me&current_user=admin&other=2') == (
         200, 'current_user=bob other=2 who=me')  # (who: a key of a value, no keyword)

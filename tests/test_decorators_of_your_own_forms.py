@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import functools
 
-from canister import session
-from helpers import read_log, readme_section, warning_lines
-from test_decorators_of_your_own import Browser
+from helpers import (app_with_login, load_user, logged_in_as_bob, read_log, readme_section, user_and_item,
+                     user_of_kwargs, warning_lines)
 
 KEY = 'current_user'
-
-
-def load_user():
-    return session.user or 'anonymous'
 
 
 def stored_then_setdefault(f):
@@ -94,32 +89,18 @@ def new_dict(f):
 
 
 def served(make_app, serve):
-    app = make_app()
-
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
-
-    def handler(current_user, item='x'):
-        return 'user=%s item=%s' % (current_user, item)
-
-    def extras(**kwargs):
-        return 'user=%s' % kwargs.get('current_user')
-
+    app = app_with_login(make_app)
     for path, decorator in [('/stored', stored_then_setdefault), ('/copy', copy_then_setdefault),
                             ('/module-key', module_key_setdefault), ('/module-key-assign', module_key_assign),
                             ('/closure-key', closure_key_setdefault)]:
-        app.get(path, callback=decorator(handler))
-        app.get(path + '-extras', callback=decorator(extras))
-    app.get('/merged-extras', callback=extra_dict_merged(extras))
-    app.get('/merged-over', callback=merged_over(handler))
-    app.get('/new-dict', callback=new_dict(handler))
-    app.get('/audited', callback=audited(handler))
-    app.get('/audited-extras', callback=audited(extras))
-    browser = Browser(serve(app))
-    assert browser.get('/login?name=bob') == (200, 'ok')
-    return browser
+        app.get(path, callback=decorator(user_and_item))
+        app.get(path + '-extras', callback=decorator(user_of_kwargs))
+    app.get('/merged-extras', callback=extra_dict_merged(user_of_kwargs))
+    app.get('/merged-over', callback=merged_over(user_and_item))
+    app.get('/new-dict', callback=new_dict(user_and_item))
+    app.get('/audited', callback=audited(user_and_item))
+    app.get('/audited-extras', callback=audited(user_of_kwargs))
+    return logged_in_as_bob(app, serve)
 
 
 SETTERS = ['/stored', '/copy', '/module-key', '/module-key-assign', '/closure-key']

@@ -317,14 +317,20 @@ def test_a_log_directory_deleted_and_made_again_before_canister_looks_is_followe
     assert capfd.readouterr().err == ''
 
 
-def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_followed(
-        make_app, log_dir, tmp_path, clock, capfd):
+def _served_then_replaced_by_a_directory_of_another_user(make_app, log_dir, tmp_path, clock):
+    """An app served, its log directory moved to ``moved`` and one of user OTHER made in its place, at midnight."""
     _as_root()
     web = served_once(make_app)
     os.rename(log_dir, tmp_path / 'moved')
     log_dir.mkdir(mode=0o755)
     os.chown(log_dir, OTHER, -1)
     clock.advance(86400)
+    return web
+
+
+def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_followed(
+        make_app, log_dir, tmp_path, clock, capfd):
+    web = _served_then_replaced_by_a_directory_of_another_user(make_app, log_dir, tmp_path, clock)
     assert web.get('/', {'after': 'midnight'}).text == 'ok'
     assert os.listdir(log_dir) == []
     assert 'after=midnight' in _day_file(tmp_path / 'moved', clock.now).read_text()
@@ -335,12 +341,7 @@ def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_fo
 def test_once_the_directory_of_another_user_is_made_this_users_lines_go_there_and_stderr_says_it_works_again(
         make_app, log_dir, tmp_path, clock, capfd):
     """Every other outage told on stderr is told over too: so is this one."""
-    _as_root()
-    web = served_once(make_app)
-    os.rename(log_dir, tmp_path / 'moved')
-    log_dir.mkdir(mode=0o755)
-    os.chown(log_dir, OTHER, -1)
-    clock.advance(86400)
+    web = _served_then_replaced_by_a_directory_of_another_user(make_app, log_dir, tmp_path, clock)
     assert web.get('/', {'while': 'refused'}).text == 'ok'
     os.chown(log_dir, os.geteuid(), -1)
     clock.advance(86400)

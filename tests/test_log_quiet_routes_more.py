@@ -40,6 +40,17 @@ def line_count(log_dir):
     return len(read_log(log_dir).splitlines())
 
 
+def logged_while_streaming(app, log_dir, path, needle):
+    """``app`` served: its origin, and the messages logged from a GET of ``path`` once one holds ``needle``."""
+    server = InProcessWaitress(app)
+    try:
+        seen = line_count(log_dir)
+        fetch(server, path)
+        return server.origin, messages_until(log_dir, seen, needle)
+    finally:
+        server.close()
+
+
 def test_a_quiet_routes_slow_stream_follows_its_request_and_response_lines(make_app, log_dir):
     app = make_app(log_slow=0.1)
 
@@ -49,16 +60,10 @@ def test_a_quiet_routes_slow_stream_follows_its_request_and_response_lines(make_
         time.sleep(0.3)
         yield 'b'
 
-    server = InProcessWaitress(app)
-    try:
-        seen = line_count(log_dir)
-        fetch(server, '/export')
-        lines = messages_until(log_dir, seen, 'Slow stream of GET /export')
-        assert lines[0] == 'GET %s/export' % server.origin
-        assert lines[1].startswith('Response: 200 (')
-        assert lines[2].startswith('Slow stream of GET /export: ')
-    finally:
-        server.close()
+    origin, lines = logged_while_streaming(app, log_dir, '/export', 'Slow stream of GET /export')
+    assert lines[0] == 'GET %s/export' % origin
+    assert lines[1].startswith('Response: 200 (')
+    assert lines[2].startswith('Slow stream of GET /export: ')
 
 
 def test_a_quiet_routes_exception_while_streaming_follows_its_request_and_response_lines(make_app, log_dir):
@@ -69,16 +74,10 @@ def test_a_quiet_routes_exception_while_streaming_follows_its_request_and_respon
         yield 'a'
         raise RuntimeError('mid-stream failure')
 
-    server = InProcessWaitress(app)
-    try:
-        seen = line_count(log_dir)
-        fetch(server, '/broken')
-        lines = messages_until(log_dir, seen, 'Unhandled exception while streaming GET /broken')
-        assert lines[0] == 'GET %s/broken' % server.origin
-        assert lines[1].startswith('Response: 200 (')
-        assert lines[2] == 'Unhandled exception while streaming GET /broken'
-    finally:
-        server.close()
+    origin, lines = logged_while_streaming(app, log_dir, '/broken', 'Unhandled exception while streaming GET /broken')
+    assert lines[0] == 'GET %s/broken' % origin
+    assert lines[1].startswith('Response: 200 (')
+    assert lines[2] == 'Unhandled exception while streaming GET /broken'
 
 
 def test_a_quiet_request_writes_nothing_until_it_ends(make_app, log_dir):

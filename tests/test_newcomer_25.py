@@ -10,7 +10,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import Server, canister_warning_texts, read_log
+from helpers import Server, canister_warning_texts, read_log, with_notes_route
 
 SETTINGS_PY = """\
 SECRET_KEY = 'django-insecure-abc'
@@ -155,13 +155,7 @@ def django_style_app(log_dir) -> bottle.Bottle:
     def home():
         return '<!doctype html><p id="flash">%s</p>' % bottle.html_escape(session.data.pop('flash', ''))
 
-    @app.post('/api/notes')
-    @canister.require_user
-    def add_note(text: str):
-        session.data.setdefault('notes', []).append(text)
-        return {'notes': session.data['notes'], 'user': session.user}
-
-    return app
+    return with_notes_route(app)
 
 
 def test_a_django_style_login_form_and_a_fetch_without_csrf_token_work_in_chromium(page, log_dir):

@@ -14,7 +14,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, Server, page_app, page_fetch, read_log
+from helpers import ROOT, Server, page_app, page_fetch, read_log, with_notes_route
 from servers import Client
 
 NO_HOST_CHECK = ("canister has no such setting: it answers whatever the Host header names, so a reverse proxy "
@@ -291,13 +291,7 @@ def rest_api(make_app, front: str = 'http://localhost:5173') -> bottle.Bottle:
                            base64.urlsafe_b64decode(SECRET + '=='), algorithm='HS256')
         return {'access_token': token, 'token_type': 'bearer'}
 
-    @app.post('/api/notes')
-    @canister.require_user
-    def add_note(text: str):
-        session.data.setdefault('notes', []).append(text)
-        return {'notes': session.data['notes'], 'user': session.user}
-
-    return app
+    return with_notes_route(app)
 
 
 def test_the_readmes_parts_make_a_rest_api_with_a_cookie_session_and_a_bearer_login_over_http(make_app, serve):

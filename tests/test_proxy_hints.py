@@ -228,13 +228,30 @@ def refusal(log_dir: Any) -> str:
     return found[0]
 
 
+def post_a_form(web: Any, origin: str, host: Optional[str] = None) -> Any:
+    """The answer to a form POSTed to /buy from ``origin``, the client sending ``host`` as Host (else its own)."""
+    headers = {'Origin': origin} if host is None else {'Origin': origin, 'Host': host}
+    headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    return web.request('POST', '/buy', body='item=1', headers=headers)
+
+
+#: ForwardingProxy options: nginx's ``proxy_set_header Host $host:$server_port;``, and with X-Forwarded-Proto too.
+PASS_HOST: Dict[str, Any] = {'pass_host': True}
+PASS_HOST_AND_SCHEME: Dict[str, Any] = {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}}
+
+
+def refused(behind_a_proxy: Any, log_dir: Any, proxy: Optional[Dict[str, Any]], host: str,
+            origin: str = 'https://shop.example') -> str:
+    """The log line of the 403 to a form POSTed from ``origin`` with Host ``host`` through a proxy in
+    trusted_proxies that has the options ``proxy``."""
+    web = behind_a_proxy('wsgiref', proxy, trusted_proxies='127.0.0.1')
+    assert post_a_form(web, origin, host).status == 403
+    return refusal(log_dir)
+
+
 def test_a_csrf_refusal_behind_a_listed_proxy_with_nginx_defaults_says_what_the_proxy_sent(behind_a_proxy, log_dir):
-    web = behind_a_proxy('wsgiref', trusted_proxies='127.0.0.1')   # Host: the upstream's; no X-Forwarded-Proto
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
-    assert answer.status == 403
-    line = refusal(log_dir)
+    # the proxy sends the upstream's Host and no X-Forwarded-Proto
+    line = refused(behind_a_proxy, log_dir, None, 'shop.example')
     upstream = re.search(r'this app sees its own origin as http://(127\.0\.0\.1:\d+);', line)
     assert upstream, line
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host %s and "
@@ -246,35 +263,21 @@ def test_a_csrf_refusal_behind_a_listed_proxy_with_nginx_defaults_says_what_the_
 
 def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_the_host_names_only_x_forwarded_proto(behind_a_proxy,
                                                                                                 log_dir):
-    web = behind_a_proxy('wsgiref', {'pass_host': True}, trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
-    assert answer.status == 403
-    line = refusal(log_dir)
+    line = refused(behind_a_proxy, log_dir, PASS_HOST, 'shop.example')
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent no "
                          'X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;))'), line
 
 
 def test_a_listed_proxy_that_sends_the_public_host_and_scheme_lets_the_apps_own_form_in(behind_a_proxy, log_dir):
-    web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
-                         trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example',
-        'Content-Type': 'application/x-www-form-urlencoded'})
+    web = behind_a_proxy('wsgiref', PASS_HOST_AND_SCHEME, trusted_proxies='127.0.0.1')
+    answer = post_a_form(web, 'https://shop.example', 'shop.example')
     assert answer.status == 200, read_log(log_dir)
 
 
 def test_a_foreign_origin_refused_behind_a_listed_proxy_that_passes_the_public_host_gets_no_proxy_advice(
         behind_a_proxy, log_dir):
     # the proxy set up right (nginx's $host:$server_port and X-Forwarded-Proto): its headers are not why
-    web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
-                         trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://evil.example', 'Host': 'localhost:8943',
-        'Content-Type': 'application/x-www-form-urlencoded'})
-    assert answer.status == 403
-    line = refusal(log_dir)
+    line = refused(behind_a_proxy, log_dir, PASS_HOST_AND_SCHEME, 'localhost:8943', 'https://evil.example')
     assert 'this app sees its own origin as https://localhost:8943; ' in line, line
     assert line.endswith('or give a route csrf=False)'), line
     assert 'proxy' not in line, line
@@ -283,12 +286,7 @@ def test_a_foreign_origin_refused_behind_a_listed_proxy_that_passes_the_public_h
 def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_host_and_port_but_no_scheme_names_only_the_scheme(
         behind_a_proxy, log_dir):
     # nginx on 443 passes shop.example:443, which the app, told no X-Forwarded-Proto, reads as http's port 443
-    web = behind_a_proxy('wsgiref', {'pass_host': True}, trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'shop.example:443',
-        'Content-Type': 'application/x-www-form-urlencoded'})
-    assert answer.status == 403
-    line = refusal(log_dir)
+    line = refused(behind_a_proxy, log_dir, PASS_HOST, 'shop.example:443')
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent no "
                          'X-Forwarded-Proto (nginx: proxy_set_header X-Forwarded-Proto $scheme;))'), line
 
@@ -296,21 +294,14 @@ def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_host_and_port_but_no_s
 def test_a_csrf_refusal_behind_a_listed_proxy_that_passes_a_loopback_host_without_port_says_what_it_sent(
         behind_a_proxy, log_dir):
     # nginx's proxy_pass to a unix socket sends Host localhost: the app sees nothing of the public host
-    web = behind_a_proxy('wsgiref', {'pass_host': True, 'add': {'X-Forwarded-Proto': 'https'}},
-                         trusted_proxies='127.0.0.1')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Host': 'localhost',
-        'Content-Type': 'application/x-www-form-urlencoded'})
-    assert answer.status == 403
-    line = refusal(log_dir)
+    line = refused(behind_a_proxy, log_dir, PASS_HOST_AND_SCHEME, 'localhost')
     assert line.endswith("; if it is this app's own page, the proxy 127.0.0.1 (in trusted_proxies) sent Host "
                          'localhost and no X-Forwarded-Host (nginx: proxy_set_header Host $host:$server_port;))'), line
 
 
 def test_a_csrf_refusal_behind_an_unlisted_proxy_still_says_to_list_it(behind_a_proxy, log_dir):
     web = behind_a_proxy('wsgiref')
-    answer = web.request('POST', '/buy', body='item=1', headers={
-        'Origin': 'https://shop.example', 'Content-Type': 'application/x-www-form-urlencoded'})
+    answer = post_a_form(web, 'https://shop.example')
     assert answer.status == 403
     assert refusal(log_dir).endswith('; behind a proxy that changes the host or scheme, list the proxy in '
                                      'trusted_proxies)')
