@@ -16025,6 +16025,29 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
 #: Top-level names no public registry hands out (RFC 6761, RFC 6762, ICANN's .internal): a wildcard straight
 #: over one of them (``http://*.localhost``) names the site's own private hosts, not every site of a registry.
 _PRIVATE_TOP_NAMES = frozenset({'localhost', 'local', 'internal', 'test'})
+#: First labels under which the registries of country-code top-level domains hand out names to the public or to a
+#: whole sector (``co.uk``, ``com.au``, ``ac.jp``, ``ne.jp``, ``go.kr``, ``gob.mx``, ``gouv.fr``, ``sch.uk``): the
+#: Public Suffix List holds such a name under most country codes, and about a third of its two-label suffixes
+#: under a country code are of this form.  Words that are also ordinary names (``web.de``, ``info``, ``me``) are
+#: left out: a site's own domain is refused (``_registry_domain``) only if it is named like a registry's, a rare
+#: registration (``net.de``), whose owner then lists its hosts one by one.
+_REGISTRY_WORDS = frozenset({'ac', 'co', 'com', 'edu', 'go', 'gob', 'gouv', 'gov', 'ltd', 'mil', 'ne', 'net', 'nom',
+                             'or', 'org', 'plc', 'sch'})
+
+
+def _registry_domain(name: str) -> str:
+    """What ``name`` is if a registry hands out the names straight under it, so that ``*.name``
+    trusts every site registered there: 'top-level domain' (``com``, not a private name such as
+    ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code), else ''.
+    Other public suffixes (``gv.at``, ``github.io``) cannot be told from a site's own domain
+    (``example.de``) without the Public Suffix List, and are the app's to judge (not even warned
+    of: a warning would be about every ``*.example.de`` too)."""
+    labels = name.split('.')
+    if len(labels) == 1:
+        return '' if name in _PRIVATE_TOP_NAMES else 'top-level domain'
+    if len(labels) == 2 and labels[0] in _REGISTRY_WORDS and len(labels[1]) == 2 and labels[1].isalpha():
+        return 'public suffix'
+    return ''
 
 
 def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typing.Pattern[str]]:
@@ -16037,9 +16060,11 @@ def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typ
             raise ConfigError('canister.%s: %r is not valid: a wildcard must look like '
                               'https://*.example.com' % (key, origin))
         name = host[2:].partition(':')[0].rstrip('/')
-        if '.' not in name and name.lower() not in _PRIVATE_TOP_NAMES:
-            raise ConfigError('canister.%s: %r would trust every site under the top-level domain %r: name your '
-                              'own domain after the wildcard, as https://*.example.com' % (key, origin, name))
+        registry = _registry_domain(name)
+        if registry:
+            raise ConfigError('canister.%s: %r would trust every site under the %s %r (a registry hands out the '
+                              'names under it): name your own domain after the wildcard, as https://*.example.%s'
+                              % (key, origin, registry, name, name))
         patterns.append(re.escape(scheme + '://') + r'[a-z0-9_-]+(?:\.[a-z0-9_-]+)*' + re.escape(host[1:]))
     return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
 

@@ -1,12 +1,15 @@
 """CORS: which origins get Access-Control-* headers, on which responses, and preflights."""
 from __future__ import annotations
 
+import re
+
 import bottle
 import pytest
 import webtest
 
 import canister
-from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, basic, client, preflight, read_log, vary_tokens
+from helpers import (APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, basic, client, preflight, read_log, readme_section,
+                     vary_tokens)
 
 OTHER = 'https://other.example.org'
 
@@ -188,6 +191,59 @@ def test_cors_invalid_wildcard_is_a_config_error(make_app, pattern):
 def test_cors_wildcard_over_a_top_level_domain_is_a_config_error_naming_it(make_app, pattern):
     with pytest.raises(canister.ConfigError, match='every site under the top-level domain'):
         make_app(cors=pattern)
+
+
+@pytest.mark.parametrize('pattern, suffix', [
+    ('https://*.co.uk', 'co.uk'), ('https://*.com.au', 'com.au'), ('http://*.AC.JP:8080', 'ac.jp'),
+])
+def test_cors_wildcard_over_a_country_registry_domain_is_a_config_error_naming_it(make_app, pattern, suffix):
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(cors=pattern, cors_credentials=True)
+    assert str(refused.value) == (
+        'canister.cors: %r would trust every site under the public suffix %r (a registry hands out the names under '
+        'it): name your own domain after the wildcard, as https://*.example.%s' % (pattern, suffix, suffix))
+
+
+def registry_words_the_readme_lists():
+    """The words the CORS section lists as those of a country's registry domain (``co`` of ``co.uk``)."""
+    listed = readme_section('## CORS').split('written as one of the words ', 1)[1].split(' and a two-letter', 1)[0]
+    return re.findall(r'`([a-z]+)`', listed)
+
+
+def test_the_readme_lists_many_registry_words():
+    assert {'co', 'com', 'ac', 'gov', 'net', 'org'} <= set(registry_words_the_readme_lists())
+
+
+@pytest.mark.parametrize('word', registry_words_the_readme_lists())
+def test_cors_wildcard_over_each_registry_word_the_readme_lists_is_refused(make_app, word):
+    with pytest.raises(canister.ConfigError, match=re.escape('under the public suffix %r' % (word + '.br'))):
+        make_app(cors='https://*.%s.br' % word)
+
+
+@pytest.mark.parametrize('word', ['web', 'info', 'me', 'shop'])
+def test_cors_wildcard_over_another_word_and_a_country_code_installs(make_app, word):
+    res = client(hello_app(make_app, cors='https://*.%s.de' % word)).get(
+        '/', headers={'Origin': 'https://mail.%s.de' % word})
+    assert acao(res) == ['https://mail.%s.de' % word]
+
+
+@pytest.mark.parametrize('pattern, origin', [
+    ('https://*.example.co.uk', 'https://shop.example.co.uk'),
+    ('https://*.example.com', 'https://shop.example.com'),
+    ('https://*.example.de', 'https://shop.example.de'),
+    ('https://*.co.com', 'https://shop.co.com'),
+])
+def test_cors_wildcard_over_a_domain_of_ones_own_installs_and_matches_its_subdomains(make_app, pattern, origin):
+    app = hello_app(make_app, cors=pattern, cors_credentials=True)
+    res = client(app).get('/', headers={'Origin': origin})
+    assert acao(res) == [origin]
+    assert res.headers['Access-Control-Allow-Credentials'] == 'true'
+    assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.co.uk'}).headers
+
+
+def test_cors_wildcard_over_another_public_suffix_is_the_apps_to_judge(make_app):
+    res = client(hello_app(make_app, cors='https://*.gv.at')).get('/', headers={'Origin': 'https://agency.gv.at'})
+    assert acao(res) == ['https://agency.gv.at']
 
 
 @pytest.mark.parametrize('pattern', ['https://*.internal', 'https://*.local', 'http://*.test:8080'])

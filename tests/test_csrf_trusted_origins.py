@@ -145,6 +145,26 @@ def test_a_bad_wildcard_is_refused_at_install_with_csrf_off_too(make_app):
         make_app(csrf=False, csrf_trusted_origins='https://*.com')
 
 
+@pytest.mark.parametrize('value, suffix', [('https://*.co.uk', 'co.uk'), ('https://*.com.au', 'com.au')])
+def test_a_wildcard_over_a_country_registry_domain_is_refused_at_install_as_in_cors(make_app, value, suffix):
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(csrf_trusted_origins=value)
+    assert str(refused.value) == (
+        'canister.csrf_trusted_origins: %r would trust every site under the public suffix %r (a registry hands '
+        'out the names under it): name your own domain after the wildcard, as https://*.example.%s'
+        % (value, suffix, suffix))
+
+
+@pytest.mark.parametrize('value, origin', [
+    ('https://*.example.co.uk', 'https://www.example.co.uk'), ('https://*.example.com', 'https://www.example.com'),
+])
+def test_a_wildcard_over_a_domain_of_ones_own_lets_its_subdomains_forms_in(make_app, value, origin):
+    app = target_app(make_app, csrf_trusted_origins=value)
+    assert send(client(app), origin=origin, site='cross-site').status_int == 200
+    assert send(client(app), origin='https://evil.co.uk', site='cross-site').status_int == 403
+    assert app.calls == ['POST']
+
+
 def test_trusted_origins_with_csrf_off_are_reported_at_install(make_app):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(csrf=False, csrf_trusted_origins=WWW)
