@@ -499,7 +499,7 @@ def test_stateless_tokens_leave_no_server_side_session(make_app):
     assert len(store) == 0
 
 
-def test_token_session_user_ends_when_the_token_expires(make_app):
+def test_token_session_user_ends_when_the_token_expires(make_app, clock):
     app = secret_app(make_app, auth_jwt_leeway=0)
 
     @app.get('/login')
@@ -507,11 +507,12 @@ def test_token_session_user_ends_when_the_token_expires(make_app):
         return session.sid
 
     c = client(app)
-    exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
+    exp = int(clock.now) + 60  # (PyJWT checks the token against the real clock: a minute is time enough to log in)
     response = c.get('/login', headers=bearer(signed_token(SECRET, exp=exp)))
     assert response.status_int == 200 and 'Set-Cookie' in response.headers
+    clock.advance(exp - clock.now - 0.5)  # (canister's clock, which times the session's user)
     assert c.get('/me').json['user']['exp'] == exp
-    time.sleep(max(exp - time.time(), 0) + 0.1)
+    clock.advance(1)
     assert c.get('/me').json == {'user': None}
 
 
