@@ -114,7 +114,7 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
 
 
-def log_after(log_dir: Union[str, pathlib.Path], needle: str, seconds: float = 5) -> str:
+def log_after(log_dir: Union[str, pathlib.Path], needle: str, seconds: float = 30) -> str:
     """The log once a line holding ``needle`` is in it, or as it is after ``seconds`` (a server may write a request's
     lines after its answer has reached the client)."""
     deadline = time.monotonic() + seconds
@@ -531,7 +531,7 @@ def served_once(make_app: Any) -> webtest.TestApp:
 
 
 def run_canister(*args: Union[str, bytes], stdin: Union[str, bytes] = '', cwd: Optional[pathlib.Path] = None,
-                 timeout: float = 20, **env: str) -> subprocess.CompletedProcess:
+                 timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     """Run ``python -m canister ARGS`` with the work tree importable and ``env`` added to the environment;
     stdin is a pipe (not a tty).  A ``str`` stdin gives text output (UTF-8 both ways), ``bytes`` bytes."""
     text = isinstance(stdin, str)
@@ -778,7 +778,7 @@ def at_once(calls: List[Callable[[], Any]], timeout: float = 60) -> List[Any]:
 
     def run(index: int) -> None:
         try:
-            together.wait(10)
+            together.wait(30)
             results[index] = calls[index]()
         except BaseException as error:  # reported to the test below
             errors.append(error)
@@ -890,7 +890,7 @@ def sigint_as_in_a_terminal() -> None:
 
 @contextlib.contextmanager
 def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 10,
-                         start_timeout: float = 10, config: Optional[str] = None
+                         start_timeout: float = 30, config: Optional[str] = None
                          ) -> Iterator[Tuple[subprocess.Popen, Client]]:
     """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args``: a
     script that runs the demo on ``port``) started in ``directory`` as from a terminal, so that a Ctrl-C the test
@@ -916,7 +916,7 @@ def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, 
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait(5)
+            process.wait(30)
 
 
 def connected_to(pid: int, port: int) -> bool:

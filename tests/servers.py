@@ -341,7 +341,7 @@ class RedisServer(_StartsOnAFreePort):
     background fsync is running, so a SIGKILL can lose the last moments.
     """
 
-    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None, args=(), binary=None):
+    def __init__(self, directory=None, port=None, host=HOST, start_timeout=30, appendfsync=None, args=(), binary=None):
         self.binary = binary or redis_server_binary()
         self.args = list(args)  # more redis-server options, e.g. ['--maxmemory', '1mb']
         self.host = host
@@ -417,7 +417,7 @@ class RedisServer(_StartsOnAFreePort):
             self.thaw()
             _terminate(self.proc, signal.SIGTERM, timeout)
             self.proc = None
-        wait_until(lambda: not _port_accepts(self.host, self.port), 5,
+        wait_until(lambda: not _port_accepts(self.host, self.port), 30,
                    what='port %d to close' % self.port)
 
     def kill(self):
@@ -505,7 +505,7 @@ class AppServer(_StartsOnAFreePort):
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
-                 host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
+                 host=HOST, ready_path='/ping', start_timeout=30, threads=4, unix_socket=False, args=(),
                  worker_class='sync', ready_status=200, stderr_pipe=False):
         if server not in ('gunicorn', 'waitress', 'gevent', 'gevent-unpatched'):
             raise ValueError('server must be gunicorn, waitress, gevent or gevent-unpatched')

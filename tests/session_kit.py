@@ -397,7 +397,7 @@ def hold_request(app: Any, origin: str, sid: Optional[str], path: str,
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    assert app.gates(name).loaded.wait(10), 'the request held on gate %s never loaded its session' % name
+    assert app.gates(name).loaded.wait(30), 'the request held on gate %s never loaded its session' % name
 
     def release() -> Answer:
         app.gates(name).release.set()
@@ -439,7 +439,7 @@ def held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading
     def held_update(sid, expected, record, ttl):
         if record.startswith('"moved:') and not arrived.is_set():
             arrived.set()
-            assert release.wait(10)
+            assert release.wait(30)
         return update(sid, expected, record, ttl)
 
     store.update = held_update
@@ -450,11 +450,11 @@ def start_held(browser: Browser, arrived: Union[threading.Event, FileEvent],
                release: Union[threading.Event, FileEvent], path: str = '/regenerate') -> Callable[..., 'Answer']:
     """Start ``browser``'s ``path`` in a thread and wait until it is held (``arrived``): a move the store holds
     (``held_between_the_moves_steps`` gives both events), or a change whose handler holds it between the load and
-    the save of its session; the ``finish(timeout=10)`` that sets ``release`` and gives its answer."""
+    the save of its session; the ``finish(timeout=30)`` that sets ``release`` and gives its answer."""
     moved = in_background(lambda: browser.get(path))
-    assert arrived.wait(10), 'the request %s never reached the place where it is held' % path
+    assert arrived.wait(30), 'the request %s never reached the place where it is held' % path
 
-    def finish(timeout: float = 10) -> 'Answer':
+    def finish(timeout: float = 30) -> 'Answer':
         release.set()
         return moved(timeout)
 

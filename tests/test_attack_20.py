@@ -41,7 +41,7 @@ def test_a_jwks_answer_that_trickles_in_is_given_up_at_the_timeout_and_the_next_
 
     first = Client(origin).get('/me', headers=token)
     answers = []  # (the trickle would go on for minutes: the keys must come well before)
-    wait_until(lambda: answers.append(Client(origin).get('/me', headers=token)) or answers[-1].status == 200, 15,
+    wait_until(lambda: answers.append(Client(origin).get('/me', headers=token)) or answers[-1].status == 200, 30,
                interval=0.5, what='a download after the trickling one')
 
     assert first.status == 503

@@ -124,7 +124,7 @@ def test_a_slow_hash_checked_once_is_taken_without_hashing_for_5_minutes_then_ch
 
     first = login_time()
     clock.advance(299)
-    remembered = min(login_time() for _ in range(3))
+    remembered = min(login_time() for _ in range(10))  # (the fastest of ten: the load of other jobs only adds)
     clock.advance(2)
     again = login_time()
     assert first > 5 * remembered and again > 5 * remembered, (first, remembered, again)

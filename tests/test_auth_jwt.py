@@ -499,7 +499,7 @@ def test_stateless_tokens_leave_no_server_side_session(make_app):
     assert len(store) == 0
 
 
-def test_token_session_user_ends_when_the_token_expires(make_app):
+def test_token_session_user_ends_when_the_token_expires(make_app, clock):
     app = secret_app(make_app, auth_jwt_leeway=0)
 
     @app.get('/login')
@@ -507,11 +507,12 @@ def test_token_session_user_ends_when_the_token_expires(make_app):
         return session.sid
 
     c = client(app)
-    exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
+    exp = int(clock.now) + 60  # (PyJWT checks the token against the real clock: a minute is time enough to log in)
     response = c.get('/login', headers=bearer(signed_token(SECRET, exp=exp)))
     assert response.status_int == 200 and 'Set-Cookie' in response.headers
+    clock.advance(exp - clock.now - 0.5)  # (canister's clock, which times the session's user)
     assert c.get('/me').json['user']['exp'] == exp
-    time.sleep(max(exp - time.time(), 0) + 0.1)
+    clock.advance(1)
     assert c.get('/me').json == {'user': None}
 
 
@@ -562,17 +563,25 @@ def test_jwks_unknown_kids_do_not_refetch_more_than_every_ten_seconds(make_app, 
 
 
 def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rsa_key, jwks_server):
+    """A round (a fresh app) again only when another job's load held the second request past the 2 s: one that
+    downloads again too soon does so in every round."""
     new_key = other_rsa_key
-    jwks_server.publish(jwk(rsa_key, 'old'))
-    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=2.0)
-    c = client(app)
     old_token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'old'})
     new_token = pyjwt.encode(claims(sub='bob'), new_key, algorithm='RS256', headers={'kid': 'new'})
-    assert c.get('/me', headers=bearer(old_token)).json['user']['sub'] == 'alice'
-    first_fetch_done = time.monotonic()
-    jwks_server.publish(jwk(rsa_key, 'old'), jwk(new_key, 'new'))
-    # too soon: the new kid is unknown until auth_jwt_jwks_refetch has passed since the first fetch
-    assert c.get('/me', headers=bearer(new_token), expect_errors=True).status_int == 401
+    for _ in range(3):
+        jwks_server.publish(jwk(rsa_key, 'old'))
+        jwks_server.hits = 0
+        app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=2.0)
+        c = client(app)
+        first_fetch_started = time.monotonic()
+        assert c.get('/me', headers=bearer(old_token)).json['user']['sub'] == 'alice'
+        first_fetch_done = time.monotonic()
+        jwks_server.publish(jwk(rsa_key, 'old'), jwk(new_key, 'new'))
+        # too soon: the new kid is unknown until auth_jwt_jwks_refetch has passed since the first fetch
+        too_soon = c.get('/me', headers=bearer(new_token), expect_errors=True).status_int
+        if time.monotonic() - first_fetch_started < 2.0:
+            break
+    assert too_soon == 401
     assert jwks_server.hits == 1
     time.sleep(max(first_fetch_done + 2.05 - time.monotonic(), 0))
     response = c.get('/me', headers=bearer(new_token))
@@ -595,13 +604,13 @@ def _a_plain_request_while_a_bearer_one_hangs(make_app, token, hanging_server):
     hanging_server.accepted.clear()
     thread = threading.Thread(target=bearer_request, daemon=True)
     thread.start()
-    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+    assert hanging_server.accepted.wait(30), 'canister never asked the JWKS endpoint'
     started = time.monotonic()
     plain = client(app).get('/me')
     plain_elapsed = time.monotonic() - started
     answered_while_it_hung = 'response' not in outcome
     assert plain.json == {'user': None}
-    thread.join(8)
+    thread.join(30)
     assert not thread.is_alive(), 'the Bearer request is still hanging'
     assert_keys_unavailable(outcome['response'], retry_after='5')  # (a download may start 10 s after the last)
     return plain_elapsed, answered_while_it_hung, outcome['elapsed']
@@ -640,15 +649,15 @@ def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_answered_503_at_on
     app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
     origin = serve(app, threads=4)
     first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
-    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+    assert hanging_server.accepted.wait(30), 'canister never asked the JWKS endpoint'
 
     other = Client(origin).get('/me', headers=kid_token(rsa_key, 'key-2'))
     first_still_waits = first.is_alive()
-    first.join(10)
+    first.join(30)
 
     assert (other.status, other.headers['Retry-After'], first_still_waits) == (503, '1', True), other
     assert held['answer'].status == 503
-    assert other.elapsed * 4 < held['answer'].elapsed, (other, held['answer'])  # (the first waits 5 s)
+    assert other.elapsed * 2 < held['answer'].elapsed, (other, held['answer'])  # (the first waits 5 s, as would this)
     assert len(hanging_server.connections) == 1
     logged = read_log(log_dir)
     assert re.search(r' WARNING .*Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from '
@@ -663,14 +672,14 @@ def test_while_the_jwks_endpoint_hangs_a_server_of_two_threads_answers_a_request
     app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
     origin = serve(app, threads=2)
     first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
-    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+    assert hanging_server.accepted.wait(30), 'canister never asked the JWKS endpoint'
     others = [get_in_thread(origin, kid_token(rsa_key, 'key-%d' % number)) for number in (2, 3, 4)]
     time.sleep(0.1)  # (they reach the server first, and take the second thread in turn)
 
     plain = Client(origin).get('/me')
     first_still_waits = first.is_alive()
     for thread, _ in [(first, held)] + others:
-        thread.join(10)
+        thread.join(30)
 
     assert (plain.status, plain.json(), first_still_waits) == (200, {'user': None}, True)
     assert plain.elapsed * 2 < held['answer'].elapsed, (plain, held['answer'])
@@ -689,18 +698,18 @@ def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_toke
     time.sleep(0.6)  # (auth_jwt_jwks_refetch has passed)
 
     first, held = get_in_thread(origin, kid_token(other_rsa_key, 'new', sub='bob'))
-    wait_until(lambda: jwks_server.hits == 2, 5, what='the download for the new kid')
+    wait_until(lambda: jwks_server.hits == 2, 30, what='the download for the new kid')
     known = Client(origin).get('/me', headers=kid_token(rsa_key, 'old', sub='carol'))
     rotated_meanwhile = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='dave'))
     first_still_waits = first.is_alive()
     jwks_server.held.set()
-    first.join(10)
+    first.join(30)
     rotated_after = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='erin'))
 
     assert (held['answer'].status, held['answer'].json()['user']['sub']) == (200, 'bob')
     assert (known.status, known.json()['user']['sub'], first_still_waits) == (200, 'carol', True)
     assert (rotated_meanwhile.status, rotated_meanwhile.headers['Retry-After']) == (503, '1'), rotated_meanwhile
-    assert max(known.elapsed, rotated_meanwhile.elapsed) * 4 < held['answer'].elapsed, (known, rotated_meanwhile)
+    assert max(known.elapsed, rotated_meanwhile.elapsed) * 2 < held['answer'].elapsed, (known, rotated_meanwhile)
     assert (rotated_after.status, rotated_after.json()['user']['sub']) == (200, 'erin')
     assert jwks_server.hits == 2
 
@@ -712,10 +721,10 @@ def test_a_token_that_comes_while_a_quick_jwks_download_runs_waits_for_it_and_lo
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     origin = serve(app, threads=4)
     first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
-    wait_until(lambda: jwks_server.hits == 1, 5, what='the download')
+    wait_until(lambda: jwks_server.hits == 1, 30, what='the download')
 
     other = Client(origin).get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
-    first.join(10)
+    first.join(30)
 
     assert (held['answer'].status, other.status, other.json()['user']['sub']) == (200, 200, 'bob'), other
     assert jwks_server.hits == 1

@@ -61,7 +61,7 @@ def begin_held_login(app: Any, origin: str) -> Dict[str, int]:
     answer: Dict[str, int] = {}
     thread = threading.Thread(target=lambda: answer.update(status=login(origin, 'slow', 'wonderland')))
     thread.start()
-    assert app.entered.wait(10)
+    assert app.entered.wait(30)
     app.finish = lambda: (app.held.set(), thread.join(20))
     return answer
 
@@ -171,7 +171,7 @@ def test_a_request_of_a_user_the_users_file_drops_while_it_runs_finishes_as_the_
     held: Dict[str, Any] = {}
     thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, alice.sid).get('/hold')))
     thread.start()
-    assert app.entered.wait(10)
+    assert app.entered.wait(30)
     replace_file(users, 'dave:%s\n' % stored_form('dave-password', scheme))
     look_twice(clock, Browser(origin))
     assert len(ended_lines(log_dir)) == 1
@@ -230,7 +230,7 @@ def test_a_login_with_the_old_password_checked_while_an_admin_request_changes_it
     phone, answers = Browser(origin), []
     thread = threading.Thread(target=lambda: answers.append(phone.get('/login?password=old-password')))
     thread.start()
-    assert looked_up.wait(10)
+    assert looked_up.wait(30)
     assert Browser(origin).get('/admin/reset?password=new-password').json() == {'ended': 1}
     held.set()
     thread.join(20)
@@ -270,7 +270,7 @@ def test_a_key_the_provider_drops_from_its_jwks_stops_logging_in_once_the_keys_a
     jwks_server.publish(jwk(kept, 'kept'))  # the provider revokes a key, and signs with the other as before
     time.sleep(1.1)
     assert Browser(origin).get('/me', headers=bearer(kept_token)).status == 200  # starts a download, waits for none
-    wait_until(lambda: 'Fetched 1 signing keys from the JWKS URL, the keys held' in read_log(log_dir), timeout=10)
+    wait_until(lambda: 'Fetched 1 signing keys from the JWKS URL, the keys held' in read_log(log_dir), timeout=30)
     assert jwks_server.hits == 2
     assert Browser(origin).get('/me', headers=bearer(revoked_token)).status == 401
     assert Browser(origin).get('/me', headers=bearer(kept_token)).status == 200
@@ -294,7 +294,7 @@ def test_keys_that_cannot_be_downloaded_again_once_old_are_kept_with_a_warning(
     jwks_server.status = 500  # the provider fails
     time.sleep(1.1)
     assert Browser(origin).get('/me', headers=bearer(token)).status == 200  # starts a download, waits for none
-    wait_until(lambda: 'the keys fetched before are kept' in read_log(log_dir), timeout=10)
+    wait_until(lambda: 'the keys fetched before are kept' in read_log(log_dir), timeout=30)
     [line] = [line for line in read_log(log_dir).splitlines() if 'the keys fetched before are kept' in line]
     assert ' WARNING ' in line and 'Cannot fetch the JWKS keys from %s' % jwks_server.url in line, line
     assert 'a download of keys 1s old or more' in line, line

@@ -501,7 +501,7 @@ def held_login_app(make_app, users: pathlib.Path, **overrides):
         if then:
             session.user = then
         app.checked.set()
-        app.release.wait(10)
+        app.release.wait(30)
         return {'in': logged_in}
 
     return app
@@ -523,13 +523,13 @@ def held_users_file_login(make_app, serve, users: pathlib.Path, query: str, chan
     browser, answers = Browser(origin), []
     held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?' + query, headers)))
     held.start()
-    assert app.checked.wait(10)  # checked against the file as it was
+    assert app.checked.wait(30)  # checked against the file as it was
     replace_file(users, change)
     look_twice(clock, Browser(origin))  # read anew, then at rest: the sessions of the users it changed end
     if meanwhile is not None:
         meanwhile()
     app.release.set()
-    held.join(10)
+    held.join(30)
     return browser, answers[0]
 
 
@@ -644,11 +644,11 @@ def test_a_salted_login_with_the_new_password_checked_while_the_change_ended_the
     clock.advance(2)  # read anew at the login's look: it ends alice's sessions but the new line's, and notes it
     held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?password=reset-password')))
     held.start()
-    assert app.checked.wait(10)
+    assert app.checked.wait(30)
     clock.advance(2)
     Browser(origin).get('/me')  # at rest now: the settle ends alice's sessions but those of the new line
     app.release.set()
-    held.join(10)
+    held.join(30)
 
     assert answers[0].json() == {'in': True} and browser.sid, answers[0]
     assert browser.get('/me').json() == {'user': 'alice'}
@@ -698,11 +698,11 @@ def test_an_unsalted_basic_header_sent_again_on_a_logged_in_session_during_a_cha
     answers = []
     held = threading.Thread(target=lambda: answers.append(browser.get('/held-login', header)))
     held.start()
-    assert app.checked.wait(10)
+    assert app.checked.wait(30)
     replace_file(users, 'bob:%s\n' % unsalted('bob-password'))
     look_twice(clock, Browser(origin))
     app.release.set()
-    held.join(10)
+    held.join(30)
     assert answers[0].json() == {'in': True}
     assert browser.get('/me').status == 401
 
@@ -740,12 +740,12 @@ def test_a_change_of_the_users_file_noted_after_end_sessions_keeps_what_end_sess
     browser, answers = Browser(origin), []
     held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?password=new-password')))
     held.start()
-    assert app.checked.wait(10)
+    assert app.checked.wait(30)
     clock.advance(0.5)
     plugin_of(app).end_sessions('alice')
     look_twice(clock, Browser(other))  # the other app settles the change
     app.release.set()
-    held.join(10)
+    held.join(30)
     assert answers[0].json() == {'in': True}
     assert browser.get('/me').status == 401
 

@@ -560,14 +560,15 @@ def _read_held_across_remember(make_app, serve_with_gates, store, timeout: int, 
     release = hold_request(app, origin, browser.sid, '/hold?name=a')
     assert Browser(origin, browser.sid).get('/remember?seconds=%d' % remembered).status == 200
     assert release().status == 200
-    time.sleep(1.4)   # past the shorter of the two lengths (1 s), well within the longer
+    time.sleep(min(timeout, remembered) + 0.4)   # past the shorter of the two lengths, well within the longer
     return browser
 
 
 @pytest.mark.parametrize('store', [AtomicDictStore, NeverShorteningTouch])
 def test_a_read_held_across_a_longer_remember_leaves_the_longer_length_with_an_atomic_update_or_a_never_shortening_touch(
         make_app, serve_with_gates, store):
-    browser = _read_held_across_remember(make_app, serve_with_gates, store(), timeout=1, remembered=600)
+    # (3 s, not 1: the session, made with this length, is to live until the remember, three requests later)
+    browser = _read_held_across_remember(make_app, serve_with_gates, store(), timeout=3, remembered=600)
     assert browser.read() == [None, {'cart': '3'}]
 
 

@@ -32,7 +32,7 @@ def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_it
         app.route('/who', callback=lambda: canister.session.user['sub'])
         token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
         parents = in_background(lambda: cookieless_client(app).get('/who', headers=bearer(token)))
-        wait_until(lambda: server.hits == 1, 5, what="the parent's download to reach the JWKS endpoint")
+        wait_until(lambda: server.hits == 1, 30, what="the parent's download to reach the JWKS endpoint")
         server.delay = 0.0  # (read by the next GET: the child's own download is answered at once)
 
         def in_the_child() -> bool:

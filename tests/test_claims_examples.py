@@ -131,7 +131,7 @@ def test_the_first_app_with_log_path_stderr_in_its_ini_writes_its_log_lines_on_s
                      stderr_apart=True)
     try:
         assert Client('http://127.0.0.1:%d' % port).get('/?foo=bar').status == 200
-        wait_until(lambda: '?foo=bar' in (tmp_path / 'server-stderr.txt').read_text(), 10, what='the log line')
+        wait_until(lambda: '?foo=bar' in (tmp_path / 'server-stderr.txt').read_text(), 30, what='the log line')
     finally:
         stop(process)
     stderr = (tmp_path / 'server-stderr.txt').read_text()

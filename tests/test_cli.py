@@ -503,13 +503,13 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
 
         asker = threading.Thread(target=ask_until_it_stops)
         asker.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not answered:  # (a busy machine may take longer than any fixed pause to answer the first)
-            assert time.monotonic() < deadline and asker.is_alive(), 'no answer in 10 s'
+            assert time.monotonic() < deadline and asker.is_alive(), 'no answer in 30 s'
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        assert process.wait(10) == 0
-        asker.join(5)
+        assert process.wait(30) == 0
+        asker.join(30)
         assert answered and set(answered) == {200}
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
@@ -531,16 +531,16 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         'wsgiref.handlers.BaseHandler.setup_environ = slowly\n'
         'sys.argv = ["canister", "demo", "--port", "%d"]\n'
         'runpy.run_module("canister", run_name="__main__")\n' % port)
-    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script, start_timeout=15) as (process, web):
+    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script) as (process, web):
         answered = []
         asker = threading.Thread(target=lambda: answered.append(web.get('/hi?foo=Ann')))
         asker.start()
-        wait_until(lambda: (tmp_path / 'reading').exists(), 10, what='the demo reading the request')
+        wait_until(lambda: (tmp_path / 'reading').exists(), 30, what='the demo reading the request')
         process.send_signal(signal.SIGINT)
         (tmp_path / 'sent').touch()
-        asker.join(10)
+        asker.join(30)
         assert [(reply.status, reply.text) for reply in answered] == [(200, 'Hi Ann!')]
-        assert process.wait(10) == 0
+        assert process.wait(30) == 0
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 
@@ -613,7 +613,7 @@ def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_i
         (tmp_path / name).write_bytes(text)
     elif text is not None:
         (tmp_path / name).write_text(text)
-    result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path, timeout=15)
+    result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr.startswith('python -m canister demo: ' + why)
     assert len(result.stderr.splitlines()) == 1
@@ -696,7 +696,7 @@ def test_the_demo_reads_a_capitalised_canister_section_without_a_warning_on_eith
     assert 'warning' not in (tmp_path / 'output.txt').read_text()
 
 def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
-    result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)
+    result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, '')
     assert result.stderr.endswith("python -m canister demo: error: argument --host: an empty address names no host: "
                                   'use 0.0.0.0 to listen on every address\n')
