@@ -20099,8 +20099,9 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     lister = commands.add_parser(
         'sessions', help="list a user's live sessions (when made and last used, whether remembered)",
         description="List the live sessions of USER, as plugin.sessions_of does, one line each, oldest first: when it "
-                    'was made and last used (UTC) and whether it is remembered; never its id. The store is the '
-                    "config's session_store, --store or --store-env.")
+                    'was made and last used (UTC) and whether it is remembered; never its id. A user without any '
+                    "gets one line saying so (USER has no live sessions). The store is the config's session_store, "
+                    '--store or --store-env.')
     ender = commands.add_parser(
         'end-sessions', help="end a user's sessions (log out everywhere)",
         description='End every session of USER, as plugin.end_sessions does (log out everywhere: after a leaked '
@@ -20532,10 +20533,13 @@ def _shown_user(user: Any) -> str:
 
 
 def _run_sessions(args: Any) -> int:
-    """``python -m canister sessions USER``: one line per live session of USER (``sessions_of``), never its id."""
+    """``python -m canister sessions USER``: one line per live session of USER (``sessions_of``), never its id;
+    one line saying so when USER has none (not silence, which reads as a command that did nothing)."""
     entries = _on_user_sessions(args, lambda manager: manager.sessions_of(args.user))
     if entries is None:
         return 1
+    if not entries:
+        _print_out('%s has no live sessions' % _shown_user(args.user), utf8=True)
     for entry in entries:
         _print_out('created %s, last used %s, %s' % (_utc(entry['created']), _utc(entry['last_used']),
                                                      'remembered' if entry['remembered'] else 'not remembered'))

@@ -61,7 +61,7 @@ def test_the_commands_read_a_redis_url_with_its_password_from_the_variable_and_s
     assert results[1][1].startswith('created ') and results[1][1].count('\n') == 1
     assert results[2][1] == 'Ended 1 session of alice\n'
     assert run_seen(('sessions', 'alice', '--store-env', 'SHOP_SESSION_STORE'), tmp_path,
-                    SHOP_SESSION_STORE=url)[:3] == (0, '', '')
+                    SHOP_SESSION_STORE=url)[:3] == (0, 'alice has no live sessions\n', '')
     assert webtest.TestApp(app).get('/me', headers=with_cookie(sid)).text == 'None'
 
 

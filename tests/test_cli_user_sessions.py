@@ -79,7 +79,7 @@ def test_end_sessions_logs_a_user_out_everywhere_and_says_how_many(app_and_ini, 
     assert [user_of(app, sid) for sid in alices] == [None, None]
     assert user_of(app, bob) == 'bob'
     listed = run_canister('sessions', 'alice', '--config', str(ini), cwd=tmp_path)
-    assert (listed.returncode, listed.stdout) == (0, '')
+    assert (listed.returncode, listed.stdout) == (0, 'alice has no live sessions\n')
 
 
 def test_a_tokens_user_is_named_by_its_iss_and_sub_in_json_and_is_not_the_name_of_its_sub(app_and_ini, tmp_path):
@@ -93,6 +93,21 @@ def test_a_tokens_user_is_named_by_its_iss_and_sub_in_json_and_is_not_the_name_o
     assert (result.returncode, result.stdout) == (0, 'Ended 1 session of %s\n' % user)
     assert user_of(app, token) is None
     assert user_of(app, name) == '2481'
+
+
+def test_sessions_of_a_user_without_sessions_says_so_in_one_line_and_succeeds(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    logged_in(app, '/login?name=bob')
+    result = run_canister('sessions', 'nobody-here', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, 'nobody-here has no live sessions\n', '')
+    user = '{"iss": "https://idp.example/", "sub": "2481"}'
+    result = run_canister('sessions', user, '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, '%s has no live sessions\n' % user, '')
+
+
+def test_the_readme_shows_the_line_sessions_prints_for_a_user_without_any():
+    text = (ROOT / 'README.md').read_text().split('\n## Command line\n', 1)[1].split('\n## ', 1)[0]
+    assert 'a user without any gets one line saying so, `alice has no live sessions` (exit status 0)' in text
 
 
 def test_end_sessions_of_a_user_without_sessions_ends_none_and_succeeds(app_and_ini, tmp_path):
