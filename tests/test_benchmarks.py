@@ -259,3 +259,26 @@ def test_the_instructions_of_canisters_steps_the_readme_gives_are_those_its_comm
     assert sorted(printed) == sorted(step for step, _ in steps), printed
     for step, count in steps:
         assert abs(_number(printed[step]) - _number(count)) <= 0.06 * _number(count), (step, printed[step], count)
+
+
+def test_the_readmes_say_the_benchmarks_need_the_test_extra_which_an_install_as_the_readme_says_lacks(tmp_path):
+    """The Reliability commands import the suite's helpers (WebTest) and servers: without WebTest, as in an
+    environment made as Install says (here a ``webtest`` that cannot be imported stands before the real one),
+    ``load.py`` stops with the error the README names; the test extra has what the sentence lists."""
+    sentence = readme_section('## Reliability').split('\n\n')[1]
+    assert sentence.startswith("The commands run from a checkout of this repository, with its test extra installed "
+                               "(`pip install -e '.[test]'`, which brings WebTest, waitress, gunicorn and redis-py)")
+    assert "they stop with `ModuleNotFoundError: No module named 'webtest'`" in sentence
+    assert "with the test extra installed (`pip install -e '.[test]'`)" in (ROOT / 'benchmarks' / 'README.md').read_text(
+        encoding='utf-8').replace('\n', ' ')
+    assert '[test]' not in readme_section('## Install')
+    extra = (ROOT / 'pyproject.toml').read_text(encoding='utf-8').split('\ntest = [', 1)[1].split(']\n', 1)[0]
+    for package in ('"WebTest>=', '"waitress>=', '"gunicorn>=', '"redis>='):
+        assert package in extra, package
+    blocker = tmp_path / 'no-webtest' / 'webtest'
+    blocker.mkdir(parents=True)
+    (blocker / '__init__.py').write_text('raise ModuleNotFoundError("No module named \'webtest\'", name=\'webtest\')\n')
+    ran = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'load.py'), '--help'], cwd=str(ROOT),
+                         env=dict(os.environ, PYTHONPATH=str(blocker.parent)), capture_output=True, text=True,
+                         timeout=60)
+    assert ran.returncode == 1 and "ModuleNotFoundError: No module named 'webtest'" in ran.stderr, ran

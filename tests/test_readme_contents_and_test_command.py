@@ -36,9 +36,11 @@ def test_the_log_format_has_a_heading_of_its_own_listed_under_request_logging():
 
 def github_anchors() -> dict:
     """Each heading's anchor as GitHub makes it (lower case, punctuation but ``-`` and ``_`` dropped, spaces made
-    ``-``, a repeated one given ``-1``, ``-2``...), mapped to the heading's title."""
+    ``-``, a repeated one given ``-1``, ``-2``...), mapped to the heading's title; a ``#`` line of a code block is no
+    heading."""
     anchors: dict = {}
-    for title in re.findall(r'^#{1,6} (.+)$', README.split('\n## Contents\n', 1)[1], re.M):
+    prose = re.sub(r'^```.*?^```', '', README, flags=re.S | re.M)
+    for title in re.findall(r'^#{1,6} (.+)$', prose.split('\n## Contents\n', 1)[1], re.M):
         anchor = re.sub(r'[^\w\- ]', '', title.lower()).replace(' ', '-')
         repeated, count = anchor, 0
         while repeated in anchors:
@@ -63,6 +65,22 @@ def test_every_heading_of_sessions_is_listed_under_it_and_every_contents_link_le
     under_sessions = [(title, anchor) for _, title, anchor in listed[start:end]]
     assert [title for title, _ in under_sessions] == sub_headings
     assert all(anchors[anchor] == title for title, anchor in under_sessions)
+
+
+def test_every_link_to_a_heading_of_the_readme_leads_to_one():
+    anchors = github_anchors()
+    links = re.findall(r'\]\(#([^)\s]+)\)', README)
+    assert len(links) > 100
+    assert sorted({anchor for anchor in links if anchor not in anchors}) == []
+    assert '# in your app\'s own directory, with the checkout in /path/to/canister\n' in README   # (not a heading)
+    assert 'in-your-apps-own-directory-with-the-checkout-in-pathtocanister' not in anchors
+
+
+def test_the_users_sessions_from_the_shell_link_to_the_command_line_section_that_describes_them():
+    sessions = section('## Sessions')
+    assert ('(from the shell: `python -m canister sessions USER` and `end-sessions USER`, see '
+            '[Command line](#command-line))') in sessions
+    assert '`python -m canister sessions USER --config app.ini` lists' in section('## Command line')
 
 
 def test_sessions_stores_and_the_demo_are_listed_where_github_anchors_them():

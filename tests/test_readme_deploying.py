@@ -1,5 +1,6 @@
 """The README's Deploying section, its blocks as written: its ``app.ini`` and ``app.py`` in a directory of their own,
-served by its gunicorn or waitress command (port 8000 changed to a free one) behind a real nginx that terminates TLS
+served by its gunicorn or waitress command (port 8000 changed to a free one, the app's directory ``/srv/shop`` to
+the test's own) behind a real nginx that terminates TLS
 (a certificate made by openssl) and holds the section's ``location`` block, the very text of the README.
 
 The test's client connects to nginx from 127.0.0.2, so that the client's address differs from the proxy's
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from typing import Dict, Iterator, List, Optional
 
+import bottle
 import pytest
 
 import canister
@@ -32,6 +34,12 @@ LOCATION = re.findall(r'```nginx\n(.*?)```', SECTION, re.S)[0]
 CLIENT = '127.0.0.2'
 FORGED = '198.51.100.66'
 SECRET = 'a-secret-of-32-bytes-or-more-for-hs256'
+APP_DIR = '/srv/shop'
+
+
+def ini_in(directory: pathlib.Path, ini: str = INI) -> str:
+    """The section's ``app.ini`` for an app in ``directory`` in place of /srv/shop."""
+    return ini.replace(APP_DIR, str(directory))
 
 
 def nginx_binary() -> str:
@@ -69,11 +77,14 @@ class Deployment:
     """The section's app in ``directory``, served by ``command`` behind nginx with the ``location`` block."""
 
     def __init__(self, directory: pathlib.Path, command: str, store: str, app_py: str, location: str,
-                 environ: Optional[Dict[str, Optional[str]]] = None) -> None:
+                 environ: Optional[Dict[str, Optional[str]]] = None, cwd: Optional[pathlib.Path] = None,
+                 ini: str = INI) -> None:
+        """``cwd``: the directory the server starts in (the app's own unless given), ``command`` naming the app's
+        directory as ``/srv/shop``."""
         self.directory = directory
         self.location = location
         directory.mkdir(exist_ok=True)
-        (directory / 'app.ini').write_text(INI)
+        (directory / 'app.ini').write_text(ini_in(directory, ini))
         (directory / 'app.py').write_text(app_py)
         self.app_port = free_port()
         self.port = free_port()
@@ -83,9 +94,9 @@ class Deployment:
             env.pop(name, None)
             if value is not None:
                 env[name] = value
-        program, *args = shlex.split(command.replace('8000', str(self.app_port)))
+        program, *args = shlex.split(command.replace('8000', str(self.app_port)).replace(APP_DIR, str(directory)))
         module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
-        self.app = Process([sys.executable, '-m', module, *args], directory, env, 'app')
+        self.app = Process([sys.executable, '-m', module, *args], cwd or directory, env, 'app')
         self.nginx = None
         try:
             wait_until(lambda: self.app.proc.poll() is not None or accepts(self.app_port), 20, what='the app')
@@ -157,8 +168,9 @@ def deploy(tmp_path: pathlib.Path) -> Iterator:
 
     def start(command: str = GUNICORN, store: str = 'sqlite:///sessions.db', name: str = 'shop',
               app_py: str = APP_PY, location: str = LOCATION,
-              environ: Optional[Dict[str, Optional[str]]] = None) -> Deployment:
-        started.append(Deployment(tmp_path / name, command, store, app_py, location, environ))
+              environ: Optional[Dict[str, Optional[str]]] = None, cwd: Optional[pathlib.Path] = None,
+              ini: str = INI) -> Deployment:
+        started.append(Deployment(tmp_path / name, command, store, app_py, location, environ, cwd, ini))
         return started[-1]
 
     yield start
@@ -208,6 +220,57 @@ def test_waitress_without_the_readmes_option_loses_the_client_and_https(deploy):
     assert line['thread'].startswith('127.0.0.1-')
 
 
+def paths_sentences() -> str:
+    """The section's sentences on where app.ini and the relative paths are looked for."""
+    return (SECTION.split('see *Rotating by renaming* under [Request logging](#request-logging)). ', 1)[1]
+            .split('\n', 1)[0] + SECTION.split('\n`app.ini` is found beside `app.py`', 1)[1].split('\n', 1)[0])
+
+
+def test_started_in_another_directory_the_app_reads_the_app_ini_beside_it(deploy, tmp_path: pathlib.Path):
+    """A server started elsewhere (a systemd unit without WorkingDirectory=, ``gunicorn --pythonpath /srv/shop``):
+    the section's app.py finds app.ini by its own path, so the log is JSON lines in the ini's absolute log_path and
+    the client is the one nginx names (trusted_proxies); nothing is written where the server started."""
+    assert "app.config.load_config(os.path.join(HERE, 'app.ini'))" in APP_PY
+    assert 'HERE = os.path.dirname(os.path.abspath(__file__))' in APP_PY
+    assert 'log_path = /srv/shop/logs\n' in INI and '# sqlite:////srv/shop/sessions.db, or a Redis URL' in APP_PY
+    assert '`gunicorn --pythonpath /srv/shop app:app`' in paths_sentences()
+    config = bottle.ConfigDict()
+    config.load_config(str(tmp_path / 'missing.ini'))    # (what made the old app.py run on the defaults)
+    assert dict(config) == {}
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    shop = deploy(GUNICORN.replace(' app:app', ' --pythonpath /srv/shop app:app'), app_py=VERSIONED, cwd=elsewhere,
+                  store='sqlite:///%s' % (tmp_path / 'shop' / 'sessions.db'))
+    assert shop.get('/version?elsewhere=1', {'X-Forwarded-For': FORGED}) == (200, 'v1\n')
+    line = shop.logged('/version?elsewhere=1')           # (a JSON line in /srv/shop/logs)
+    assert line['thread'].startswith(CLIENT + '-') and line['message'] == 'GET %s/version?elsewhere=1' % shop.origin
+    assert (shop.directory / 'sessions.db').exists()
+    assert sorted(path.name for path in elsewhere.iterdir()) == ['app.out']   # (the test's file of gunicorn's output)
+
+
+@pytest.mark.parametrize('chdir', [False, True])
+def test_relative_paths_are_taken_from_the_servers_current_directory_unless_gunicorn_is_told_chdir(
+        deploy, tmp_path: pathlib.Path, chdir: bool):
+    assert paths_sentences().startswith(
+        "Relative paths (a `log_path` of `logs`, a store of `sqlite:///sessions.db`) are taken from the server's "
+        "current directory, not from the app's: write them absolute, as here, or start the server in the app's "
+        "directory (gunicorn's `--chdir /srv/shop`, systemd's `WorkingDirectory=/srv/shop`).")
+    elsewhere = tmp_path / ('elsewhere-chdir' if chdir else 'elsewhere')
+    elsewhere.mkdir()
+    relative = INI.replace('log_path = /srv/shop/logs\n', 'log_path = logs\n')
+    assert relative != INI
+    option = ' --chdir /srv/shop' if chdir else ' --pythonpath /srv/shop'
+    shop = deploy(GUNICORN.replace(' app:app', option + ' app:app'), app_py=VERSIONED, cwd=elsewhere,
+                  ini=relative, name='relative-chdir' if chdir else 'relative')
+    assert shop.get('/version?relative=1') == (200, 'v1\n')
+    used, unused = (shop.directory, elsewhere) if chdir else (elsewhere, shop.directory)
+    line = wait_until(lambda: [entry for entry in log_entries(used / 'logs')
+                               if entry['message'].endswith('/version?relative=1')], 5, what='the request line')[0]
+    assert line['thread'].startswith(CLIENT + '-')      # (app.ini was read all the same: JSON lines, the proxy)
+    assert (used / 'sessions.db').exists()
+    assert not (unused / 'logs').exists() and not (unused / 'sessions.db').exists()
+
+
 def test_the_app_listens_on_127_0_0_1_only_where_a_client_reaching_it_could_forge_its_address(deploy):
     shop = deploy(app_py=VERSIONED)
     with pytest.raises(ConnectionRefusedError):
@@ -241,11 +304,11 @@ def test_through_nginx_ready_is_503_while_redis_is_down_and_ping_still_200(deplo
 
 def readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end):
     """The README's app.py run in ``tmp_path`` beside its app.ini, its secret and store from the environment."""
-    (tmp_path / 'app.ini').write_text(INI)
+    (tmp_path / 'app.ini').write_text(ini_in(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
     monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
-    namespace: dict = {'__name__': 'app'}
+    namespace: dict = {'__name__': 'app', '__file__': str(tmp_path / 'app.py')}
     exec(compile(APP_PY, 'README.md', 'exec'), namespace)
     return uninstall_at_end(namespace['app'])
 
@@ -371,11 +434,11 @@ def test_behind_nginx_as_the_section_sets_it_another_sites_form_post_is_refused_
 def test_on_https_default_port_the_host_with_443_is_the_same_origin_and_the_log_shows_the_port(tmp_path, monkeypatch,
                                                                                                   uninstall_at_end):
     """nginx on 443 passes ``shop.example:443``, which browsers leave out of their Origin."""
-    (tmp_path / 'app.ini').write_text(INI)
+    (tmp_path / 'app.ini').write_text(ini_in(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('SHOP_JWT_SECRET', SECRET)
     monkeypatch.setenv('SHOP_SESSION_STORE', 'sqlite:///sessions.db')
-    namespace: dict = {'__name__': 'app'}
+    namespace: dict = {'__name__': 'app', '__file__': str(tmp_path / 'app.py')}
     exec(compile(APP_PY + ORDER, 'README.md', 'exec'), namespace)
     app = uninstall_at_end(namespace['app'])
     import webtest
@@ -417,11 +480,11 @@ def me():
 
 
 def jwt_sentence() -> str:
-    return SECTION.split('\n```\n\n`SHOP_JWT_SECRET`', 1)[1].split('\n\n', 1)[0]
+    return SECTION.split('\n\n`SHOP_JWT_SECRET` is read', 1)[1].split('\n\n', 1)[0]
 
 
 def test_the_section_says_the_jwt_secret_is_optional_needs_pyjwt_and_how_to_make_one():
-    assert '`SHOP_JWT_SECRET`' + jwt_sentence() == (
+    assert '`SHOP_JWT_SECRET` is read' + jwt_sentence() == (
         '`SHOP_JWT_SECRET` is read only when it is set: an app that takes no Bearer tokens leaves it out. One that '
         "does needs PyJWT (`pip install '/path/to/canister[jwt]'`, see [Install](#install); without it the install "
         'stops with a `MissingExtraError` that says what to install), and the secret is the one its tokens are '
@@ -458,7 +521,7 @@ def test_under_gunicorn_without_pyjwt_the_secret_set_stops_the_app_with_missing_
     assert shop.get('/ready') == (200, 'ready\n')
     directory = tmp_path / 'set'
     directory.mkdir()
-    (directory / 'app.ini').write_text(INI)
+    (directory / 'app.ini').write_text(ini_in(directory))
     (directory / 'app.py').write_text(APP_PY)
     env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE='sqlite:///sessions.db', PYTHONPATH=path)
     program, *args = shlex.split(GUNICORN.replace('8000', str(free_port())))
@@ -484,7 +547,7 @@ def test_without_shop_session_store_the_app_stops_at_import_with_the_key_error_a
     sentence = store_sentence()
     assert "`KeyError: 'SHOP_SESSION_STORE'`" in sentence and '`Worker failed to boot.`' in sentence
     assert "os.environ['SHOP_SESSION_STORE']" in APP_PY
-    (tmp_path / 'app.ini').write_text(INI)
+    (tmp_path / 'app.ini').write_text(ini_in(tmp_path))
     (tmp_path / 'app.py').write_text(APP_PY)
     env = dict(os.environ, SHOP_JWT_SECRET=SECRET, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
     env.pop('SHOP_SESSION_STORE', None)
@@ -500,3 +563,105 @@ def test_without_shop_session_store_the_app_stops_at_import_with_the_key_error_a
     assert app.proc.returncode != 0 and not accepts(port)
     assert "KeyError: 'SHOP_SESSION_STORE'" in output, output
     assert ('Worker failed to boot.' in output) == (command == 'gunicorn'), output
+
+
+OPERATING = SECTION.split('\n### Operating it\n', 1)[1]
+CRON_LINE = re.findall(r'```crontab\n(.*?)\n```', OPERATING, re.S)[0]
+
+
+def test_operating_it_is_listed_under_deploying_and_each_alert_names_a_line_a_test_asserts():
+    """The lines to alert on are the ones these tests check canister writes: the store's ERROR line
+    (tests/test_store_down_log_lines.py, tests/test_sqlite_full_disk.py), ``Response: 5xx`` lines (the
+    store's 503 there), a request line without its ``Response:`` line (tests/test_claims_scaling.py, gunicorn's
+    graceful timeout; tests/test_stores_processes.py, waitress at SIGTERM), and canister's lines on stderr when its
+    log cannot be written (tests/test_logging.py)."""
+    readme = (pathlib.Path(REPO_ROOT) / 'README.md').read_text(encoding='utf-8')
+    assert '- [Deploying](#deploying)\n  - [Operating it](#operating-it)\n- [Upgrading' in readme
+    tests = pathlib.Path(REPO_ROOT) / 'tests'
+    backing = {
+        '`the Redis session store is unavailable: ...`': (
+            'test_store_down_log_lines.py', 'def test_a_store_that_is_down_is_one_error_line_a_second_however_many'),
+        '`the SQLite session store /srv/shop/sessions.db failed: ...`': (
+            'test_sqlite_full_disk.py', "'the SQLite session store %s failed: database or disk is full' % path"),
+        '`Response: 5xx`': ('test_store_down_log_lines.py', r"r' ERROR .*Response: 503 \(\d+ms\)$'"),
+        'a request line with no `Response:` line': (
+            'test_claims_scaling.py',
+            'def test_a_request_gunicorn_kills_at_its_graceful_timeout_leaves_its_request_line_and_no_response_line'),
+        '`canister: logging to /srv/shop/logs failed: [Errno 28] No space left on device`': (
+            'test_logging.py', 'def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stderr'),
+        'canister writes there when it cannot write its log file': (
+            'test_logging.py', 'def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr'),
+        'waitress stops at once at SIGTERM, dropping the requests in flight': (
+            'test_stores_processes.py',
+            'def test_at_sigterm_waitress_exits_at_once_and_a_request_in_flight_gets_no_answer_and_no_response_line'),
+        '`kill -TERM` lets the requests in flight finish, then stops': (
+            'test_stores_processes.py', 'def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown'),
+    }
+    for claim, (name, text) in backing.items():
+        assert claim in OPERATING, claim
+        assert text in (tests / name).read_text(encoding='utf-8'), (claim, name)
+    assert '[its signals](https://docs.gunicorn.org/en/stable/signals.html)' in OPERATING
+
+
+def test_a_hup_of_gunicorn_reads_app_ini_again_but_the_new_workers_keep_the_environment_the_master_started_with(
+        tmp_path: pathlib.Path):
+    """Started as systemd starts a unit with an EnvironmentFile (the file read once, before the server), the
+    environment variable changed in the file and app.ini changed, then HUP: the new workers serve the new app.ini
+    and the old variable."""
+    assert ('The new workers get the environment the master started with, so a changed environment variable '
+            "(systemd's `Environment=` or `EnvironmentFile=`) takes a full restart.") in OPERATING
+    assert '`kill -HUP` starts new workers, which import `app.py` again and so read `app.ini` again' in OPERATING
+    (tmp_path / 'app.ini').write_text(ini_in(tmp_path) + '\n[shop]\nrelease = ini-1\n')
+    (tmp_path / 'app.py').write_text(APP_PY + "\n\n@app.get('/release')\ndef release():\n"
+                                     "    return '%s %s\\n' % (app.config['shop.release'], os.environ['SHOP_RELEASE'])\n")
+    (tmp_path / 'shop.env').write_text('export SHOP_RELEASE=env-1\n')
+    port = free_port()
+    _, *args = shlex.split(GUNICORN.replace('8000', str(port)))
+    env = dict(os.environ, SHOP_SESSION_STORE='sqlite:///sessions.db', PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
+    env.pop('SHOP_RELEASE', None)
+    app = Process(['sh', '-c', '. ./shop.env && exec "$@"', 'sh', sys.executable, '-m', 'gunicorn', *args],
+                  tmp_path, env, 'app')
+
+    def release() -> str:
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        try:
+            connection.request('GET', '/release')
+            return connection.getresponse().read().decode()
+        finally:
+            connection.close()
+
+    try:
+        wait_until(lambda: app.proc.poll() is not None or accepts(port), 20, what='gunicorn')
+        assert release() == 'ini-1 env-1\n', app.output()
+        (tmp_path / 'shop.env').write_text('export SHOP_RELEASE=env-2\n')
+        (tmp_path / 'app.ini').write_text(ini_in(tmp_path) + '\n[shop]\nrelease = ini-2\n')
+        booted = app.output().count('Booting worker')
+        app.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: app.output().count('Booting worker') >= booted + 2, 10, what='two new workers')
+        wait_until(lambda: app.output().count('Worker exiting') >= 2, 10, what='the old workers gone')
+        assert {release() for _ in range(6)} == {'ini-2 env-1\n'}
+    finally:
+        app.stop()
+
+
+def test_the_cron_line_tidies_the_store_named_in_its_env_file_quietly_and_a_failure_reaches_stderr(
+        tmp_path, monkeypatch, uninstall_at_end):
+    """The crontab line as written, run by ``sh`` as cron runs it, with cron's bare environment: /srv/shop and the
+    app's virtual environment's python changed to the test's. Its report goes nowhere; a store that cannot be used
+    is one line on stderr (what cron mails) and exit status 1."""
+    assert CRON_LINE.startswith('17 4 * * *  cd /srv/shop && . ./shop.env && ')
+    assert 'python -m canister tidy-sessions --config app.ini --store-env SHOP_SESSION_STORE' in readme_section(
+        '## Command line')
+    command = CRON_LINE.split('  ', 1)[1].replace(APP_DIR, str(tmp_path)).replace(
+        '.venv/app/bin/python', shlex.quote(sys.executable))
+    readme_app_from_the_environment(tmp_path, monkeypatch, uninstall_at_end)    # (its store: sessions.db)
+    cron_env = {'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path), 'PYTHONPATH': REPO_ROOT}
+    (tmp_path / 'shop.env').write_text("export SHOP_SESSION_STORE='sqlite:///%s'\n" % (tmp_path / 'sessions.db'))
+    done = subprocess.run(['sh', '-c', command], cwd='/', env=cron_env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, '', '')
+    reported = subprocess.run(['sh', '-c', command.replace(' >/dev/null', '')], cwd='/', env=cron_env,
+                              capture_output=True, text=True, timeout=60)
+    assert reported.returncode == 0 and reported.stdout.startswith('Removed 0 entries'), reported
+    (tmp_path / 'shop.env').write_text("export SHOP_SESSION_STORE='sqlite:///%s'\n" % (tmp_path / 'gone.db'))
+    failed = subprocess.run(['sh', '-c', command], cwd='/', env=cron_env, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and failed.stdout == '' and len(failed.stderr.splitlines()) == 1, failed

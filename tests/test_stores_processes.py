@@ -442,6 +442,39 @@ def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_fligh
         serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'), 'gthread')
 
 
+def test_at_sigterm_waitress_exits_at_once_and_a_request_in_flight_gets_no_answer_and_no_response_line(
+        serve_session_app, tmp_path):
+    """README, *Stopping an instance* (Scaling out) and *Signals* (Deploying): the request the gunicorn tests above
+    hold across SIGTERM, and answer 200, held the same way under waitress: waitress leaves SIGTERM to Python's
+    default, so the process ends with the request in its handler, the client's connection is closed without a
+    status, and the log has the request line and no ``Response:`` line after it."""
+    hold = tmp_path / 'hold'
+    hold.mkdir()
+    app = serve_session_app('waitress', **dict(app_env(tmp_path, 'memory'), SESSION_APP_HOLD_DIR=str(hold)))
+    client = Client(app.url)
+    assert_next_count(client, 0)
+    outcome = {}
+
+    def held():
+        try:
+            outcome['answer'] = client.get('/count-held', timeout=20)
+        except ConnectionError as error:           # (closed, or reset: no status line)
+            outcome['error'] = error
+
+    thread = threading.Thread(target=held)
+    thread.start()
+    wait_until(lambda: list(hold.glob('held.*')), 10, what='the request held in its handler')
+    app.proc.send_signal(signal.SIGTERM)
+    assert app.proc.wait(5) == -signal.SIGTERM     # (at once: the handler is still waiting for release)
+    thread.join(10)
+    assert 'answer' not in outcome and isinstance(outcome.get('error'), ConnectionError), outcome
+    assert not (hold / 'release').exists()
+    lines = read_log(tmp_path / 'logs').splitlines()
+    held_line = [index for index, line in enumerate(lines) if line.endswith('/count-held')]
+    assert len(held_line) == 1, lines
+    assert [line for line in lines[held_line[0]:] if 'Response:' in line] == [], lines
+
+
 def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight_in_sync_workers(
         unstarted_redis_server, serve_session_app, tmp_path):
     unstarted_redis_server.start()
