@@ -231,7 +231,8 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
     assert held['answer'].new_sid == ''  # its answer expires the cookie too
     assert Browser(gevent_server.url, sid).read() == [None, {}]
     [warning] = [entry['message'] for entry in log_entries(gevent_server.log_dir)
-                 if entry['request_id'] == 'held-across-logout' and entry['level'] == 'WARNING']
+                 if entry['request_id'] == 'held-across-logout' and entry['level'] == 'WARNING'
+                 and not entry['message'].startswith('Response: ')]  # (its line if load made it slower than 1 s)
     assert warning.startswith('Session: %s... was ended (logout)' % sid[:6]), warning
 
 
