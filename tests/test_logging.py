@@ -579,15 +579,18 @@ def slow_app(make_app, seconds, **overrides):
 
 
 def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
-    app = slow_app(make_app, 0.1, log_slow=0.05)
+    app = slow_app(make_app, 0.3, log_slow=0.25)
     app.route('/fast', callback=lambda: 'done')
     web = client(app)
     web.get('/slow')
-    web.get('/fast')
-    lines = request_lines(read_log(log_dir))
+    for _ in range(3):  # (asked again only when another job's load made /fast slower than 0.25 s)
+        web.get('/fast')
+        lines = request_lines(read_log(log_dir))
+        if ' INFO ' in lines[-1]:
+            break
     warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
-    assert warned and int(warned.group(1)) >= 100
-    assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[3])
+    assert warned and int(warned.group(1)) >= 300
+    assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1])
 
 
 def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
