@@ -32,7 +32,7 @@ def held_for_a_while(lock, seconds=1.0):
 
     thread = threading.Thread(target=hold, daemon=True)
     thread.start()
-    assert holding.wait(5)
+    assert holding.wait(30)
     return thread
 
 
@@ -58,7 +58,7 @@ class HeldOneInsideTheOther(threading.Thread):
 
     def started(self):
         self.start()
-        assert self.holding.wait(5)
+        assert self.holding.wait(30)
         return self
 
 
@@ -114,26 +114,32 @@ def test_a_child_forked_during_a_jwks_download_answers_503_at_once(make_app):
     failed at the fork, so a token of a key it does not hold gets 503 with the seconds until the child's
     own download may start (not a 401: the token may be good); the parent's request, once its download
     gave up, answers 503 too."""
-    server = HangingServer()
-    try:
-        app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app')
-        app.route('/who', callback=lambda: str(canister.session.user))
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
+    for _ in range(3):  # (again, on an app of its own, only when a round missed: another job's load may hold the
+        server = HangingServer()  # child past its 2 s, a child that waits for the download misses every time)
+        try:
+            app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app')
+            app.route('/who', callback=lambda: str(canister.session.user))
 
-        def unavailable():
-            response = cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True)
-            assert_keys_unavailable(response, retry_after=response.headers.get('Retry-After'))
-            return 8 <= int(response.headers['Retry-After']) <= 10  # (10 s after the parent's download began)
+            def unavailable(app=app):
+                response = cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True)
+                assert_keys_unavailable(response, retry_after=response.headers.get('Retry-After'))
+                return 8 <= int(response.headers['Retry-After']) <= 10  # (10 s after the parent's download began)
 
-        waiting = in_background(lambda: cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True))
-        assert server.accepted.wait(3), 'canister never asked the JWKS endpoint'
-        started = time.monotonic()
-        assert finishes_in_child(unavailable)
-        assert time.monotonic() - started < 3  # (the parent's download waits 5 s)
-        assert_keys_unavailable(waiting(10), retry_after='5')  # (a download may start 10 s after the last)
-    finally:
-        server.close()
+            waiting = in_background(lambda app=app: cookieless_client(app).get('/who', headers=bearer(token),
+                                                                                expect_errors=True))
+            assert server.accepted.wait(30), 'canister never asked the JWKS endpoint'
+            started = time.monotonic()
+            in_time = finishes_in_child(unavailable)
+            took = time.monotonic() - started
+            assert_keys_unavailable(waiting(30), retry_after='5')  # (a download may start 10 s after the last)
+        finally:
+            server.close()
+        if in_time and took < 3:
+            break
+    assert in_time, 'the child waited, or its 503 did not count from the parent\'s download'
+    assert took < 3, took  # (the parent's download waits 5 s)
 
 
 def test_a_child_forked_while_a_thread_holds_the_jwks_lock_answers_503_to_a_key_it_does_not_hold(make_app):

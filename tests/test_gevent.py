@@ -222,7 +222,7 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
     thread = threading.Thread(target=slow_change)
     thread.start()
     wait_until(lambda: any(entry['request_id'] == 'held-across-logout' and entry['message'].startswith('incr')
-                           for entry in log_entries(gevent_server.log_dir)), 5, what='the slow request to load its session')
+                           for entry in log_entries(gevent_server.log_dir)), 30, what='the slow request to load its session')
     assert Browser(gevent_server.url, sid).get('/logout').status == 200
     hold.touch()
     thread.join(10)
@@ -231,7 +231,8 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
     assert held['answer'].new_sid == ''  # its answer expires the cookie too
     assert Browser(gevent_server.url, sid).read() == [None, {}]
     [warning] = [entry['message'] for entry in log_entries(gevent_server.log_dir)
-                 if entry['request_id'] == 'held-across-logout' and entry['level'] == 'WARNING']
+                 if entry['request_id'] == 'held-across-logout' and entry['level'] == 'WARNING'
+                 and not entry['message'].startswith('Response: ')]  # (its line if load made it slower than 1 s)
     assert warning.startswith('Session: %s... was ended (logout)' % sid[:6]), warning
 
 
@@ -264,7 +265,7 @@ def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server
         thread = threading.Thread(target=lambda: waiting.update(answer=get_from(browser, '/bump?name=c70', 'waits')))
         thread.start()
         wait_until(lambda: any(entry['request_id'] == 'waits' and entry['message'] == 'bump by c70'
-                               for entry in log_entries(sqlite_gevent_server.log_dir)), 5, what='the bump to save')
+                               for entry in log_entries(sqlite_gevent_server.log_dir)), 30, what='the bump to save')
         started = time.monotonic()
         pings = [Browser(origin).get('/ping').status for _ in range(3)]
         answered_in = time.monotonic() - started
@@ -284,18 +285,21 @@ def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server
 def test_a_write_under_gevent_gives_up_on_a_sqlite_file_locked_for_good_after_5_s_with_503(sqlite_gevent_server):
     browser = browser_at(sqlite_gevent_server.url, 72)
     assert get_from(browser, '/login?name=patient').status == 200
-    other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
-    try:
-        other.execute('BEGIN IMMEDIATE')
-        started = time.monotonic()
-        answer = get_from(browser, '/bump?name=c72', 'gives-up')
-        waited = time.monotonic() - started
-    finally:
-        other.execute('ROLLBACK')
-        other.close()
-
-    assert answer.status == 503
-    assert 4.5 < waited < 7, waited
+    for _ in range(3):  # (measured again only when another job's load made the answer later than 7 s)
+        other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
+        try:
+            other.execute('BEGIN IMMEDIATE')
+            started = time.monotonic()
+            answer = get_from(browser, '/bump?name=c72', 'gives-up')
+            waited = time.monotonic() - started
+        finally:
+            other.execute('ROLLBACK')
+            other.close()
+        assert answer.status == 503
+        assert 4.5 < waited, waited
+        if waited < 7:
+            break
+    assert waited < 7, waited  # (three times later: the write waited longer than its 5 s)
     assert [entry['message'] for entry in log_entries(sqlite_gevent_server.log_dir)
             if entry['request_id'] == 'gives-up' and entry['level'] == 'ERROR'][0].endswith('database is locked')
     assert get_from(browser, '/read').json()['data'] == {'owner': 'patient'}  # nothing of it stored

@@ -65,6 +65,17 @@ def one_hash_seconds(rounds):
     return time.perf_counter() - started
 
 
+def pinged_during_a_login(slow_hash_server, call):
+    """:func:`servers.pinged_during` for a login; the login sent again (up to 3 times) only when another job's load
+    made a ping slow beside it or left fewer than three pings (a server stopped by the hash fails each time).  Not for
+    a Basic login that succeeds: canister remembers the password checked, and a second one costs no hash."""
+    for _ in range(3):
+        login, pings = pinged_during(slow_hash_server, call)
+        if len(pings) >= 3 and max(pings) < login.elapsed / 3:
+            break
+    return login, pings
+
+
 def assert_pings_answered_during_login(slow_hash_server, login, pings):
     # the hash was checked, and took its time: at least half of what one check takes, at calibration or now (the
     # shorter: a machine busier during the calibration than during the login made it look long)
@@ -76,6 +87,7 @@ def assert_pings_answered_during_login(slow_hash_server, login, pings):
 
 def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
     headers = from_address(1, Authorization=basic('slow', PASSWORD))
+    # (once, not again: a password checked right is then remembered for 5 minutes, and would cost no hash)
     login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
 
     assert (login.status, login.json()['user']) == (200, 'slow')
@@ -84,7 +96,7 @@ def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhil
 
 def test_a_basic_login_of_an_unknown_user_under_gevent_costs_the_hash_but_stops_no_one(slow_hash_server):
     headers = from_address(2, Authorization=basic('nobody', PASSWORD))
-    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
+    login, pings = pinged_during_a_login(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
 
     assert login.status == 401
     assert_pings_answered_during_login(slow_hash_server, login, pings)
@@ -98,8 +110,8 @@ def form_login(slow_hash_server, username, password, number):
 
 
 def test_a_form_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
-    login, pings = pinged_during(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', PASSWORD, 3))
-    wrong, wrong_pings = pinged_during(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', 'wrong horse', 3))
+    login, pings = pinged_during_a_login(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', PASSWORD, 3))
+    wrong, wrong_pings = pinged_during_a_login(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', 'wrong horse', 3))
 
     assert (login.status, login.json()['user']) == (200, 'slow')
     assert wrong.status == 401
@@ -108,7 +120,8 @@ def test_a_form_login_under_gevent_lets_the_other_requests_be_answered_meanwhile
 
 
 def test_verify_password_in_a_handler_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
-    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/verify?password=correct+horse'))
+    login, pings = pinged_during_a_login(slow_hash_server,
+                                         lambda: Client(slow_hash_server.url).get('/verify?password=correct+horse'))
 
     assert (login.status, login.json()) == (200, {'right': True})
     assert_pings_answered_during_login(slow_hash_server, login, pings)

@@ -17,9 +17,10 @@ import pytest
 
 import canister
 from helpers import read_log
-from servers import free_port, raw_request, status_of, wait_until
+from servers import raw_request, status_of, wait_until
 
 APP = '''
+import os
 import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -51,7 +52,11 @@ class Quiet(WSGIRequestHandler):
         pass
 
 
-make_server('127.0.0.1', int(sys.argv[1]), app, server_class=Server, handler_class=Quiet).serve_forever()
+server = make_server('127.0.0.1', 0, app, server_class=Server, handler_class=Quiet)  # (a port of its own choosing)
+with open(sys.argv[1] + '.part', 'w') as told:
+    told.write(str(server.server_port))
+os.rename(sys.argv[1] + '.part', sys.argv[1])
+server.serve_forever()
 '''
 
 #: What wsgiref takes in one line (65,536 bytes): the request target and each header of the attacks.
@@ -61,11 +66,13 @@ RUN = 'a.' * 32000
 @pytest.fixture
 def server(tmp_path: pathlib.Path) -> Iterator[Tuple[int, pathlib.Path]]:
     """The port of a threaded wsgiref server of an app with canister's defaults, and its log directory."""
-    script, logs, port = tmp_path / 'app.py', tmp_path / 'logs', free_port()
+    script, logs, told = tmp_path / 'app.py', tmp_path / 'logs', tmp_path / 'port'
     script.write_text(APP)
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(canister.__file__)))
-    process = subprocess.Popen([sys.executable, str(script), str(port), str(logs)], env=env)
+    process = subprocess.Popen([sys.executable, str(script), str(told), str(logs)], env=env)
     try:
+        wait_until(told.exists, 30, what='the app telling its port')
+        port = int(told.read_text())
         wait_until(lambda: status_of(raw_request(port, b'GET / HTTP/1.0\r\n\r\n', timeout=5)) == 200, 20,
                    what='the app answering')
         yield port, logs

@@ -42,14 +42,14 @@ def jwt_app(make_app, **overrides):
     return app
 
 
-def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
+def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app, clock):
     c = client(jwt_app(make_app, auth_jwt_leeway=0))
-    exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
+    exp = math.ceil(clock.now + 60)  # (a minute: the requests before it take no part of it, however slow)
     token = signed({'alg': 'HS256', 'typ': 'JWT'}, claims(exp=str(exp)))
     response = c.get('/login', headers=bearer(token))
     assert response.status_int == 200 and 'Set-Cookie' in response.headers
     assert c.get('/me').json['user']['exp'] == str(exp)
-    time.sleep(max(exp - time.time(), 0) + 0.1)
+    clock.advance(exp - clock.now + 0.1)
     assert c.get('/me').json == {'user': None}
 
 

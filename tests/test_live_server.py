@@ -29,7 +29,7 @@ class LiveServer(InProcessWaitress):
 
     def request(self, method: str, path: str, headers: dict = None, body: bytes = None):
         """One request on a fresh connection: (status, headers, body text)."""
-        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=30)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
@@ -120,7 +120,7 @@ def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make
 def test_urllib_with_a_cookie_jar_sees_the_counter_climb(make_app, live_server):
     server = live_server(counter_app_with_whoami(make_app))
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    seen = [opener.open(server.origin + '/', timeout=5).read().decode() for _ in range(3)]
+    seen = [opener.open(server.origin + '/', timeout=30).read().decode() for _ in range(3)]
     assert seen == ['0', '1', '2']
 
 
@@ -133,7 +133,7 @@ def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(m
 
     server = live_server(app)
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(server.origin + '/boom', timeout=5)
+        urllib.request.urlopen(server.origin + '/boom', timeout=30)
     assert caught.value.code == 500
     assert 'live kaboom' not in caught.value.read().decode()
     log = read_log(log_dir)
@@ -204,7 +204,7 @@ def test_a_stream_slower_in_all_than_log_slow_is_a_warning_when_it_ends(make_app
     status, _, body = server.request('GET', '/stream')
     assert (status, len(body)) == (200, 20 * 65536)
     assert server.request('GET', '/quick')[2] == 'done'
-    deadline = time.monotonic() + 5   # (the server closes the body after sending its last bytes)
+    deadline = time.monotonic() + 30   # (the server closes the body after sending its last bytes)
     while 'Slow stream' not in read_log(log_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
     log = read_log(log_dir)
@@ -222,7 +222,7 @@ def test_a_stream_the_client_leaves_is_a_warning_naming_it_cut(make_app, live_se
     assert connection.recv(100).startswith(b'HTTP/1.1 200 OK')
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))  # a reset, at once
     connection.close()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while 'cut after' not in read_log(log_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert re.search(r' WARNING  \[127\.0\.0\.1-\.\.\.\]   Stream of GET /stream cut after \d+ms: the server closed it '

@@ -16,8 +16,15 @@ import canister
 from helpers import client, read_log, served_once, told
 
 
+@pytest.fixture(autouse=True)
+def _stopped_clock(clock):
+    """Canister's clock stopped for each test, so that the day's file the test names is the one canister writes
+    (a day taken from the real clock at another moment is the next one around midnight)."""
+    return clock
+
+
 def _day_file(log_dir, when=None):
-    return log_dir / time.strftime('log.%Y-%m-%d', time.localtime(time.time() if when is None else when))
+    return log_dir / time.strftime('log.%Y-%m-%d', time.localtime(canister._now() if when is None else when))
 
 
 def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stderr_says_so(make_app, log_dir, tmp_path,
@@ -45,7 +52,7 @@ def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines
     clock.advance(86400)
     assert web.get('/', {'after': 'midnight'}).text == 'ok'
     assert victim.read_text() == 'precious\n'
-    assert 'GET http://localhost:80/?after=midnight' in _day_file(log_dir).read_text()
+    assert 'GET http://localhost:80/?after=midnight' in _day_file(log_dir, clock.now - 86400).read_text()
     [said] = told(capfd.readouterr().err)
     assert said.startswith('canister: cannot open %s: %s is a symbolic link, which canister does not follow; lines go '
                            'on to the file open before' % (tomorrow, tomorrow.name)), said

@@ -14,7 +14,6 @@ import time
 import pytest
 
 from helpers import ROOT, readme_section, told
-from servers import free_port
 
 #: A first app as the README's: canister installed twice (two apps, one log), then a request served.
 APP = """
@@ -96,7 +95,7 @@ def test_gunicorn_in_a_terminal_has_each_worker_say_it_as_each_says_it_boots(tmp
     (tmp_path / 'shop.py').write_text('import bottle, canister\napp = bottle.Bottle()\napp.install(canister.Canister())\n')
     controller, tty = pty.openpty()
     gunicorn = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), 'gunicorn'), '-w', '2', '-b',
-                                 '127.0.0.1:%d' % free_port(), 'shop:app'], cwd=str(tmp_path),
+                                 '127.0.0.1:0', 'shop:app'], cwd=str(tmp_path),
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=tty, stderr=tty)
     os.close(tty)
     try:

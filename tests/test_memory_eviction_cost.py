@@ -14,17 +14,18 @@ def _fill(users):
     return store
 
 
-def _seconds_for_anonymous_creates(store, count=2000):
-    """The best of three runs of ``count`` anonymous creates, each one evicting a session."""
-    best = None
-    for run in range(3):
-        sids = ['anonymous-%d-%05d' % (run, number) for number in range(count)]
-        started = time.perf_counter()
-        for sid in sids:
-            store.create(sid, '[{},null,0,0,0]', 0, None)
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-        assert len(store) == 8000 and store.load(sids[-1]) is not None
+def _seconds_for_anonymous_creates(*stores, count=2000, runs=5):
+    """For each store, the best of ``runs`` runs of ``count`` anonymous creates, each one evicting a session: the
+    stores' runs taken in turn, so that a moment when another job holds the machine slows both alike."""
+    best = [float('inf')] * len(stores)
+    for run in range(runs):
+        for index, store in enumerate(stores):
+            sids = ['anonymous-%d-%05d' % (run, number) for number in range(count)]
+            started = time.perf_counter()
+            for sid in sids:
+                store.create(sid, '[{},null,0,0,0]', 0, None)
+            best[index] = min(best[index], time.perf_counter() - started)
+            assert len(store) == 8000 and store.load(sids[-1]) is not None
     return best
 
 
@@ -34,7 +35,8 @@ def test_evicting_anonymous_sessions_costs_no_more_when_many_sessions_with_a_use
     a store of anonymous sessions only."""
     logins = _fill(users=True)
     anonymous = _fill(users=False)
-    ratio = _seconds_for_anonymous_creates(logins) / _seconds_for_anonymous_creates(anonymous)
+    with_logins, alone = _seconds_for_anonymous_creates(logins, anonymous)
+    ratio = with_logins / alone
     assert ratio < 5, ratio
     # the first create found no other anonymous session and evicted the oldest login; no other login went
     assert logins.load('sid-00000') is None and logins.sessions_of('user-00000') == []

@@ -24,7 +24,8 @@ def flood(origin: str, visitors: int = 4) -> None:
 def test_a_change_racing_a_login_follows_it_after_a_flood_of_new_sessions(make_app, serve_with_gates, log_dir):
     """The marker on the old id outlives the flood: the held change goes to the logged-in session, and its
     answer leaves the browser's new cookie alone (it used to find the old id gone and expire the cookie)."""
-    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=3, session_max_per_user=0)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=3, session_max_per_user=0,
+                                      log_slow=0)  # (no WARNING for a request that load made slower than 1 s)
     browser = anonymous(origin, cart='1')
     held = held_across_moves(app, origin, browser, '/hold?name=a&key=note&value=late', '/login?name=alice',
                              meanwhile=lambda: flood(origin))
@@ -50,7 +51,8 @@ def test_a_login_at_the_bound_keeps_the_session_it_logs_in(make_app, serve_with_
     """Two people logged in and a visitor with a cart fill the store: the visitor's login stores the new id
     first, which is one session too many; the session it moves from is not the one evicted (it becomes a
     marker at once), so the login holds and the cart survives it.  The least recently used login goes."""
-    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=3, session_max_per_user=0)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=3, session_max_per_user=0,
+                                      log_slow=0)  # (no WARNING for a request that load made slower than 1 s)
     first, second = logged_in(origin, 'u1'), logged_in(origin, 'u2')
     browser = anonymous(origin, cart='3')
     old = browser.sid
@@ -67,7 +69,8 @@ def test_a_login_at_the_bound_keeps_the_session_it_logs_in(make_app, serve_with_
 def test_a_regenerate_at_a_bound_of_one_session_keeps_the_session(make_app, serve_with_gates, log_dir):
     """session_max = 1: the store holds the new id and the old one for the moment of the move, then the old
     one is a marker, which the bound does not count."""
-    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=1, session_max_per_user=0)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', session_max=1, session_max_per_user=0,
+                                      log_slow=0)  # (no WARNING for a request that load made slower than 1 s)
     browser = anonymous(origin, cart='3')
     old = browser.sid
     answer = browser.get('/regenerate')
