@@ -576,7 +576,8 @@ def test_operating_it_is_listed_under_deploying_and_each_alert_names_a_line_a_te
     graceful timeout; tests/test_stores_processes.py, waitress at SIGTERM), and canister's lines on stderr when its
     log cannot be written (tests/test_logging.py)."""
     readme = (pathlib.Path(REPO_ROOT) / 'README.md').read_text(encoding='utf-8')
-    assert '- [Deploying](#deploying)\n  - [Rotating secrets](#rotating-secrets)\n  - [Operating it](#operating-it)\n- [Upgrading' in readme
+    assert ('- [Deploying](#deploying)\n  - [Rotating secrets](#rotating-secrets)\n'
+            '  - [Operating it](#operating-it)\n- [Upgrading') in readme
     tests = pathlib.Path(REPO_ROOT) / 'tests'
     backing = {
         '`the Redis session store is unavailable: ...`': (
