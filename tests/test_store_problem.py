@@ -256,7 +256,7 @@ def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_hold
         other.execute('BEGIN IMMEDIATE')                       # holds the lock every save needs
         started = time.monotonic()
         assert plugin.store_problem() == 'the SQLite session store %s failed: database is locked' % path
-        assert 4.5 < time.monotonic() - started < 6.5          # (after SQLite's busy timeout, as a save)
+        assert 4.5 < time.monotonic() - started < 9.5          # (after SQLite's busy timeout, as a save: once, not twice)
         other.execute('ROLLBACK')
         assert plugin.store_problem() is None
     finally:

@@ -802,7 +802,7 @@ def test_a_request_gives_up_on_a_sqlite_write_lock_after_5_seconds_with_503(make
     finally:
         lock.release()
     assert response.status_int == 503 and 'session store' in response.text
-    assert 4.5 <= waited < 8
+    assert 4.5 <= waited < 9.5, waited  # one 5 s busy timeout, not two
 
 
 def test_expired_sqlite_rows_are_removed_200_at_a_time_every_100_writes(make_app, tmp_path, clock):
