@@ -1193,7 +1193,7 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
                                stdout=capture, stderr=subprocess.STDOUT)
     switch_interval = sys.getswitchinterval()
     try:
-        wait_until(lambda: os.path.getsize(capture.name) > 0, 5, what='MONITOR to start')  # (its OK)
+        wait_until(lambda: os.path.getsize(capture.name) > 0, 30, what='MONITOR to start')  # (its OK)
         sys.setswitchinterval(1e-6)
         try:
             statuses = {}

@@ -573,7 +573,7 @@ def test_with_session_redis_wait_a_change_on_one_server_is_three_round_trips_its
     try:
         replica_client = redis.Redis(port=replica.port)
         replica_client.replicaof('127.0.0.1', redis_server.port)
-        wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+        wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 30, what='the replica')
         app = redis_app(make_app, redis_server, session_redis_wait=1)
         sid = cookie_value(cookieless_client(app).get('/'))
         traffic = RedisTraffic(redis_server.url)
@@ -865,7 +865,7 @@ def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_
     assert 0.9 <= waited < 1.9, waited  # one 1 s timeout: not shorter, and not a second try after it
 
     # back by itself, within the second after the timeout in which requests answer 503 without asking Redis
-    wait_until(lambda: web.get('/read', headers=with_cookie(sid), status='*').status_int == 200, 3,
+    wait_until(lambda: web.get('/read', headers=with_cookie(sid), status='*').status_int == 200, 30,
                what='the session read again')
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
 
@@ -1001,7 +1001,7 @@ def test_a_listing_that_takes_redis_longer_than_the_timeout_answers_503_and_othe
             plugin_of(app).end_sessions('alice')   # (an admin's script: its listing of alice's set times out)
         timed_out = time.monotonic()
         wait_until(lambda: cookieless_client(app).get('/read', headers=with_cookie(bob), status='*').status_int == 200,
-                   3, interval=0.005, what="bob's session read again")
+                   30, interval=0.005, what="bob's session read again")
         served_again = time.monotonic() - timed_out
         busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
                 if entry['command'].upper().startswith(b'SMEMBERS')]
