@@ -47,12 +47,12 @@ def _output_of_a_gunicorn_that_stops_at_boot(url: str) -> str:
     """What a 2-worker gunicorn serving tests/apps/session_app.py on the store ``url`` wrote, its start having
     failed (it exits within a few seconds: the start stops waiting then), and none of its processes left."""
     server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)
+                       start_timeout=30)  # (the start stops waiting as soon as it exits)
     try:
         with pytest.raises(ServerError):
             server.start()
         left = server.pids()
-        for _ in range(100):    # (its master may still be taking its workers down)
+        for _ in range(300):    # (its master may still be taking its workers down)
             if not left:
                 break
             time.sleep(0.1)
