@@ -243,22 +243,37 @@ def test_session_max_per_user_keeps_the_latest_logins_of_a_user_and_no_one_else_
 
 def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
     """session_timeout=1: a session read 0.5 s after it was stored lives, one left unread is gone
-    1.5 s after it was stored, a remembered one (remember(3)) still lives then."""
+    1.5 s after it was stored, a remembered one (remember(3)) still lives then.  A check of a session alive is made
+    only if the load left its read within that session's life counted from the moment its login was sent; a try
+    whose timing the load spoiled is made again, with new logins."""
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_timeout=1))
-    unread = logged_in(origin, 'b')
-    unread_stored = time.monotonic()  # its expiry was set before this
-    read_early = logged_in(origin, 'a')
-    read_early_stored = time.monotonic()
-    remembered = logged_in(origin, 'c')
-    answer = remembered.get('/remember?seconds=3')
-    assert answer.status == 200
-    assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
-    sleep_until(read_early_stored + 0.5, time.monotonic)
-    assert Browser(origin, read_early.sid, follow=False).read() == ['a', {}], 'alive 0.5 s after it was stored'
-    sleep_until(unread_stored + 1.5, time.monotonic)
-    assert Browser(origin, unread.sid, follow=False).read() == [None, {}], 'gone 1.5 s after it was stored'
-    assert Browser(origin, remembered.sid, follow=False).read() == ['c', {}], 'remembered: alive after the timeout'
+    for _ in range(3):
+        unread = logged_in(origin, 'b')
+        unread_stored = time.monotonic()  # its expiry was set before this
+        read_early_sent = time.monotonic()  # (and its expiry after this: 1 s later at the least)
+        read_early = logged_in(origin, 'a')
+        read_early_stored = time.monotonic()
+        remembered_sent = time.monotonic()
+        remembered = logged_in(origin, 'c')
+        answer = remembered.get('/remember?seconds=3')
+        assert answer.status == 200
+        assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
+        remembered_in_time = time.monotonic() < remembered_sent + 0.95  # (within its login's second)
+        sleep_until(read_early_stored + 0.5, time.monotonic)
+        early = Browser(origin, read_early.sid, follow=False).read()
+        if time.monotonic() > read_early_sent + 0.95:
+            continue  # (the read may have come after the session's second: it proves nothing)
+        assert early == ['a', {}], 'alive 0.5 s after it was stored'
+        sleep_until(unread_stored + 1.5, time.monotonic)
+        assert Browser(origin, unread.sid, follow=False).read() == [None, {}], 'gone 1.5 s after it was stored'
+        late = Browser(origin, remembered.sid, follow=False).read()
+        if not remembered_in_time or time.monotonic() > remembered_sent + 2.95:
+            continue  # (remembered after its login's second, or read after its 3 s)
+        assert late == ['c', {}], 'remembered: alive after the timeout'
+        break
+    else:
+        pytest.fail("the machine was too loaded for this test's timing in 3 tries")
     sweep(setup, name, prefix)
 
 
