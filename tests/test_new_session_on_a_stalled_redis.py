@@ -10,7 +10,9 @@ from helpers import cookieless_client, frozen, read_log, time_of_one_write
 from redis_topologies import ClusterSetup
 from test_stores import REDIS_URL_KINDS, add_store_routes
 
-TIMEOUT = '0.5'
+#: Long enough that the load of other jobs, which adds to each wait, stays well within the half of it the side by
+#: side comparisons allow (1.5 timeouts against the 2 that a second wait would take at the least).
+TIMEOUT = '1'
 
 
 def a_503(web, **options):
@@ -45,7 +47,7 @@ def test_a_new_session_through_a_frozen_sentinel_or_cluster_node_answers_503_as_
             webs = {name: cookieless_client(add_store_routes(make_app(session_store=url,
                                                                       session_redis_timeout=TIMEOUT)))
                     for name, url in urls.items()}
-        time.sleep(0.6)                              # past the installs' own timeouts
+        time.sleep(1.1)                              # past the installs' own timeouts (the second after them)
         waited = {name: a_503(web) for name, web in webs.items()}
     finally:
         redis_server.thaw()

@@ -72,7 +72,7 @@ def _two_moves_at_once(make_app: Any, serve: Any, store_url: str, monkeypatch: A
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
     assert first.wait(10), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
-    wait_until(second_ready.is_set, 10, 0.005, 'the second move to reach its second step or wait')
+    wait_until(second_ready.is_set, 30, 0.005, 'the second move to reach its second step or wait')
 
     def finish() -> Tuple[Answer, Answer]:
         release.set()
@@ -141,7 +141,7 @@ def test_a_regenerate_that_loaded_the_session_before_another_one_noted_its_move_
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
     assert first.wait(10), 'the first move never reached its second step'
     copy_moved = in_background(copy_moves)
-    wait_until(second_ready.is_set, 10, 0.005, 'the second move to reach its second step or wait')
+    wait_until(second_ready.is_set, 30, 0.005, 'the second move to reach its second step or wait')
 
     during = plugin_of(app).sessions_of('alice')
     release.set()
@@ -178,9 +178,9 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
     assert first.wait(10), 'the first move never reached its second step'
     started = time.monotonic()
     copy_moved = in_background(lambda: copy.get('/regenerate'))
-    wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
+    wait_until(lambda: len(warning_lines(log_dir)) > 0, 30, 0.01, 'the WARNING of the stalled move')
     waited = time.monotonic() - started
-    wait_until(lambda: len(markers) == 2, 10, 0.005, "the copy's move to note itself and reach its marker")
+    wait_until(lambda: len(markers) == 2, 30, 0.005, "the copy's move to note itself and reach its marker")
     release.set()
 
     assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
@@ -254,7 +254,7 @@ def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_t
     first_moved = in_background(lambda: first_tab.get('/password-login'))
     assert first.wait(10), 'the first login never reached its second step'
     second_moved = in_background(lambda: second_tab.get('/password-login'))
-    wait_until(second_ready.is_set, 10, 0.005, 'the second login to reach its second step or wait')
+    wait_until(second_ready.is_set, 30, 0.005, 'the second login to reach its second step or wait')
     assert len(plugin_of(app).sessions_of('alice')) == 2  # (the tablet's, and the moving one once)
     release.set()
     first_answer, second_answer = first_moved(10), second_moved(10)
@@ -292,7 +292,7 @@ def _reads_of_a_move_waiting_for_another(make_app: Any, serve: Any, log_dir: Any
     assert first.wait(10), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     try:
-        wait_until(lambda: len(warning_lines(log_dir)) > warned, 10, 0.01, 'the WARNING of the stalled move')
+        wait_until(lambda: len(warning_lines(log_dir)) > warned, 30, 0.01, 'the WARNING of the stalled move')
     finally:
         release.set()                                 # (the copy's move waits there too, once it goes on)
     assert copy_moved(10).status == 200 and laptop_moved(10).status == 200

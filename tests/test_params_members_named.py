@@ -5,13 +5,12 @@ by its index, as an item of a list of tuples is.  A huge object with one bad mem
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Dict, List, NamedTuple, Tuple
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from helpers import read_log, readme_section, warning_lines
+from helpers import least_time, read_log, readme_section, warning_lines
 from param_kit import client_serving
 
 
@@ -194,10 +193,12 @@ def test_a_record_that_fails_as_a_whole_in_a_dicts_member_shows_that_member(make
 def test_a_dict_of_ten_thousand_members_with_one_bad_answers_at_once_with_a_short_message(make_app, log_dir):
     prices = {'k%d' % number: number for number in range(10000)}
     prices['k5000'] = 'bad'
-    started = time.perf_counter()
-    answer = refused(make_app, log_dir, handler('prices', Dict[str, int]),
-                     {'prices': prices})
-    assert time.perf_counter() - started < 2
+    answers = []
+    # (the least of up to 3 tries: another job's load only adds to a try's time)
+    took, tries = least_time(lambda: answers.append(refused(make_app, log_dir, handler('prices', Dict[str, int]),
+                                                             {'prices': prices})), below=2)
+    assert took < 2, tries
+    answer = answers[-1]
     assert_says(answer, "parameter 'prices' %s: its member 'k5000' must be an integer, got 'bad'" % PRICES)
 
 

@@ -121,7 +121,7 @@ class Deployment:
                self.location.replace('8000', str(self.app_port))))
         nginx = Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
                          '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
-        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 10, what='nginx')
+        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 30, what='nginx')
         assert nginx.proc.poll() is None, nginx.output() + (here / 'error.log').read_text()
         return nginx
 
@@ -154,7 +154,7 @@ class Deployment:
             lines = [entry for entry in log_entries(self.directory / 'logs')
                      if entry['message'].startswith(method + ' ') and entry['message'].endswith(path)]
             return lines[0] if lines else None
-        return wait_until(found, 5, what='the line of %s' % path)
+        return wait_until(found, 30, what='the line of %s' % path)
 
     def stop(self) -> None:
         for process in (self.nginx, self.app):
@@ -344,8 +344,8 @@ def test_a_hup_of_gunicorn_with_preload_keeps_serving_the_old_code(deploy, prelo
     (shop.directory / 'app.py').write_text(with_version('v2'))
     booted = shop.app.output().count('Booting worker')
     shop.app.proc.send_signal(signal.SIGHUP)
-    wait_until(lambda: shop.app.output().count('Booting worker') >= booted + 2, 10, what='two new workers')
-    wait_until(lambda: shop.app.output().count('Worker exiting') >= 2, 10, what='the old workers gone')
+    wait_until(lambda: shop.app.output().count('Booting worker') >= booted + 2, 30, what='two new workers')
+    wait_until(lambda: shop.app.output().count('Worker exiting') >= 2, 30, what='the old workers gone')
     assert {shop.get('/version') for _ in range(6)} == {(200, 'v1\n' if preload else 'v2\n')}
 
 

@@ -170,7 +170,7 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     finally:
         replica.thaw()
     copy = redis.Redis(port=replica.port)
-    wait_until(lambda: not copy.exists('canister:session:' + sid), 10, what='the delete to reach the replica')
+    wait_until(lambda: not copy.exists('canister:session:' + sid), 30, what='the delete to reach the replica')
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
 
 

@@ -115,14 +115,14 @@ def test_a_url_that_names_a_replica_for_good_answers_503_with_the_replica_line_a
     started.append(replica.start())
     replica_client = redis.Redis(port=replica.port)
     replica_client.replicaof('127.0.0.1', redis_server.port)
-    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 30, what='the replica')
     on_master = make_app(session_store=redis_server.url, log_path=str(log_dir / 'master'))
     on_replica = make_app(session_store=replica.url)
     for app in (on_master, on_replica):
         app.route('/write', callback=lambda: canister.session.data.update(n=1) or canister.session.sid)
         app.route('/read', callback=lambda: repr(canister.session.data))
     sid = client(on_master).get('/write').text
-    wait_until(lambda: replica_client.dbsize() >= 1, 10, what='the session on the replica')
+    wait_until(lambda: replica_client.dbsize() >= 1, 30, what='the session on the replica')
     time.sleep(0.01)  # (a read in the very millisecond of the save has no life to give back: no PEXPIRE, a 200)
 
     web = client(on_replica)
@@ -149,7 +149,7 @@ def test_requests_at_once_on_a_replica_each_answer_503_none_500(redis_server, st
     started.append(replica.start())
     replica_client = redis.Redis(port=replica.port)
     replica_client.replicaof('127.0.0.1', redis_server.port)
-    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 30, what='the replica')
     app = make_app(session_store=replica.url, catchall=True)
     app.route('/write', callback=lambda: canister.session.data.update(n=1) or 'written')
 

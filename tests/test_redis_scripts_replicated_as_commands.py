@@ -28,7 +28,7 @@ def script_replicated(started: List[Any]) -> Iterator[Tuple[RedisServer, RedisSe
     redis.Redis(port=master.port).config_set('repl-diskless-sync-delay', 0)
     copy = redis.Redis(port=replica.port)
     copy.replicaof(replica.host, master.port)
-    wait_until(lambda: copy.info('replication').get('master_link_status') == 'up', 15,
+    wait_until(lambda: copy.info('replication').get('master_link_status') == 'up', 30,
                what='the replica to follow the master')
     try:
         yield master, replica
@@ -72,7 +72,7 @@ def test_a_session_read_on_redis_that_replicates_scripts_by_running_them_keeps_i
     sid = cookie_value(web.get('/login'))
     assert web.get('/me').text == 'me: alice'  # (the read script: its life extended to 600 s from now)
     key, before = 'canister:session:' + sid, redis.Redis(port=master.port)
-    wait_until(lambda: before.pttl(key) < 598000, 10, what='two seconds of the session to pass')
+    wait_until(lambda: before.pttl(key) < 598000, 30, what='two seconds of the session to pass')
     assert 0 < read_back(master).pttl(key) < 598000
 
 

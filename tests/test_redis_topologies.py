@@ -27,7 +27,7 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import (basic, counter_app, frozen, read_log, readme_section, sleep_until, warning_lines,
+from helpers import (basic, counter_app, frozen, least_time, read_log, readme_section, sleep_until, warning_lines,
                      write_users)
 from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
                              redis_cli_binary)
@@ -243,22 +243,37 @@ def test_session_max_per_user_keeps_the_latest_logins_of_a_user_and_no_one_else_
 
 def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
     """session_timeout=1: a session read 0.5 s after it was stored lives, one left unread is gone
-    1.5 s after it was stored, a remembered one (remember(3)) still lives then."""
+    1.5 s after it was stored, a remembered one (remember(3)) still lives then.  A check of a session alive is made
+    only if the load left its read within that session's life counted from the moment its login was sent; a try
+    whose timing the load spoiled is made again, with new logins."""
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_timeout=1))
-    unread = logged_in(origin, 'b')
-    unread_stored = time.monotonic()  # its expiry was set before this
-    read_early = logged_in(origin, 'a')
-    read_early_stored = time.monotonic()
-    remembered = logged_in(origin, 'c')
-    answer = remembered.get('/remember?seconds=3')
-    assert answer.status == 200
-    assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
-    sleep_until(read_early_stored + 0.5, time.monotonic)
-    assert Browser(origin, read_early.sid, follow=False).read() == ['a', {}], 'alive 0.5 s after it was stored'
-    sleep_until(unread_stored + 1.5, time.monotonic)
-    assert Browser(origin, unread.sid, follow=False).read() == [None, {}], 'gone 1.5 s after it was stored'
-    assert Browser(origin, remembered.sid, follow=False).read() == ['c', {}], 'remembered: alive after the timeout'
+    for _ in range(3):
+        unread = logged_in(origin, 'b')
+        unread_stored = time.monotonic()  # its expiry was set before this
+        read_early_sent = time.monotonic()  # (and its expiry after this: 1 s later at the least)
+        read_early = logged_in(origin, 'a')
+        read_early_stored = time.monotonic()
+        remembered_sent = time.monotonic()
+        remembered = logged_in(origin, 'c')
+        answer = remembered.get('/remember?seconds=3')
+        assert answer.status == 200
+        assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
+        remembered_in_time = time.monotonic() < remembered_sent + 0.95  # (within its login's second)
+        sleep_until(read_early_stored + 0.5, time.monotonic)
+        early = Browser(origin, read_early.sid, follow=False).read()
+        if time.monotonic() > read_early_sent + 0.95:
+            continue  # (the read may have come after the session's second: it proves nothing)
+        assert early == ['a', {}], 'alive 0.5 s after it was stored'
+        sleep_until(unread_stored + 1.5, time.monotonic)
+        assert Browser(origin, unread.sid, follow=False).read() == [None, {}], 'gone 1.5 s after it was stored'
+        late = Browser(origin, remembered.sid, follow=False).read()
+        if not remembered_in_time or time.monotonic() > remembered_sent + 2.95:
+            continue  # (remembered after its login's second, or read after its 3 s)
+        assert late == ['c', {}], 'remembered: alive after the timeout'
+        break
+    else:
+        pytest.fail("the machine was too loaded for this test's timing in 3 tries")
     sweep(setup, name, prefix)
 
 
@@ -1032,11 +1047,11 @@ def test_with_wait_1_and_a_single_replica_saves_answer_503_after_failover_until_
             if answer.status == 200 or time.monotonic() > deadline:
                 break
         assert answer.status == 200 and answer.json() == {'counter': 2}, answer
-        for _ in range(3):
-            started = time.monotonic()
-            answer = browser.get('/count')
-            assert answer.status == 503 and UNAVAILABLE in answer.text, answer
-            assert time.monotonic() - started < 3
+        answers = []
+        # (the least of 3: another job's load only adds to a request's time; every one answers 503)
+        took, tries = least_time(lambda: answers.append(browser.get('/count')), below=0, tries=3)
+        assert all(answer.status == 503 and UNAVAILABLE in answer.text for answer in answers), answers
+        assert took < 3, tries
         assert 'replica' in errors_in(log_dir)
         sid = browser.sid
         killed.start()  # empty, as a master: the sentinels turn it into a replica of the new one
@@ -1103,21 +1118,23 @@ def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_i
     sent, whatever retries the client has: the SET of a new session whose node dies while it waits fails at last
     with "Error 111 connecting to ...", said of a SET that node may have stored (the one sent first)."""
     with ClusterSetup(replicas=0) as setup:
-        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=3))
+        # (a timeout of 10 s: the request found still waiting after 2 s is the one held by the frozen node, however
+        # slow a loaded machine makes the others, and the kill comes well before its timeout)
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=10))
         assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
         node, answers = setup.nodes[0], []
         for _ in range(40):  # until a new session's id falls in one of the frozen node's slots (one in three)
             node.freeze()
             request = threading.Thread(target=lambda: answers.append(Browser(origin).get('/count')))
             request.start()
-            request.join(0.5)
+            request.join(2)
             if request.is_alive():  # (its SET was sent to the frozen node, which does not answer)
                 break
             node.thaw()
         else:
             raise AssertionError('no new session fell in the frozen node\'s slots')
         node.kill()
-        request.join(10)
+        request.join(30)
         log = read_log(log_dir)
     assert answers[-1].status == 503
     # (the SET redis-py sent again, refused: or, where the node's death reached the first connection as a reset
@@ -1193,7 +1210,7 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
                                stdout=capture, stderr=subprocess.STDOUT)
     switch_interval = sys.getswitchinterval()
     try:
-        wait_until(lambda: os.path.getsize(capture.name) > 0, 5, what='MONITOR to start')  # (its OK)
+        wait_until(lambda: os.path.getsize(capture.name) > 0, 30, what='MONITOR to start')  # (its OK)
         sys.setswitchinterval(1e-6)
         try:
             statuses = {}

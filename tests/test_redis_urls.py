@@ -9,7 +9,7 @@ import redis.cluster
 import redis.sentinel
 
 import canister
-from helpers import client, read_log
+from helpers import client, least_time, read_log
 from redis_topologies import ClusterSetup
 from servers import AppServer, ServerError
 from session_kit import FourMethodStore
@@ -47,12 +47,12 @@ def _output_of_a_gunicorn_that_stops_at_boot(url: str) -> str:
     """What a 2-worker gunicorn serving tests/apps/session_app.py on the store ``url`` wrote, its start having
     failed (it exits within a few seconds: the start stops waiting then), and none of its processes left."""
     server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)
+                       start_timeout=30)  # (the start stops waiting as soon as it exits)
     try:
         with pytest.raises(ServerError):
             server.start()
         left = server.pids()
-        for _ in range(100):    # (its master may still be taking its workers down)
+        for _ in range(300):    # (its master may still be taking its workers down)
             if not left:
                 break
             time.sleep(0.1)
@@ -134,9 +134,13 @@ def test_a_tls_url_gives_its_options_to_the_connections(tmp_path):
 
 
 def test_the_banner_masks_the_password_of_every_redis_url_form(make_app, log_dir):
-    started = time.monotonic()
-    app = make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')
-    assert time.monotonic() - started < 3  # sentinels that refuse connections are not retried for seconds
+    apps = []
+    # sentinels that refuse connections are not retried for seconds (the least of up to 3 installs: another job's
+    # load only adds to an install's time)
+    took, tries = least_time(lambda: apps.append(
+        make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')), below=3)
+    assert took < 3, tries
+    app = apps[-1]
     app.route('/count', callback=lambda: canister.session.data.update(n=1))  # a session to save
     assert client(app).get('/count', status='*').status_int == 503
     log = read_log(log_dir)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pytest
 
-from helpers import warning_lines
+from helpers import sleep_until, warning_lines
 from servers import AppServer, wait_until
 from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across,
                          held_across_moves, held_in_turn, hold_request, logged_in, make_store_url, plugin_of,
@@ -77,24 +77,33 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
 
 def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make_app, serve_with_gates, tmp_path, request,
                                                                           log_dir):
-    """session_timeout=1: a request loads the session, holds it for 1.4 s, then changes it.  It stores
+    """session_timeout=1: a request loads the session, holds it past the 1 s, then changes it.  It stores
     nothing and leaves the cookie alone: a session missing from the store may have ended or moved long
-    ago, and the browser may hold a newer id by now."""
-    apps = {kind: gated_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
-            for kind in STORES}
-    origins = {kind: serve_with_gates(app) for kind, app in apps.items()}
-    sids = {kind: logged_in(origin, cart='3').sid for kind, origin in origins.items()}
-    releases = {kind: hold_request(apps[kind], origins[kind], sids[kind], '/hold?name=a&key=note&value=late')
-                for kind in STORES}
-    time.sleep(1.4)
-    held = {kind: release() for kind, release in releases.items()}
-
+    ago, and the browser may hold a newer id by now.  A try whose held request loaded the session too late to be
+    sure it was still alive (a loaded machine) proves nothing, and is made again with a new login."""
+    expired = 'no longer in the store (it expired'
     for kind in STORES:
-        assert held[kind].status == 200, held[kind]
-        assert held[kind].set_cookies == [], (kind, held[kind])
-    assert {kind: Browser(origins[kind], sids[kind]).read() for kind in STORES} == {
-        kind: [None, {}] for kind in STORES}
-    assert len([line for line in warning_lines(log_dir) if 'no longer in the store (it expired' in line]) == 3
+        app = gated_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
+        origin = serve_with_gates(app)
+        for attempt in range(3):
+            name = 'a%d' % attempt
+            last_use = time.time()   # (no later than the start of its last use: its 1 s from then on, at the least)
+            browser = logged_in(origin, cart='3')
+            before = len([line for line in warning_lines(log_dir) if expired in line])
+            release = hold_request(app, origin, browser.sid, '/hold?name=%s&key=note&value=late' % name)
+            if time.time() > last_use + 0.9:
+                release()
+                continue   # (the held request may have loaded it after its second: nothing to bring back)
+            sleep_until(last_use + 1.4)   # past its 1 s (counted from no earlier than the set's start)
+            held = release()
+            assert held.status == 200, (kind, held)
+            assert held.set_cookies == [], (kind, held)
+            assert Browser(origin, browser.sid).read() == [None, {}], kind
+            after = len([line for line in warning_lines(log_dir) if expired in line])
+            assert after == before + 1, (kind, warning_lines(log_dir))
+            break
+        else:
+            pytest.fail("the machine was too loaded for this test's timing in 3 tries (%s)" % kind)
 
 
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])

@@ -47,7 +47,7 @@ def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_bu
     assert status == 503, text
     assert 'session store' in text, text
     assert 'database is locked' in read_log(log_dir)
-    assert 4.5 < seconds < 6.5, seconds
+    assert 4.5 < seconds < 9.5, seconds  # one 5 s busy timeout, not two (load lengthens it, never past a second one)
     started = time.monotonic()
     assert client(app).get('/count').text == '1'  # released: the file works at once
     # (half the busy timeout the locked one waited, seconds for sub-second work: waited again, it takes all of it)
@@ -105,7 +105,7 @@ def test_a_new_session_on_a_sqlite_file_locked_for_the_whole_busy_timeout_answer
         holder.close()
     assert (answer.status_int, answer.headers.get('Retry-After')) == (503, '1'), answer
     assert 'session store' in answer.text and 'Set-Cookie' not in answer.headers
-    assert 4.5 < waited < 8.0, waited                 # one busy timeout, not a create's and then a delete's
+    assert 4.5 < waited < 9.5, waited                 # one busy timeout, not a create's and then a delete's
     assert 'database is locked' in read_log(log_dir)
     assert not [line for line in warning_lines(log_dir) if 'may stay in the store' in line]
     assert web.get('/').text == '1'                   # released: served at once

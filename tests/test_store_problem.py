@@ -256,7 +256,7 @@ def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_hold
         other.execute('BEGIN IMMEDIATE')                       # holds the lock every save needs
         started = time.monotonic()
         assert plugin.store_problem() == 'the SQLite session store %s failed: database is locked' % path
-        assert 4.5 < time.monotonic() - started < 6.5          # (after SQLite's busy timeout, as a save)
+        assert 4.5 < time.monotonic() - started < 9.5          # (after SQLite's busy timeout, as a save: once, not twice)
         other.execute('ROLLBACK')
         assert plugin.store_problem() is None
     finally:
@@ -272,12 +272,16 @@ def test_store_problem_waits_for_a_sqlite_lock_let_go_within_the_busy_timeout_an
     other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         other.execute('BEGIN IMMEDIATE')
-        release = threading.Timer(1.5, other.execute, ('ROLLBACK',))
+        released = []
+        release = threading.Timer(1.5, lambda: released.append(other.execute('ROLLBACK') and time.monotonic()))
         release.start()
         started = time.monotonic()
         assert plugin.store_problem() is None
-        assert 1.4 < time.monotonic() - started < 4.5           # it waited for the lock, as a save does
+        answered = time.monotonic()
         release.join()
+        # it waited for the lock, as a save does, and took it once let go: well within the 5 s busy timeout counted
+        # from then (from the release, not from the start: a loaded machine may run the timer late)
+        assert 1.4 < answered - started and 0 < answered - released[0] < 3, (started, released, answered)
     finally:
         other.close()
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import canister
 from canister import session
-from helpers import WriteLock, at_once, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
+from helpers import (Clock, WriteLock, at_once, client, cookie_value, cookieless_client, least_time, read_log,
+                     sqlite_url, with_cookie)
 from servers import RedisServer, wait_until
 from session_kit import plugin_of
 
@@ -330,11 +331,12 @@ def test_a_custom_store_is_not_called_by_a_request_that_ignores_the_session(make
 
 def test_a_store_that_is_down_makes_session_requests_answer_503(make_app):
     app = add_store_routes(make_app(store=DownStore()))
-    started = time.monotonic()
-    response = cookieless_client(app).get('/read', headers=with_cookie('z' * 43), status='*')
-    assert response.status_int == 503
-    assert time.monotonic() - started < 3
-    assert 'session store' in response.text
+    responses = []
+    # (at once, with no retries: the least of up to 3 tries, as another job's load only adds to a try's time)
+    took, tries = least_time(lambda: responses.append(
+        cookieless_client(app).get('/read', headers=with_cookie('z' * 43), status='*')), below=3)
+    assert all(response.status_int == 503 and 'session store' in response.text for response in responses), responses
+    assert took < 3, tries
 
 
 def test_a_store_that_is_down_does_not_affect_requests_without_session(make_app):
@@ -572,7 +574,7 @@ def test_with_session_redis_wait_a_change_on_one_server_is_three_round_trips_its
     try:
         replica_client = redis.Redis(port=replica.port)
         replica_client.replicaof('127.0.0.1', redis_server.port)
-        wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+        wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 30, what='the replica')
         app = redis_app(make_app, redis_server, session_redis_wait=1)
         sid = cookie_value(cookieless_client(app).get('/'))
         traffic = RedisTraffic(redis_server.url)
@@ -801,7 +803,7 @@ def test_a_request_gives_up_on_a_sqlite_write_lock_after_5_seconds_with_503(make
     finally:
         lock.release()
     assert response.status_int == 503 and 'session store' in response.text
-    assert 4.5 <= waited < 8
+    assert 4.5 <= waited < 9.5, waited  # one 5 s busy timeout, not two
 
 
 def test_expired_sqlite_rows_are_removed_200_at_a_time_every_100_writes(make_app, tmp_path, clock):
@@ -864,7 +866,7 @@ def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_
     assert 0.9 <= waited < 1.9, waited  # one 1 s timeout: not shorter, and not a second try after it
 
     # back by itself, within the second after the timeout in which requests answer 503 without asking Redis
-    wait_until(lambda: web.get('/read', headers=with_cookie(sid), status='*').status_int == 200, 3,
+    wait_until(lambda: web.get('/read', headers=with_cookie(sid), status='*').status_int == 200, 30,
                what='the session read again')
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
 
@@ -901,8 +903,18 @@ def test_session_redis_timeout_makes_a_frozen_redis_answer_503_sooner_than_the_d
     assert waited['default'] > 2.5 * waited['0.2'], waited
 
 
+@pytest.fixture
+def stopped_monotonic(monkeypatch):
+    """Canister's monotonic clock (``canister._monotonic``: when the second after a Redis timeout ends), stopped
+    until the test moves it on: a request meant to come within that second does, however slow a loaded machine is
+    (the real clock still times what Redis and the sockets wait)."""
+    stopped = Clock(time.monotonic())
+    monkeypatch.setattr(canister, '_monotonic', stopped)
+    return stopped
+
+
 def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for_as_long_then_one_asks_again(
-        make_app, redis_server):
+        make_app, redis_server, stopped_monotonic):
     """Under a 1 s timeout (the time requests answer at once after one met it: the timeout, 1 s at most), the
     request within that second answers without waiting; the one past it waits out the timeout again.  Told apart
     by the wait the second one skips, which the load of other jobs cannot make up (it adds to each request alike)."""
@@ -918,7 +930,7 @@ def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for
     try:
         first = waited()                             # waits out its 1 s
         at_once = waited()                           # within the second after it: answered without asking Redis
-        time.sleep(1.1)
+        stopped_monotonic.advance(1.1)
         again = waited()                             # past it: one request asks Redis again, and waits
     finally:
         redis_server.thaw()
@@ -944,19 +956,24 @@ def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_
 
 
 def test_with_a_session_redis_timeout_above_1_second_the_readiness_probe_asks_redis_again_1_second_after_a_timeout(
-        make_app, redis_server):
+        make_app, redis_server, stopped_monotonic):
     app = add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=3))
     web = cookieless_client(app)
     assert web.get('/').text == '0'                  # connected
     redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
     try:
+        started = time.monotonic()
         web.get('/', status=503)                     # waits out its 3 s
+        timed_out = time.monotonic() - started
         started = time.monotonic()
         problem = plugin_of(app).store_problem()     # within the second after it: that request's words, at once
-        assert time.monotonic() - started < 0.5 and 'unavailable: Timeout' in problem, problem
+        probed = time.monotonic() - started
     finally:
         redis_server.thaw()                          # SIGCONT: Redis answers again at once
-    time.sleep(1.2)
+    # (at once: a tenth of a second at most for its quick PING, not the timeout's 3 s, which load only lengthens)
+    assert timed_out >= 2.9 and probed < timed_out / 2, (timed_out, probed)
+    assert 'unavailable: Timeout' in problem, problem
+    stopped_monotonic.advance(1.2)
     assert plugin_of(app).store_problem() is None    # asked again (a PING), not for the timeout's whole 3 s
 
 
@@ -985,7 +1002,7 @@ def test_a_listing_that_takes_redis_longer_than_the_timeout_answers_503_and_othe
             plugin_of(app).end_sessions('alice')   # (an admin's script: its listing of alice's set times out)
         timed_out = time.monotonic()
         wait_until(lambda: cookieless_client(app).get('/read', headers=with_cookie(bob), status='*').status_int == 200,
-                   3, interval=0.005, what="bob's session read again")
+                   30, interval=0.005, what="bob's session read again")
         served_again = time.monotonic() - timed_out
         busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
                 if entry['command'].upper().startswith(b'SMEMBERS')]

@@ -165,7 +165,7 @@ def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app,
     threads = [threading.Thread(target=change, args=(number,)) for number in range(len(clients))]
     for thread in threads:
         thread.start()
-    wait_until(lambda: len(list(hold.glob('held.*'))) == len(clients), 10, what='every change held in its handler')
+    wait_until(lambda: len(list(hold.glob('held.*'))) == len(clients), 30, what='every change held in its handler')
     app.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)  # (gunicorn's master has passed SIGTERM on to its workers)
     assert app.proc.poll() is None, 'gunicorn did not wait for the requests in flight'
@@ -308,7 +308,7 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
     app = serve_session_app('gunicorn', workers=2, **env)  # waits for /ping to answer 200
 
     log_dir = env['CANISTER_LOG_PATH']
-    warnings = wait_until(lambda: [line for line in read_log(log_dir).splitlines() if 'WARNING' in line], 3,
+    warnings = wait_until(lambda: [line for line in read_log(log_dir).splitlines() if 'WARNING' in line], 30,
                           what='a WARNING in canister\'s log (%s)' % log_dir)
     assert any('redis' in line.lower() or 'store' in line.lower() for line in warnings), warnings
 

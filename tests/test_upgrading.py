@@ -112,11 +112,11 @@ def test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x(a
 
 
 def test_the_log_file_is_named_by_its_date_from_the_start_and_a_1x_log_file_found_there_is_warned_of(app_1x,
-                                                                                                        tmp_path):
+                                                                                                        tmp_path, clock):
     app = app_1x()
     app.route('/', callback=lambda: 'ok')
     client(app).get('/')
-    today = 'log.' + time.strftime('%Y-%m-%d')
+    today = 'log.' + time.strftime('%Y-%m-%d', time.localtime(clock.now))  # (canister's clock, stopped: at midnight too)
     assert [path.name for path in (tmp_path / 'logs').iterdir()] == [today]
     assert 'canister 1.x wrote' not in read_log(tmp_path / 'logs')
     old = tmp_path / 'logs' / 'log'  # (1.x's file of the day, which a shipper or `tail -f logs/log` reads)
