@@ -9405,6 +9405,9 @@ _REDIS_DENIED_COMMAND = re.compile(r"no permissions to run the '([^']+)' command
 #: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
 #: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
 _REDIS_PROBE = 'ready-probe'
+#: The person whose set the install's probe lists ``_REDIS_PROBE`` in (for a second): ``_OTHER_USER`` and then a
+#: text no JSON begins with, so no user's key (``_user_key``).
+_REDIS_PROBE_USER = _OTHER_USER + _REDIS_PROBE
 
 
 def _denied_by_acl(text: str) -> bool:
@@ -10420,6 +10423,9 @@ class RedisStore(SessionStore):
             if rights:
                 self.run_script(_REDIS_UPDATE, key, '1', '1', 1000)
                 self.run_script(_REDIS_LOAD, key, 2000)
+                pipe = self._list_probe_pipeline(client)
+                self._list_probe(pipe)
+                self._raise_refused(pipe.execute(raise_on_error=False), 0)
             self._refusing = ''
 
     #: A check found Redis answering and the URL of the right kind: later checks only PING.
@@ -10432,9 +10438,11 @@ class RedisStore(SessionStore):
         """Load the read and update scripts (on every master of a Cluster), so that their first use is one round
         trip too, then do on a key of canister's own what requests do: write it (for a second), run the update
         script on it (its ``GET`` and ``SET``) and the read script (its ``GET``, ``PTTL`` and ``PEXPIRE``), then
-        delete it.  A user whose ACL denies one of these commands, in a script or not, or the keys under the
-        prefix, is told at install; a Redis that refuses writes for now (full, a replica) is not: a request's
-        write says so.  One server takes all six in one pipeline; a Cluster, the four on the key (its node's)."""
+        delete it; and on a user's set of its own what logins, ``sessions_of``, ``end_sessions`` and the cap per
+        user do (``_list_probe``).  A user whose ACL denies one of these commands, in a script or not, or the keys
+        under the prefix, is told at install; a Redis that refuses writes for now (full, a replica) is not: a
+        request's write says so.  One server takes all fourteen in one pipeline; a Cluster, the four on the key in
+        one to its node, and the set's eight there too when the set's slot is on that node (else in one to its)."""
         key = self.prefix + _REDIS_PROBE
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
@@ -10449,8 +10457,45 @@ class RedisStore(SessionStore):
         pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, '1', '1', 1000)
         pipe.evalsha(self._sha(_REDIS_LOAD), 1, key, 2000)
         pipe.delete(key)  # (no key of the probe outlives it)
-        for index, result in enumerate(pipe.execute(raise_on_error=False)):
-            if isinstance(result, Exception) and (index < loads or not self._refuses_for_now(result)):
+        lists = self._list_probe_pipeline(client, key) or pipe
+        self._list_probe(lists)
+        self._raise_refused(pipe.execute(raise_on_error=False), loads)
+        if lists is not pipe:
+            self._raise_refused(lists.execute(raise_on_error=False), 0)
+
+    def _list_probe_pipeline(self, client: Any, beside: Optional[str] = None) -> Any:
+        """The pipeline for ``_list_probe``: on a Cluster a plain one to the node of its set's slot (None where that
+        is the node of the key ``beside``, whose pipeline takes it too); on one server a new one."""
+        if not self._cluster:
+            return None if beside else client.pipeline(transaction=False)
+        node = client.get_node_from_key(self._user_set(_REDIS_PROBE_USER))
+        if beside is not None and node.name == client.get_node_from_key(beside).name:
+            return None
+        return node.redis_connection.pipeline(transaction=False)
+
+    def _list_probe(self, pipe: Any) -> None:
+        """Add to ``pipe`` what logins, ``sessions_of``, ``end_sessions`` and the cap per user run on a user's set,
+        on a set of canister's own (``_REDIS_PROBE_USER``'s, for a second): ``SADD``, ``PEXPIRE``, ``SRANDMEMBER``,
+        ``SCARD``, ``SMEMBERS``, ``PEXPIRETIME`` (Redis 7 and later: an older server's "unknown command" passes),
+        ``SREM``, then ``DEL`` (no key of the probe outlives it).  A user whose ACL denied one of them, or the
+        users' sets under the prefix, would have every login, or every ``end_sessions``, answer 503."""
+        user_set = self._user_set(_REDIS_PROBE_USER)
+        pipe.sadd(user_set, _REDIS_PROBE)
+        pipe.pexpire(user_set, 1000)
+        pipe.srandmember(user_set, _TIDY_SAMPLE)
+        pipe.scard(user_set)
+        pipe.smembers(user_set)
+        pipe.execute_command('PEXPIRETIME', user_set)
+        pipe.srem(user_set, _REDIS_PROBE)
+        pipe.delete(user_set)
+
+    def _raise_refused(self, results: List[Any], loads: int) -> None:
+        """Raise the first error among a probe's ``results`` but those that pass (``_refuses_for_now``, and an older
+        server's "unknown command" for ``PEXPIRETIME``); the first ``loads`` (``SCRIPT LOAD``s) raise whatever."""
+        for index, result in enumerate(results):
+            if isinstance(result, Exception) and (index < loads or not (
+                    self._refuses_for_now(result) or 'unknown command' in str(result).lower()
+                    and 'pexpiretime' in str(result).lower())):
                 raise result
 
     def _refuses_for_now(self, error: Exception) -> bool:

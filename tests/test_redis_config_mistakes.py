@@ -13,7 +13,7 @@ import canister
 from helpers import UNAVAILABLE, client, fill_up, read_log, warning_lines
 from redis_topologies import TlsRedis, make_certificates
 from servers import HOST, RedisServer, free_port, old_redis_server_binary
-from session_kit import Browser, add_session_routes
+from session_kit import Browser, add_session_routes, plugin_of
 
 
 @pytest.fixture(scope='module')
@@ -204,6 +204,31 @@ DENIED = {
     'the keys under the prefix for writes': (dict(commands=['+@all'], keys=['%R~shop:session:*']),
                                              'no permissions to access one of the keys',
                                              'ACL SETUSER app ~shop:session:*'),
+    # What the users' sets need (logins, sessions_of, end_sessions, session_max_per_user): each used to pass the
+    # install, then a login, or each end_sessions ("log out everywhere"), answered 503.
+    'SADD, which lists a login in its user\'s set': (dict(commands=['+@all', '-sadd'], keys=['*']),
+                                                   "no permissions to run the 'sadd' command", 'ACL SETUSER app +sadd'),
+    'SRANDMEMBER, which a login reads its user\'s set with': (
+        dict(commands=['+@all', '-srandmember'], keys=['*']),
+        "no permissions to run the 'srandmember' command", 'ACL SETUSER app +srandmember'),
+    'SCARD, which session_max_per_user counts with': (dict(commands=['+@all', '-scard'], keys=['*']),
+                                                      "no permissions to run the 'scard' command",
+                                                      'ACL SETUSER app +scard'),
+    'SMEMBERS, which end_sessions and sessions_of list with': (dict(commands=['+@all', '-smembers'], keys=['*']),
+                                                               "no permissions to run the 'smembers' command",
+                                                               'ACL SETUSER app +smembers'),
+    'PEXPIRETIME, which sessions_of reads expiries with': (dict(commands=['+@all', '-pexpiretime'], keys=['*']),
+                                                           "no permissions to run the 'pexpiretime' command",
+                                                           'ACL SETUSER app +pexpiretime'),
+    'SREM, which takes ended sessions out of a user\'s set': (dict(commands=['+@all', '-srem'], keys=['*']),
+                                                             "no permissions to run the 'srem' command",
+                                                             'ACL SETUSER app +srem'),
+    'the users\' sets under the prefix': (dict(commands=['+@all'], keys=['shop:session:[^u]*']),
+                                         'no permissions to access one of the keys',
+                                         'ACL SETUSER app ~shop:session:*'),
+    'the users\' sets under the prefix for writes': (
+        dict(commands=['+@all'], keys=['shop:session:[^u]*', '%R~shop:session:user:*']),
+        'no permissions to access one of the keys', 'ACL SETUSER app ~shop:session:*'),
 }
 
 
@@ -222,9 +247,15 @@ def test_a_user_whose_acl_denies_what_canister_needs_is_a_config_error_at_instal
         assert words in said and grant in said, said
         assert not unreachable_warnings(log_dir), warning_lines(log_dir)
         admin.acl_setuser('app', enabled=True, commands=['+@all'], keys=['shop:session:*'], reset_keys=True)
-        web = client(session_app(make_app, url, session_redis_prefix='shop:session:'))
+        app = session_app(make_app, url, session_redis_prefix='shop:session:')
+        assert admin.keys('shop:session:*') == []  # (the probe's key and set are gone)
+        web = client(app)
         assert [web.get('/count').text for _ in range(2)] == ['1', '2']
         assert not unreachable_warnings(log_dir), warning_lines(log_dir)
+        assert [client(app).get('/login?name=alice').text for _ in range(2)] == ['ok', 'ok']
+        assert len(plugin_of(app).sessions_of('alice')) == 2
+        assert plugin_of(app).end_sessions('alice') == 2
+        assert plugin_of(app).sessions_of('alice') == []
     finally:
         admin.close()
 

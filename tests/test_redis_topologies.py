@@ -514,6 +514,43 @@ def test_on_a_cluster_a_login_whose_user_set_cannot_be_written_leaves_no_key_of_
     assert sweep(cluster, 'cluster', prefix) == []
 
 
+def probe_prefix(cluster, same_node):
+    """A key prefix under which the install's probe key and its user's set are on one master, or on two."""
+    for index in range(100):
+        prefix = 'canister-acl-%d:' % index
+        masters = {cluster.master_of(prefix + key).port for key in ('ready-probe', 'user:\x1fready-probe')}
+        if (len(masters) == 1) == same_node:
+            return prefix
+    raise AssertionError('no such prefix')
+
+
+@pytest.mark.parametrize('same_node', [True, False], ids=['set-beside-the-key', 'set-on-another-master'])
+def test_on_a_cluster_a_user_whose_acl_denies_what_a_users_set_needs_is_a_config_error_at_install(
+        make_app, cluster, same_node):
+    """The install's probe does on a user's set of its own what logins and end_sessions do, on its master: a
+    user that may not run SMEMBERS (end_sessions would answer 503) is refused at install, as one denied SET is."""
+    prefix = probe_prefix(cluster, same_node)
+    admins = [node.client() for node in cluster.nodes]
+    url = cluster.url.replace('redis+cluster://', 'redis+cluster://app:pw@')
+    try:
+        for admin in admins:
+            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all', '-smembers'], keys=['*'])
+        with pytest.raises(canister.ConfigError, match="no permissions to run the 'smembers' command .*"
+                                                       "ACL SETUSER app \\+smembers"):
+            topology_app(make_app, url, session_redis_prefix=prefix)
+        for admin in admins:
+            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
+        app = topology_app(make_app, url, session_redis_prefix=prefix)
+        assert sweep(cluster, 'cluster', prefix) == []  # (the probe's key and set are gone)
+        assert helpers.client(app).get('/login?name=alice').status_int == 200
+        assert app.plugin.end_sessions('alice') == 1
+    finally:
+        for admin in admins:
+            admin.acl_deluser('app')
+            admin.close()
+        sweep(cluster, 'cluster', prefix)
+
+
 def connections_to(setup):
     """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
     ports = {node.port for node in setup.nodes}

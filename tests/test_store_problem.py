@@ -19,7 +19,7 @@ import canister
 from helpers import basic, client, directory_of_nobody, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
-from session_kit import FourMethodStore
+from session_kit import FourMethodStore, add_session_routes
 from test_readme import readme_block_of_section
 
 
@@ -133,11 +133,14 @@ def test_the_first_check_redis_answers_after_an_install_that_found_it_down_check
     redis_server.start()
     first = commands_of(redis_server, plugin.store_problem)
     first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
-    # the read and update scripts loaded, then a key of its own written, both scripts run on it and it deleted (one
-    # pipeline: the ACL's rights, in a script and not), INFO cluster and CONFIG GET maxmemory* (the eviction warning)
+    # the read and update scripts loaded, then a key of its own written, both scripts run on it and it deleted, and
+    # a user's set of its own written, read as logins and end_sessions read one, and deleted (one pipeline: the ACL's
+    # rights, in a script and not), INFO cluster and CONFIG GET maxmemory* (the eviction warning)
     assert first.pop('ping') == 1 and first.pop('script|load') == 2 and first.pop('info') == 1
     assert first.pop('evalsha') == 2 and first.pop('get') == 2 and first.pop('set') == 2
-    assert first.pop('pttl') == 1 and first.pop('pexpire') == 1 and first.pop('del') == 1
+    assert first.pop('pttl') == 1 and first.pop('pexpire') == 2 and first.pop('del') == 2
+    for command in ('sadd', 'srandmember', 'scard', 'smembers', 'pexpiretime', 'srem'):
+        assert first.pop(command) == 1, command
     assert first.pop('config|get') == 1
     assert first == {}
     assert commands_of(redis_server, plugin.store_problem) == {'ping': 1}
@@ -506,3 +509,34 @@ def test_store_problem_of_a_redis_that_refuses_canister_s_user_is_the_error_line
     admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
     assert plugin.store_problem() is None
     assert web.get('/count').text == '2'
+
+
+@pytest.mark.parametrize('command', ['sadd', 'smembers'])
+def test_store_problem_after_a_user_set_command_was_denied_says_so_until_the_user_may_run_it_again(
+        make_app, redis_server, log_dir, command):
+    """A command only the users' sets run (SADD at a login, SMEMBERS at end_sessions) taken from the app's Redis
+    user while the app runs: the readiness check that follows does what those do on a set of its own, as well as
+    what a save does, so it does not call Redis ready while every login, or end_sessions, answers 503."""
+    admin = redis.Redis(port=redis_server.port)
+    admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
+    app, plugin = ready_app(make_app, session_store='redis://app:pw@127.0.0.1:%d/0' % redis_server.port)
+    web = client(add_session_routes(app))
+    assert web.get('/login?name=alice').text == 'ok'
+    admin.acl_setuser('app', enabled=True, commands=['-' + command])
+    if command == 'sadd':
+        client(app).get('/login?name=alice', status=503)
+        [said] = store_error_lines(log_dir)
+    else:
+        with pytest.raises(canister.StoreUnavailable) as failed:
+            plugin.end_sessions('alice')
+        said = str(failed.value)
+    denied = "no permissions to run the '%s' command (Redis refused the user of session_store" % command
+    assert denied in said, said
+    problem = plugin.store_problem()  # (a login's words name the pipeline's command too: "SADD failed: ...")
+    assert problem and problem.startswith('the Redis session store is unavailable: ') and denied in problem, problem
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    admin.acl_setuser('app', enabled=True, commands=['+' + command])
+    assert plugin.store_problem() is None
+    assert client(app).get('/login?name=alice').text == 'ok'
+    assert plugin.end_sessions('alice') == 2
+    assert admin.keys('canister:session:user:\x1f*') == []  # (the probe's set is gone)
