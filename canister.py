@@ -3228,7 +3228,7 @@ def _write_held_request(context: Any) -> None:
     """Write, once, the request line that a route given ``log=False`` held back (``RequestLog.keep_quiet``)."""
     held = context.held_request
     context.held_request = None
-    held[0](*held[1:5], thread_name=held[5])
+    held[0](*held[1:])
 
 
 class RequestLog:
@@ -3276,8 +3276,11 @@ class RequestLog:
         #: Writes a request's request line, ``request_line(level, fmt, method, url, thread_name=...)``:
         #: ``_request_now``, unless ``_choose_writers`` puts something around it.
         self.request_line = self._request_now
-        #: Whether a request goes to a route given ``log=False`` (``keep_quiet``); None while no route is.
-        self._is_quiet: Optional[Callable[[Any], bool]] = None
+        #: Whether a request's line waits for its end, as it may go to a route given ``log=False`` (``keep_quiet``);
+        #: None while no route is.
+        self._may_be_quiet: Optional[Callable[[Any], bool]] = None
+        #: Whether a request went to a route given ``log=False``, asked at its end (``keep_quiet``).
+        self._went_quiet: Callable[[Any], bool] = bool
         #: ``write_repeated`` holds a count back (``_hold``) until a line is written after its second.
         self._holding = False
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
@@ -3464,13 +3467,14 @@ class RequestLog:
                                           fmt % args, None, '', fields)
         handler.sink.write(line, day)
 
-    def keep_quiet(self, is_quiet: Callable[[Any], bool]) -> None:
-        """A route of the app is given ``log=False``: from now on ``request_line`` asks ``is_quiet(context)``
-        whether the request goes to such a route, and holds its line back if so; ``respond`` then leaves out
-        both lines of a success (below 400, at INFO or DEBUG: not slow), and writes the held line first otherwise,
-        as every other line of canister's written while one is held does.  Switched once, by ``_choose_writers``:
-        the log of an app without such a route writes as before, with no look at any of this."""
-        self._is_quiet = is_quiet
+    def keep_quiet(self, may_be_quiet: Callable[[Any], bool], went_quiet: Callable[[Any], bool]) -> None:
+        """A route of the app is given ``log=False``: from now on ``request_line`` asks ``may_be_quiet(context)``
+        whether the request may go to such a route, and holds its line back if so; ``respond`` then leaves out
+        both lines of a success (below 400, at INFO or DEBUG: not slow) that ``went_quiet(context)`` says went to
+        such a route (the one that decides), and writes the held line first otherwise, as every other line of
+        canister's written while one is held does.  Switched once, by ``_choose_writers``: the log of an app
+        without such a route writes as before, with no look at any of this."""
+        self._may_be_quiet, self._went_quiet = may_be_quiet, went_quiet
         self._choose_writers()
 
     def _request_unless_quiet(self, level: int, fmt: str, method: str, url: str,
@@ -3478,20 +3482,42 @@ class RequestLog:
         """``request_line`` once a route is given ``log=False``: held on the request's context for such a route's
         request (``keep_quiet``), else written."""
         context = _local.context
-        is_quiet = self._is_quiet
-        if context is not None and is_quiet is not None and is_quiet(context):
-            context.held_request = (self._request_now, level, fmt, method, url, thread_name)
+        may_be_quiet = self._may_be_quiet
+        if context is not None and may_be_quiet is not None and may_be_quiet(context):
+            context.held_request = (self._request_held, _now(), level, fmt, method, url, thread_name)
             return
         self._request_now(level, fmt, method, url, thread_name=thread_name)
 
+    def _request_held(self, arrived: float, level: int, fmt: str, method: str, url: str,
+                      thread_name: Optional[str]) -> None:
+        """Write a request line ``_request_unless_quiet`` held back, stamped with the time the request ``arrived``
+        (not the time it is written: a request that hung 30 s shows when it came), in the file of the day it is
+        written in: one that came before midnight and ends after it goes to the new day's file, which the log
+        has moved on to, not back to the old day's.  Through the logging module (the app added handlers of its
+        own to ``app.log``), as ``_request_now`` writes it: the record's time is when it is written."""
+        handler = self.handler
+        if level < self.level or handler is None or len(self.logger.handlers) != 1:
+            self._request_now(level, fmt, method, url, thread_name=thread_name)  # (in JSON, its members still kept)
+            return
+        fields = _NO_FIELDS
+        context = _local.context
+        if self.format == 'json' and context is not None:  # (the members ``_request_in_json`` keeps)
+            fields = context.request_fields = {
+                'method': method, 'path': url[len(_shown_request_origin(context.scheme, context.host())):]}
+        line, _ = self.line_format.line(arrived, self._level_names[level],
+                                        threading.current_thread().name if thread_name is None else thread_name,
+                                        fmt % (method, url), None, '', fields)
+        handler.sink.write(line, _day_of(_now()))
+
     def _respond_unless_quiet(self, level: int, fmt: str, status: int, milliseconds: float,
                               thread_name: Optional[str] = None) -> None:
-        """``respond`` once a route is given ``log=False``: a held request's success (below 400, not slow) writes
-        neither line; anything else writes the held request line, then the response line.  So does a streamed body
-        (``_StreamedBody``), whose later lines (a slow stream, an exception while streaming) need their request's."""
+        """``respond`` once a route is given ``log=False``: a held request's success (below 400, not slow) that went
+        to such a route writes neither line; anything else writes the held request line, then the response line.  So
+        does a streamed body (``_StreamedBody``), whose later lines (a slow stream, an exception while streaming) need
+        their request's."""
         context = _local.context
         if context is not None and context.held_request is not None:
-            if level <= logging.INFO and status < 400 and not context.streamed:
+            if level <= logging.INFO and status < 400 and not context.streamed and self._went_quiet(context):
                 context.held_request = None
                 return
             _write_held_request(context)
@@ -3579,7 +3605,7 @@ class RequestLog:
         request_line, respond = self._request_now, self._respond_now
         write: Optional[Callable[..., None]] = None
         emit: Optional[Callable[[logging.LogRecord], None]] = None
-        if self._is_quiet is not None:
+        if self._may_be_quiet is not None:
             request_line, respond = self._request_unless_quiet, self._respond_unless_quiet
             write, emit = self._write_after_quiet, self._emit_after_quiet
         if self._holding:
@@ -18654,9 +18680,15 @@ class Canister:
         self.status_header_noted: Dict[Any, object] = {}
         #: The app's routes given ``log=False``, whose successes the log leaves out (``_note_quiet_route``).
         self.quiet_routes: typing.Set[bottle.Route] = set()
-        #: The paths of those routes as a server sends them (UTF-8 read as latin-1), none of which has a wildcard;
-        #: None once one has (each request is routed).
-        self._quiet_paths: Optional[typing.Set[str]] = set()
+        #: The paths of those routes without a wildcard, as a server sends them (UTF-8 read as latin-1).
+        self._quiet_paths: typing.Set[str] = set()
+        #: What each of those routes with a wildcard has before its first one (``/health/`` of ``/health/<part>``),
+        #: as a server sends it: a path that starts with none of them fits none of those routes.
+        self._quiet_starts: Tuple[str, ...] = ()
+        #: A router of those routes' rules alone (and the app's router's filters): a path that fits none of them goes
+        #: to none of those routes; asked only of a path that fits ``_quiet_paths`` or ``_quiet_starts``, so that
+        #: only those routes' filters run twice (here, then in Bottle's router), only for such a path.
+        self._quiet_router = bottle.Router()
 
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's authenticators: reading one says what to use instead.
@@ -18930,7 +18962,9 @@ class Canister:
         self._replaced_add_route = app.__dict__.get('add_route')
         app.__dict__['add_route'] = self._add_route
         self.quiet_routes = set()  # (those of an earlier install too: this log is new)
-        self._quiet_paths = set()
+        self._quiet_paths, self._quiet_starts = set(), ()
+        self._quiet_router = bottle.Router()
+        self._quiet_router.filters = app.router.filters  # (the same dict: a filter added later is known to both)
         for route in app.routes:
             self._note_quiet_route(route)
 
@@ -18961,29 +18995,43 @@ class Canister:
     def _note_quiet_route(self, route: bottle.Route) -> None:
         """Decide, once for ``route`` as it is added (or at install, for those added before), whether its requests
         are left out of the log when they succeed: given ``log=False``, its own route keyword (not ``'false'``,
-        ``0`` or ``None``, nor a ``log`` key of the app's config).  The first such route has the log ask each
-        request whether it goes to one (``RequestLog.keep_quiet``): by its path, when no such route has a wildcard,
-        then by Bottle's router."""
+        ``0`` or ``None``, nor a ``log`` key of the app's config).  The first such route has the log hold each
+        request line that may go to one, and leave out both lines of a success that went to one
+        (``RequestLog.keep_quiet``, ``_may_go_quiet``, ``_goes_quiet``)."""
         config = route.config
         virtual = config._virtual_keys if hasattr(type(config), '_virtual_keys') else ()  # (as _is_csrf_exempt)
         if config.get('log') is not False or 'log' in virtual:
             return
         self.quiet_routes.add(route)
         rule = route.rule
+        self._quiet_router.add(rule, route.method, route)
+        served = rule.encode('utf-8').decode('latin-1')  # (as the server sends the path: its UTF-8 read as latin-1)
         if '<' in rule or ':' in rule:
-            self._quiet_paths = None
-        elif self._quiet_paths is not None:  # (as the server sends the path: its UTF-8 bytes read as latin-1)
-            self._quiet_paths.add(rule.encode('utf-8').decode('latin-1'))
-        self.log.keep_quiet(self._goes_quiet)
+            self._quiet_starts += (re.split(r'[<:\\]', served, maxsplit=1)[0],)  # (or before an escape's backslash)
+        else:
+            self._quiet_paths.add(served)
+        self.log.keep_quiet(self._may_go_quiet, self._goes_quiet)
 
     def _goes_quiet(self, context: _RequestContext) -> bool:
-        """True if the request of ``context`` goes to a route of this app given ``log=False``."""
+        """True if the request of ``context`` went to a route of this app given ``log=False``: the one place that
+        decides it, by the route Bottle chose.  Bottle (0.12 and 0.13) puts the route it matched in the environ,
+        ``environ['bottle.route']``, before it calls it: so it is known at the end of every request Bottle routed,
+        and before the request line to ``_serve`` (a route of this app served by another app's entry: Bottle
+        0.13's ``mount('/child/', child)``, whose path the child's own router does not know, and ``merge``).
+        A request Bottle did not route (a 404, an answer of canister's own before Bottle) goes to none."""
+        return context.environ.get('bottle.route') in self.quiet_routes
+
+    def _may_go_quiet(self, context: _RequestContext) -> bool:
+        """True if the request line of ``context`` waits for the end, where ``_goes_quiet`` decides: the request
+        goes to a route given ``log=False`` already (``_serve``'s), or its path fits the rule of such a route
+        (``_quiet_router``; Bottle may still choose another route, added before it, that fits too)."""
+        if self._goes_quiet(context):
+            return True
         environ = context.environ
-        paths = self._quiet_paths
-        if paths is not None and (environ.get('PATH_INFO') or '/') not in paths:
+        path = environ.get('PATH_INFO') or '/'
+        if path not in self._quiet_paths and not path.startswith(self._quiet_starts):
             return False
-        app = self.app
-        return app is not None and _route_of(environ, app.router) in self.quiet_routes
+        return _route_of(environ, self._quiet_router) is not None
 
     def _give_add_route_back(self, app: bottle.Bottle) -> None:
         """Undo ``_take_add_route`` (at uninstall)."""
