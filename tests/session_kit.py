@@ -142,6 +142,19 @@ def make_store_url(kind: str, tmp_path: Any, request: Any) -> str:
     return server.url
 
 
+def plain_timeout(url: str, request: Any) -> Tuple[int, Callable[[], None]]:
+    """For a test whose session must live through a few requests under the plain timeout and then be checked
+    past it: the ``session_timeout`` to give the app, and what goes past it (call it after those requests).
+
+    Memory and SQLite time sessions by canister's clock: it is stopped (fixture ``clock``), so the session lives
+    its 1 s however slowly a loaded machine answers, and the 1.4 s pass when the clock is moved on.  Redis times
+    them by its own clock: 3 s, room for those few requests on a loaded machine, and a real wait of 3.4 s."""
+    if url.startswith('redis'):
+        return 3, lambda: time.sleep(3.4)
+    clock = request.getfixturevalue('clock')
+    return 1, lambda: clock.advance(1.4)
+
+
 def plugin_of(app: Any) -> canister.Canister:
     """The Canister plugin installed on a Bottle app."""
     return next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))

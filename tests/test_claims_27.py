@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import jwt as pyjwt
@@ -19,6 +20,23 @@ from servers import JwksServer, wait_until
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 
 
+class FirstHeld:
+    """For ``JwksServer.held``: holds the first GET until ``set``, and lets every later one through at once."""
+
+    def __init__(self) -> None:
+        #: Set to let the first GET go on.
+        self.first = threading.Event()
+        #: How many GETs came to ``wait``.
+        self.calls = 0
+
+    def wait(self, timeout: float) -> bool:
+        self.calls += 1
+        return self.first.wait(timeout) if self.calls == 1 else True
+
+    def set(self) -> None:
+        self.first.set()
+
+
 def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_its_retry_after_has_passed(make_app):
     """README, *Locks across a fork*: in the child, a token of a key it does not hold gets 503 "at once, its
     `Retry-After` the seconds until the child may start a download of its own": after those seconds the child's
@@ -27,22 +45,24 @@ def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_it
     server = JwksServer()
     try:
         server.publish(jwk(key, 'key-1'))
-        server.delay = 3.0  # the parent's download is under way for 3 s
+        held = server.held = FirstHeld()  # the parent's download under way until set
         app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app', auth_jwt_jwks_refetch=1)
         app.route('/who', callback=lambda: canister.session.user['sub'])
         token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
         parents = in_background(lambda: cookieless_client(app).get('/who', headers=bearer(token)))
         wait_until(lambda: server.hits == 1, 30, what="the parent's download to reach the JWKS endpoint")
-        server.delay = 0.0  # (read by the next GET: the child's own download is answered at once)
 
-        def in_the_child() -> bool:
+        def in_the_child() -> bool:  # (the child's own download is answered at once)
             first = cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True)
             assert_keys_unavailable(first, retry_after='1')
             time.sleep(int(first.headers['Retry-After']))
             return cookieless_client(app).get('/who', headers=bearer(token)).text == 'alice'
 
-        assert finishes_in_child(in_the_child)
-        assert server.hits == 2  # the parent's download, then the child's own
+        try:
+            assert finishes_in_child(in_the_child)
+            assert server.hits == 2  # the parent's download, then the child's own
+        finally:
+            held.set()
         assert parents(10).text == 'alice'  # the parent's download ended in the parent, with the key
     finally:
         server.close()

@@ -16,12 +16,18 @@ from session_kit import Browser, gated_app, logged_in, plugin_of
 from helpers import read_log, readme_section, warning_lines
 
 
+#: The stores' timeout: their WAIT blocks for half of it (3 s), time for the thread that looks for it (every 10 ms) to
+#: find it on a loaded machine; it is cut as soon as found, so only a WAIT after the cut, the replica left frozen,
+#: blocks the whole of it.  (The apps log no slow response: a request's WAIT may take more than the second.)
+TIMEOUT = 6
+
+
 def _cut_while_waiting(master: Any, replica: Any, cut: threading.Event, thaw: bool = True) -> None:
     """Once ``master`` has a client blocked in WAIT, kill that client's connection (the write before it ran), then
     thaw ``replica`` (unless not ``thaw``: the test does); ``cut`` is set if a connection was cut."""
     admin = master.client(decode_responses=True)
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # (it stops at the cut, seconds before)
         while time.monotonic() < deadline and not cut.is_set():
             for client in admin.client_list():
                 if client.get('cmd') == 'wait':
@@ -81,7 +87,7 @@ def _the_move_stands(app: Any, store: canister.RedisStore, browser: Browser, old
 
 def test_an_update_on_a_cluster_with_wait_whose_connection_is_cut_while_wait_blocks_is_done():
     with ClusterSetup(replicas=1) as cluster:
-        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        store = canister.RedisStore(cluster.url, timeout=TIMEOUT, wait=1)
         try:
             sid = 'a' * 43
             assert store.check() is None  # (as an install does: the scripts loaded, so the first update is one try)
@@ -98,7 +104,7 @@ def test_an_update_on_a_cluster_with_wait_whose_connection_is_cut_while_wait_blo
 
 def test_an_update_on_a_cluster_with_wait_whose_connection_is_cut_while_the_replica_lags_is_unconfirmed():
     with ClusterSetup(replicas=1) as cluster:
-        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        store = canister.RedisStore(cluster.url, timeout=TIMEOUT, wait=1)
         try:
             sid = 'b' * 43
             assert store.check() is None
@@ -124,9 +130,9 @@ def test_an_update_on_a_cluster_with_wait_whose_connection_is_cut_while_the_repl
 def test_a_login_from_anonymous_whose_marker_write_is_cut_while_wait_blocks_keeps_the_login_and_the_cart(
         make_app, serve, log_dir):
     with ClusterSetup(replicas=1) as cluster:
-        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        store = canister.RedisStore(cluster.url, timeout=TIMEOUT, wait=1)
         state = _cut_at_the_marker(cluster, store)
-        app = gated_app(make_app, None, store=store)
+        app = gated_app(make_app, None, store=store, log_slow=0)
         browser = Browser(serve(app))
         assert browser.get('/set?key=cart&value=1').status == 200
         old = browser.sid
@@ -137,9 +143,9 @@ def test_a_login_from_anonymous_whose_marker_write_is_cut_while_wait_blocks_keep
 
 def test_a_regenerate_whose_marker_write_is_cut_while_wait_blocks_moves_the_session(make_app, serve, log_dir):
     with ClusterSetup(replicas=1) as cluster:
-        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        store = canister.RedisStore(cluster.url, timeout=TIMEOUT, wait=1)
         state = _cut_at_the_marker(cluster, store)
-        app = gated_app(make_app, None, store=store)
+        app = gated_app(make_app, None, store=store, log_slow=0)
         laptop = logged_in(serve(app), cart='1')
         old = laptop.sid
         state['armed'].set()
@@ -150,9 +156,9 @@ def test_a_regenerate_whose_marker_write_is_cut_while_wait_blocks_moves_the_sess
 def test_a_logout_whose_ended_marker_write_is_cut_while_the_replica_stays_frozen_answers_503_with_retry_after(
         make_app, serve, log_dir):
     with ClusterSetup(replicas=1) as cluster:
-        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        store = canister.RedisStore(cluster.url, timeout=TIMEOUT, wait=1)
         state = _cut_at_the_marker(cluster, store, marker='"ended"', thaw=False)
-        app = gated_app(make_app, None, store=store)
+        app = gated_app(make_app, None, store=store, log_slow=0)
         laptop = logged_in(serve(app), cart='1')
         state['armed'].set()
         try:

@@ -18,8 +18,8 @@ import pytest
 from helpers import sleep_until, warning_lines
 from servers import AppServer, wait_until
 from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across,
-                         held_across_moves, held_in_turn, hold_request, logged_in, make_store_url, plugin_of,
-                         run_threads)
+                         held_across_moves, held_in_turn, hold_request, logged_in, make_store_url, plain_timeout,
+                         plugin_of, run_threads)
 
 
 # --------------------------------------------------------------------------
@@ -162,10 +162,10 @@ def test_a_remembered_session_read_across_a_change_sends_its_cookie_and_keeps_th
     assert browser.read()[1] == {'cart': '3', 'note': 'meanwhile'}
 
 
-def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held, **config):
-    """A session (``cart`` = 3) with the plain 1 s timeout; a request (``held``, a /hold query) loads it,
+def remembered_across_a_held_request(make_app, serve_with_gates, store_url, timeout, held, **config):
+    """A session (``cart`` = 3) with the plain ``timeout``; a request (``held``, a /hold query) loads it,
     another one then calls ``remember(600)``, and the held one finishes: the browser."""
-    app = gated_app(make_app, store_url, session_timeout=1, **config)
+    app = gated_app(make_app, store_url, session_timeout=timeout, **config)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     release = hold_request(app, origin, browser.sid, '/hold?name=a' + held)
@@ -177,13 +177,14 @@ def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held
 @pytest.mark.parametrize('max_age', [0, 600], ids=['timeout', 'max_age'])
 @pytest.mark.parametrize('held', ['', '&key=note&value=meanwhile'], ids=['reading', 'changing'])
 def test_a_request_that_loaded_a_session_before_remember_does_not_cut_its_length(
-        make_app, serve_with_gates, store_url, held, max_age):
+        make_app, serve_with_gates, store_url, request, held, max_age):
     """A request that loaded the session with the plain timeout finishes after another one gave it
     a lifetime of its own: whether it only slides the session or merges a change into it, the
     session keeps the remembered length."""
-    browser = remembered_across_a_held_request(make_app, serve_with_gates, store_url, held,
+    timeout, past_the_timeout = plain_timeout(store_url, request)
+    browser = remembered_across_a_held_request(make_app, serve_with_gates, store_url, timeout, held,
                                                session_max_age=max_age)
-    time.sleep(1.4)  # past the 1 s timeout, well within the remembered 600 s
+    past_the_timeout()  # well within the remembered 600 s
     user, data = browser.read()
     assert user == 'alice' and data.get('cart') == '3', (user, data)
     assert data.get('note') == ('meanwhile' if held else None)

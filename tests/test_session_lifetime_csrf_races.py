@@ -8,7 +8,6 @@ copy of its cookie, runs to its end; real waitress servers, every store canister
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ import pytest
 from canister import session
 from helpers import warning_lines
 from session_kit import (Browser, add_end_others_routes, add_hold_remember_route, anonymous, held_across,
-                         held_across_moves, held_in_turn, hold_request, logged_in, max_age, plugin_of,
-                         rotation_app, wait_at_gate)
+                         held_across_moves, held_in_turn, hold_request, logged_in, max_age, plain_timeout,
+                         plugin_of, rotation_app, wait_at_gate)
 
 CROSS_SITE = {'Origin': 'http://evil.example', 'Sec-Fetch-Site': 'cross-site'}
 
@@ -193,10 +192,11 @@ def test_a_copy_of_the_cookie_used_after_the_logout_gets_a_new_empty_session_not
 
 
 def test_a_logout_by_session_user_none_held_across_a_remember_leaves_an_anonymous_session_of_the_plain_length(
-        make_app, serve_with_gates, store_url):
+        make_app, serve_with_gates, store_url, request):
     """The logout loaded alice's session; meanwhile another request (hers, or a thief's copy of her cookie) made
     it long-lived: the anonymous session the logout gives the browser has neither her data nor her length."""
-    app = lifetime_app(make_app, store_url, session_timeout=1)
+    timeout, past_the_timeout = plain_timeout(store_url, request)
+    app = lifetime_app(make_app, store_url, session_timeout=timeout)
     origin = serve_with_gates(app)
     browser = logged_in(origin, 'alice', cart='3')
     old = browser.sid
@@ -207,7 +207,7 @@ def test_a_logout_by_session_user_none_held_across_a_remember_leaves_an_anonymou
     later = Browser(origin, out.new_sid).get('/set?key=seen&value=1')
     assert later.status == 200 and later.set_cookies == [], later  # the same session, no persistent cookie
     assert Browser(origin, out.new_sid).read() == [None, {'seen': '1'}]
-    time.sleep(1.4)  # past the plain 1 s timeout, well within the 3600 s
+    past_the_timeout()  # well within the 3600 s
     assert Browser(origin, out.new_sid).get('/set?key=seen&value=2').new_sid not in (None, out.new_sid)
     assert Browser(origin, old).read() == [None, {}]
     assert plugin_of(app).sessions_of('alice') == []

@@ -6,14 +6,13 @@ SQLite, a real redis-server), served over HTTP by a real server on 127.0.0.1.
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from helpers import read_log, warning_lines
 from session_kit import (Browser, add_hold_remember_route, expires_cookie, gated_app, held_across, hold_request,
-                         logged_in, max_age, plugin_of, wait_at_gate)
+                         logged_in, max_age, plain_timeout, plugin_of, wait_at_gate)
 
 
 def race_app(make_app: Any, url: str, **config: Any) -> Any:
@@ -161,12 +160,12 @@ def test_a_logout_held_across_a_remember_still_ends_the_session(make_app, serve_
 # --------------------------------------------------------------------------
 # a request whose session cannot be saved (500) leaves a remembered session its own length
 
-def remembered_with_unstorable_routes(make_app, serve_with_gates, url):
-    """An app of the plain 1 s timeout whose ``/unstorable`` and ``/stream-unstorable`` (in its second chunk)
+def remembered_with_unstorable_routes(make_app, serve_with_gates, url, timeout):
+    """An app of the plain ``timeout`` whose ``/unstorable`` and ``/stream-unstorable`` (in its second chunk)
     put a datetime in the session, and a browser logged in there (``cart`` = 3) and remembered for 600 s."""
     import datetime
     from canister import session
-    app = race_app(make_app, url, session_timeout=1)
+    app = race_app(make_app, url, session_timeout=timeout)
 
     @app.get('/unstorable')
     def unstorable():
@@ -189,14 +188,15 @@ def remembered_with_unstorable_routes(make_app, serve_with_gates, url):
 
 @pytest.mark.parametrize('path', ['/unstorable', '/stream-unstorable'])
 def test_a_request_whose_session_cannot_be_saved_leaves_a_remembered_session_its_own_length(
-        make_app, serve_with_gates, store_url, log_dir, path):
+        make_app, serve_with_gates, store_url, log_dir, request, path):
     """A request whose handler put a value no session can store keeps nothing (a 500, or, once a streamed
     answer started, an ERROR line), the length included: on Redis, whose read gave the session the
-    plain 1 s timeout, canister puts the remembered 600 s back, as after the handler's own 500."""
-    owner = remembered_with_unstorable_routes(make_app, serve_with_gates, store_url)
+    plain timeout, canister puts the remembered 600 s back, as after the handler's own 500."""
+    timeout, past_the_timeout = plain_timeout(store_url, request)
+    owner = remembered_with_unstorable_routes(make_app, serve_with_gates, store_url, timeout)
 
     failed = owner.get(path)
-    time.sleep(1.4)  # past the 1 s timeout, well within the remembered 600 s
+    past_the_timeout()  # well within the remembered 600 s
 
     assert failed.status == (500 if path == '/unstorable' else 200), failed
     assert 'Session not saved' in read_log(log_dir)

@@ -84,10 +84,12 @@ def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_eve
     for thread in threads:
         thread.join(30)
     assert pings and all(status == 200 for status, _ in pings), pings
-    assert max(seconds for _, seconds in pings) < 1.5, pings  # (queued behind threads each held by the lock, it took 4 to 10 s)
+    # (queued behind threads each held by the lock, it took 4 to 10 s; 2.5 s leaves a loaded machine room)
+    assert max(seconds for _, seconds in pings) < 2.5, pings
     refused = [answer for answer in during if answer[1] == 503]
     assert len(refused) >= 8, during  # (each client meets the lock, again and again)
-    assert all(answer[3] == '1' and answer[2] < 1.5 for answer in refused), refused  # at once, not after 3 s
+    # after the quarter of a second, not 3 s or more (2.5 s: room for a loaded machine)
+    assert all(answer[3] == '1' and answer[2] < 2.5 for answer in refused), refused
     assert {answer[1] for number in answers for answer in answers[number]} <= {200, 503}
     log = read_log(tmp_path / 'logs')
     said = 'the SQLite session store %s failed: database is locked' % (tmp_path / 'sessions.db')
@@ -165,7 +167,8 @@ def test_requests_that_open_connections_to_a_held_file_of_the_apps_own_answer_50
         assert answered_while_held and pinged['ping'].status == 200, pinged
         firsts = [answers[number][0] for number in range(4)]
         assert sorted(answer[1] for answer in firsts) == [200, 503, 503, 503], firsts  # one waited the lock out
-        assert all(answer[3] == '1' and answer[2] < 1.5 for answer in firsts if answer[1] == 503), firsts
+        # (after the quarter of a second, not the 2.8 s or more of the lock: 2.5 s leaves a loaded machine room)
+        assert all(answer[3] == '1' and answer[2] < 2.5 for answer in firsts if answer[1] == 503), firsts
         for number, client in enumerate(clients):  # every one carries on, no change lost
             served = sum(1 for answer in answers[number] if answer[1] == 200)
             assert client.get('/incr?key=n').json()['value'] == served + 2
