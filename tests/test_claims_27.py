@@ -4,10 +4,12 @@ on a logout on a full Redis read together."""
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -37,10 +39,9 @@ class FirstHeld:
         self.first.set()
 
 
-def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_its_retry_after_has_passed(make_app):
-    """README, *Locks across a fork*: in the child, a token of a key it does not hold gets 503 "at once, its
-    `Retry-After` the seconds until the child may start a download of its own": after those seconds the child's
-    own download brings the key, and the token is let in."""
+def _forked_during_a_download(make_app: Any, late: pathlib.Path) -> bool:
+    """One try of the test below: False if the child asked too late to tell (and was let in)."""
+    late.unlink(missing_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     server = JwksServer()
     try:
@@ -54,18 +55,36 @@ def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_it
 
         def in_the_child() -> bool:  # (the child's own download is answered at once)
             first = cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True)
+            if first.status_int == 200:  # (asked more than the second after the parent's download began)
+                late.touch()
+                return first.text == 'alice'
             assert_keys_unavailable(first, retry_after='1')
             time.sleep(int(first.headers['Retry-After']))
             return cookieless_client(app).get('/who', headers=bearer(token)).text == 'alice'
 
         try:
-            assert finishes_in_child(in_the_child)
+            assert finishes_in_child(in_the_child, within=30)
             assert server.hits == 2  # the parent's download, then the child's own
         finally:
             held.set()
-        assert parents(10).text == 'alice'  # the parent's download ended in the parent, with the key
+        assert parents(30).text == 'alice'  # the parent's download ended in the parent, with the key
     finally:
         server.close()
+    return not late.exists()
+
+
+def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_its_retry_after_has_passed(
+        make_app, tmp_path):
+    """README, *Locks across a fork*: in the child, a token of a key it does not hold gets 503 "at once, its
+    `Retry-After` the seconds until the child may start a download of its own": after those seconds the child's
+    own download brings the key, and the token is let in.  The child must ask within the second
+    (``auth_jwt_jwks_refetch``) after the parent's download began; a try whose fork load made later than that
+    (the child then downloads at once, rightly) is made again, with a new server and app, up to 3 times."""
+    late = tmp_path / 'late'
+    for _ in range(3):
+        if _forked_during_a_download(make_app, late):
+            return
+    raise AssertionError('the child asked later than a second after the parent\'s download began, 3 times')
 
 
 def test_help_whose_reader_stopped_reading_ends_with_status_1_and_says_nothing(tmp_path):
