@@ -593,6 +593,26 @@ def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
     assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1])
 
 
+def test_by_default_a_response_slower_than_a_second_is_logged_at_warning(log_dir, uninstall_at_end):
+    """log_slow's default, 1 s (the README's table of settings), as an app without the key has it (make_app's
+    apps have log_slow 0 unless a test gives it)."""
+    app = uninstall_at_end(bottle.Bottle())
+    app.catchall = False
+    app.install(canister.Canister(log_path=str(log_dir)))
+    app.route('/slow', callback=lambda: time.sleep(1.1) or 'done')
+    app.route('/quicker', callback=lambda: time.sleep(0.7) or 'done')
+    web = client(app)
+    web.get('/slow')
+    for _ in range(3):  # (asked again only when another job's load made /quicker slower than 1 s)
+        web.get('/quicker')
+        lines = request_lines(read_log(log_dir))
+        if ' INFO ' in lines[-1]:
+            break
+    warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
+    assert warned and int(warned.group(1)) >= 1100, lines
+    assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1]), lines
+
+
 def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
     app = slow_app(make_app, 0.1, log_slow='0.05', log_level='WARNING')
     client(app).get('/slow')
