@@ -89,9 +89,16 @@ def readme_section(title: str) -> str:
     return re.split(r'\n#{1,%d} ' % level, readme.split('\n%s\n' % title, 1)[1], maxsplit=1)[0]
 
 
-def today(offset_days: int = 0) -> str:
-    """The date (``YYYY-MM-DD``, local time) of today, or of ``offset_days`` from it: the name of its log file after ``log.``."""
-    return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))
+def today(offset_days: int = 0, at: Optional[float] = None) -> str:
+    """The date (``YYYY-MM-DD``, local time) of today (or of the moment ``at``, a ``time.time()``), or of
+    ``offset_days`` from it: the name of its log file after ``log.``."""
+    return time.strftime('%Y-%m-%d', time.localtime((time.time() if at is None else at) + offset_days * 86400))
+
+
+def days_since(started: float) -> List[str]:
+    """The dates (``YYYY-MM-DD``) from the moment ``started`` (a ``time.time()``) to now: what a day's file that
+    canister made in between may be named by, when a midnight passed meanwhile (a test runs for minutes at most)."""
+    return sorted({today(at=started), today()})
 
 
 #: A line canister writes on stderr about its own log: the time as a log line starts with it, then the message.
