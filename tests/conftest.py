@@ -14,7 +14,7 @@ import bottle
 import pytest
 import redis
 
-from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
+from helpers import Clock, settings_for_tests  # first: it puts the canister.py of this checkout on sys.path
 import canister
 from redis_topologies import ClusterSetup
 from servers import (AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all,
@@ -76,16 +76,16 @@ def make_app(log_dir: pathlib.Path,
     """Build a Bottle app with canister installed: ``make_app(config={...}, **overrides)``.
 
     ``config`` goes through ``app.config.load_dict`` under ``canister``; keyword
-    overrides go to ``Canister(...)``.  Logs go to the test's own directory.
+    overrides go to ``Canister(...)``.  Logs go to the test's own directory, and a slow
+    response writes no WARNING (``log_slow`` 0), unless the test gives those keys itself
+    (``helpers.settings_for_tests``).
     """
     def factory(config: Any = None, catchall: bool = False, **overrides: Any) -> bottle.Bottle:
         app = bottle.Bottle()
         app.catchall = catchall  # bottle 0.13 deprecates the keyword; 0.12 has no config key for it
         if config:
             app.config.load_dict({'canister': config})
-        if not config or not any(str(k).lower() == 'log_path' for k in config):
-            overrides.setdefault('log_path', str(log_dir))
-        app.install(canister.Canister(**overrides))
+        app.install(canister.Canister(**settings_for_tests(log_dir, config, overrides)))
         return uninstall_at_end(app)
 
     return factory

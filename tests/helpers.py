@@ -89,9 +89,16 @@ def readme_section(title: str) -> str:
     return re.split(r'\n#{1,%d} ' % level, readme.split('\n%s\n' % title, 1)[1], maxsplit=1)[0]
 
 
-def today(offset_days: int = 0) -> str:
-    """The date (``YYYY-MM-DD``, local time) of today, or of ``offset_days`` from it: the name of its log file after ``log.``."""
-    return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))
+def today(offset_days: int = 0, at: Optional[float] = None) -> str:
+    """The date (``YYYY-MM-DD``, local time) of today (or of the moment ``at``, a ``time.time()``), or of
+    ``offset_days`` from it: the name of its log file after ``log.``."""
+    return time.strftime('%Y-%m-%d', time.localtime((time.time() if at is None else at) + offset_days * 86400))
+
+
+def days_since(started: float) -> List[str]:
+    """The dates (``YYYY-MM-DD``) from the moment ``started`` (a ``time.time()``) to now: what a day's file that
+    canister made in between may be named by, when a midnight passed meanwhile (a test runs for minutes at most)."""
+    return sorted({today(at=started), today()})
 
 
 #: A line canister writes on stderr about its own log: the time as a log line starts with it, then the message.
@@ -174,16 +181,28 @@ class LogCollector(logging.Handler):
         self.lines.append(self.format(record).split('\n', 1)[0])
 
 
+def settings_for_tests(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str, Any]],
+                  overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """The keyword arguments of a test's ``Canister()``: ``overrides``, and for each of ``log_path`` (``log_dir``)
+    and ``log_slow`` (0, no slow-response WARNING) that the test gives neither there nor in ``config`` (in any
+    case), that default.  (Under another job's load any request may take more than log_slow's default 1 s, and its
+    WARNING line would upset a test that counts WARNINGs or reads the last line; a test about them sets log_slow.)"""
+    given = {str(key).lower() for key in list(config or ()) + list(overrides)}
+    defaults = {'log_path': str(log_dir), 'log_slow': 0}
+    return dict({key: value for key, value in defaults.items() if key not in given}, **overrides)
+
+
 def install_warned(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str, Any]] = None,
                    **overrides: Any) -> Any:
     """A Bottle app with canister installed (``config`` under ``canister``, ``overrides`` to ``Canister()``,
-    the log in ``log_dir``), and the messages of the ``CanisterWarning``s its install gave: ``(app, said)``."""
+    the log in ``log_dir``, log_slow 0 unless given: see ``settings_for_tests``), and the messages of the
+    ``CanisterWarning``s its install gave: ``(app, said)``."""
     app = bottle.Bottle()
     if config:
         app.config.load_dict({'canister': config})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(log_dir), **overrides))
+        app.install(canister.Canister(**settings_for_tests(log_dir, config, overrides)))
     return app, [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
@@ -677,8 +696,9 @@ def navigation_app() -> bottle.Bottle:
 @contextlib.contextmanager
 def served_on_a_site_of_its_own(app: bottle.Bottle, log_dir: pathlib.Path, **settings: Any) -> Iterator[str]:
     """``app`` with canister installed (its log in ``log_dir``, and ``settings``), served for a browser as
-    ``http://app.site.localhost:<port>``, another site than ``page_app``'s ``localhost``; its origin."""
-    app.install(canister.Canister(log_path=str(log_dir), **settings))
+    ``http://app.site.localhost:<port>``, another site than ``page_app``'s ``localhost`` (log_slow 0 unless given:
+    see ``settings_for_tests``); its origin."""
+    app.install(canister.Canister(**settings_for_tests(log_dir, None, settings)))
     server = Server(app)
     try:
         yield 'http://app.site.localhost:%d' % server.port

@@ -284,8 +284,8 @@ def test_log_path_none_is_refused_as_an_empty_one_is_but_not_with_log_level_disa
 
 
 @pytest.mark.parametrize('key, value', [('log_slow', '1.0'), ('session_max', '100000')])
-def test_the_defaults_the_upgrading_section_names_are_the_defaults(make_app, log_dir, key, value):
-    make_app()
+def test_the_defaults_the_upgrading_section_names_are_the_defaults(log_dir, uninstall_at_end, key, value):
+    uninstall_at_end(bottle.Bottle()).install(canister.Canister(log_path=str(log_dir)))  # (not make_app: log_slow 0)
     assert banner_value(read_log(log_dir), key) == value
 
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import readme_section, today, told
+from helpers import days_since, readme_section, told
 from servers import AppServer, Client, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -21,11 +21,15 @@ pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 @pytest.fixture
 def logging_server(tmp_path):
-    """(server, log dir): session_app on two gunicorn workers, logging to tmp_path/logs."""
+    """(server, log dir, its day's file): session_app on two gunicorn workers, logging to tmp_path/logs; the day's
+    file is the one the workers write to (of the newest day, should they have started across a midnight)."""
     logs = tmp_path / 'logs'
     app = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_LOG_PATH': str(logs)})
+    started = time.time()
     app.start()
-    yield app, logs
+    current = max(logs.glob('log.*'))   # (named by the day canister wrote in, not by the clock read later)
+    assert current.name in ['log.' + day for day in days_since(started)], current
+    yield app, logs, current
     app.cleanup()
 
 
@@ -37,26 +41,24 @@ def pings(web, tag, count, seconds):
 
 
 def test_lines_go_on_to_the_rotated_file_while_the_new_one_cannot_be_opened(logging_server):
-    app, logs = logging_server
+    app, logs, current = logging_server
     web = Client(app.url)
-    current = logs / ('log.' + today())
-    current.rename(logs / ('log.%s.1' % today()))
+    current.rename(logs / (current.name + '.1'))
     current.mkdir()                                   # the new file, which the workers cannot open
     pings(web, 'during', 30, 2.5)                     # the workers look again each second
-    rotated = (logs / ('log.%s.1' % today())).read_text()
+    rotated = (logs / (current.name + '.1')).read_text()
     assert [n for n in range(30) if 'tag=during-%d\n' % n not in rotated] == []
     said = told(app.output())
     assert 1 <= len(said) <= 2, said                 # once per worker that logged meanwhile
     for line in said:
         assert re.fullmatch(r"canister: cannot open %s: Is a directory; lines go on to the file open before "
-                            r"\(log\.%s, or the name it was renamed to\) until it can" % (current, today()), line)
+                            r"\(%s, or the name it was renamed to\) until it can" % (current, re.escape(current.name)), line)
 
 
 def test_lines_go_to_the_new_file_again_once_it_can_be_opened_and_stderr_says_so(logging_server):
-    app, logs = logging_server
+    app, logs, current = logging_server
     web = Client(app.url)
-    current = logs / ('log.' + today())
-    current.rename(logs / ('log.%s.1' % today()))
+    current.rename(logs / (current.name + '.1'))
     current.mkdir()
     pings(web, 'during', 10, 1.2)
     current.rmdir()                                   # room again: the next look opens a new file
@@ -74,11 +76,10 @@ def test_lines_go_to_the_new_file_again_once_it_can_be_opened_and_stderr_says_so
 
 
 def test_logrotate_copytruncate_leaves_no_hole_and_loses_no_later_line(logging_server):
-    app, logs = logging_server
+    app, logs, current = logging_server
     web = Client(app.url)
     pings(web, 'before', 5, 0.1)
-    current = logs / ('log.' + today())
-    (logs / ('log.%s.1' % today())).write_bytes(current.read_bytes())   # copytruncate: copy, then truncate
+    (logs / (current.name + '.1')).write_bytes(current.read_bytes())   # copytruncate: copy, then truncate
     with open(current, 'r+b') as truncated:
         truncated.truncate(0)
     pings(web, 'after', 5, 0.1)
@@ -88,10 +89,9 @@ def test_logrotate_copytruncate_leaves_no_hole_and_loses_no_later_line(logging_s
 
 
 def test_a_rotation_that_renames_and_makes_no_file_loses_no_line_and_canister_makes_the_new_one_0640(logging_server):
-    app, logs = logging_server
+    app, logs, current = logging_server
     web = Client(app.url)
-    current = logs / ('log.' + today())
-    rotated = logs / ('log.%s.1' % today())
+    rotated = logs / (current.name + '.1')
     current.rename(rotated)                           # logrotate's nocreate: the rename, and nothing in its place
     pings(web, 'during', 30, 2.5)                     # the workers look again each second
     made = current.stat()
@@ -105,10 +105,9 @@ def test_a_tool_that_replaces_the_file_canister_made_after_a_rename_takes_its_li
         logging_server):
     """``mv`` then, a moment later, ``install -m 640 /dev/null``: what logrotate's ``create`` does when canister's
     first line after the rename came before it."""
-    app, logs = logging_server
+    app, logs, current = logging_server
     web = Client(app.url)
-    current = logs / ('log.' + today())
-    current.rename(logs / ('log.%s.1' % today()))
+    current.rename(logs / (current.name + '.1'))
     pings(web, 'between', 20, 1.5)
     lost = re.findall(r'tag=(between-\d+)\n', current.read_text())
     assert lost                                       # canister made the file again, and wrote to it
@@ -117,7 +116,7 @@ def test_a_tool_that_replaces_the_file_canister_made_after_a_rename_takes_its_li
     made.chmod(0o640)
     os.replace(made, current)                         # the tool's file in its place: canister's is gone
     pings(web, 'after', 20, 2.5)
-    both = (logs / ('log.%s.1' % today())).read_text() + current.read_text()
+    both = (logs / (current.name + '.1')).read_text() + current.read_text()
     assert [tag for tag in lost if 'tag=%s\n' % tag in both] == []
     assert 'tag=after-19\n' in current.read_text()
 

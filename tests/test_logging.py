@@ -18,7 +18,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of_nobody, fill_file_system,
+from helpers import (ROOT, at_once, banner_setting, bearer, client, days_since, directory_of_nobody, fill_file_system,
                      install_warned, nobody_or_me, read_log, run_script, served_once, signed_token, today, told)
 from servers import Client, wait_until
 
@@ -181,35 +181,35 @@ def test_app_log_used_from_many_threads_at_once_writes_every_line_whole(make_app
     assert len(seen) == 1600
 
 
-def test_the_log_file_is_named_after_the_day(make_app, log_dir):
+def _clock_day(clock, days: int = 0) -> str:
+    """The date of canister's clock (``clock``), or of ``days`` from it: the name of its log file after ``log.``."""
+    return time.strftime('%Y-%m-%d', time.localtime(clock.now + days * 86400))
+
+
+def test_the_log_file_is_named_after_the_day(make_app, log_dir, clock):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     client(app).get('/')
-    assert [path.name for path in log_dir.iterdir()] == ['log.' + today()]
-    assert 'GET http://localhost:80/' in (log_dir / ('log.' + today())).read_text()
+    assert [path.name for path in log_dir.iterdir()] == ['log.' + _clock_day(clock)]
+    assert 'GET http://localhost:80/' in (log_dir / ('log.' + _clock_day(clock))).read_text()
 
 
-def test_files_older_than_log_days_are_deleted_at_install(make_app, log_dir):
+def test_files_older_than_log_days_are_deleted_at_install(make_app, log_dir, clock):
     log_dir.mkdir()
-    old = ['log.2000-01-01', 'log.' + today(-40), 'log.' + today(-10)]
-    kept = ['log.' + today(-1), 'log.' + today(-5), 'log.notadate', 'notes.txt']
+    old = ['log.2000-01-01', 'log.' + _clock_day(clock, -40), 'log.' + _clock_day(clock, -10)]
+    kept = ['log.' + _clock_day(clock, -1), 'log.' + _clock_day(clock, -5), 'log.notadate', 'notes.txt']
     for name in old + kept:
         (log_dir / name).write_text('old line\n')
     make_app(log_days=7)
     names = sorted(path.name for path in log_dir.iterdir())
-    assert names == sorted(kept + ['log.' + today()])
+    assert names == sorted(kept + ['log.' + _clock_day(clock)])
 
 
-def test_log_days_keeps_everything_younger(make_app, log_dir):
+def test_log_days_keeps_everything_younger(make_app, log_dir, clock):
     log_dir.mkdir()
-    (log_dir / ('log.' + today(-20))).write_text('old line\n')
+    (log_dir / ('log.' + _clock_day(clock, -20))).write_text('old line\n')
     make_app()
-    assert (log_dir / ('log.' + today(-20))).exists()
-
-
-def _clock_day(clock, days: int = 0) -> str:
-    """The date of canister's clock (``clock``), or of ``days`` from it: the name of its log file after ``log.``."""
-    return time.strftime('%Y-%m-%d', time.localtime(clock.now + days * 86400))
+    assert (log_dir / ('log.' + _clock_day(clock, -20))).exists()
 
 
 def test_a_wall_clock_leaping_a_year_ahead_deletes_no_log_file_and_says_so_once(make_app, log_dir, clock, capfd):
@@ -303,24 +303,24 @@ def test_an_app_that_logs_less_often_than_every_log_days_days_still_deletes_its_
     assert told(capfd.readouterr().err) == []
 
 
-def test_log_days_0_keeps_every_file_as_in_1x(make_app, log_dir):
+def test_log_days_0_keeps_every_file_as_in_1x(make_app, log_dir, clock):
     log_dir.mkdir()
-    old = ['log.2000-01-01', 'log.' + today(-400), 'log.' + today(-2)]
+    old = ['log.2000-01-01', 'log.' + _clock_day(clock, -400), 'log.' + _clock_day(clock, -2)]
     for name in old:
         (log_dir / name).write_text('old line\n')
     make_app(config={'log_days': '0'})
-    assert sorted(path.name for path in log_dir.iterdir()) == sorted(old + ['log.' + today()])
+    assert sorted(path.name for path in log_dir.iterdir()) == sorted(old + ['log.' + _clock_day(clock)])
 
 
-def test_an_app_keeping_every_file_outlasts_another_sharing_its_directory(make_app, log_dir):
+def test_an_app_keeping_every_file_outlasts_another_sharing_its_directory(make_app, log_dir, clock):
     log_dir.mkdir()
-    (log_dir / ('log.' + today(-40))).write_text('old line\n')
+    (log_dir / ('log.' + _clock_day(clock, -40))).write_text('old line\n')
     make_app(log_days=0)
     web = client(make_app(log_days=7))  # (the same directory: one set of files, kept as the longest asks)
-    (log_dir / ('log.' + today())).unlink()  # (what midnight does: a new file, and old ones deleted)
+    (log_dir / ('log.' + _clock_day(clock))).unlink()  # (what midnight does: a new file, and old ones deleted)
     time.sleep(1.1)  # (the day's file is looked for once a second)
     web.get('/nowhere', status=404)
-    assert (log_dir / ('log.' + today())).exists() and (log_dir / ('log.' + today(-40))).exists()
+    assert (log_dir / ('log.' + _clock_day(clock))).exists() and (log_dir / ('log.' + _clock_day(clock, -40))).exists()
 
 
 def test_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make_app, log_dir, clock):
@@ -438,7 +438,7 @@ def test_log_path_names_the_streams_in_any_case_and_makes_no_directory_of_them(m
 
 # -- line formats --------------------------------------------------------------------
 
-def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
+def test_text_lines_have_time_level_thread_and_message(make_app, log_dir, clock):
     app = thread_app(make_app)
     web = client(app)
     sid = web.get('/start').text
@@ -449,7 +449,7 @@ def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
     assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-%s\]   GET http://localhost:80/thread' % (STAMP, sid[:6]), lines[2])
     assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-%s\]   Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[3])
     assert len(lines) == 4
-    assert lines[0][:10] == today()
+    assert lines[0][:10] == _clock_day(clock)
 
 
 def test_the_logged_url_includes_the_query_string(make_app, log_dir):
@@ -591,6 +591,26 @@ def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
     warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
     assert warned and int(warned.group(1)) >= 300
     assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1])
+
+
+def test_by_default_a_response_slower_than_a_second_is_logged_at_warning(log_dir, uninstall_at_end):
+    """log_slow's default, 1 s (the README's table of settings), as an app without the key has it (make_app's
+    apps have log_slow 0 unless a test gives it)."""
+    app = uninstall_at_end(bottle.Bottle())
+    app.catchall = False
+    app.install(canister.Canister(log_path=str(log_dir)))
+    app.route('/slow', callback=lambda: time.sleep(1.1) or 'done')
+    app.route('/quicker', callback=lambda: time.sleep(0.7) or 'done')
+    web = client(app)
+    web.get('/slow')
+    for _ in range(3):  # (asked again only when another job's load made /quicker slower than 1 s)
+        web.get('/quicker')
+        lines = request_lines(read_log(log_dir))
+        if ' INFO ' in lines[-1]:
+            break
+    warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
+    assert warned and int(warned.group(1)) >= 1100, lines
+    assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1]), lines
 
 
 def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
@@ -1067,10 +1087,10 @@ def test_a_log_path_that_is_a_regular_file_fails_the_install_clearly(make_app, t
         make_app(log_path=str(blocker))
 
 
-def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_clearly(make_app, log_dir):
+def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_clearly(make_app, log_dir, clock):
     """README, Failure: a directory that cannot be written at install (here the day's file is a directory,
     which root cannot write either) fails the install, naming the place, the reason and what to do."""
-    (log_dir / ('log.' + today())).mkdir(parents=True)
+    (log_dir / ('log.' + _clock_day(clock))).mkdir(parents=True)
     with pytest.raises(canister.ConfigError) as caught:
         make_app()
     assert str(caught.value) == ('canister cannot write its log to %s: Is a directory (fix canister.log_path, or set '
@@ -1079,13 +1099,13 @@ def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_cle
 
 
 def test_an_install_on_a_full_disk_whose_days_file_ends_in_a_cut_line_serves_and_ends_that_line_once_there_is_room(
-        small_disk, make_app, capfd):
+        small_disk, make_app, clock, capfd):
     """README, Failure: a full disk is no install failure.  A worker started in another's place while the disk is
     full finds the day's file ending in the line the full disk cut short, and cannot write the newline that ends it:
     that used to fail the install with a ConfigError (gunicorn: "Worker failed to boot", and it stopped)."""
     logs = small_disk / 'logs'
     logs.mkdir()
-    day_file = logs / ('log.' + today())
+    day_file = logs / ('log.' + _clock_day(clock))
     day_file.write_text('X' * 4096)   # a line cut short at a page's end: a newline after it needs a new page
     os.utime(day_file, (time.time() - 10, time.time() - 10))
     filler = fill_file_system(small_disk)
@@ -1106,19 +1126,19 @@ def test_an_install_on_a_full_disk_whose_days_file_ends_in_a_cut_line_serves_and
                                             'canister: logging to %s works again' % logs]
 
 
-def _fail_the_days_file(log_dir):
+def _fail_the_days_file(log_dir, clock):
     """Make the day's file of a log already open fail: a link to /dev/full in its place, which canister does not follow
-    (``tests/test_log_file_safety.py``), looked at within a second."""
-    (log_dir / ('log.' + today())).unlink()
-    os.symlink('/dev/full', log_dir / ('log.' + today()))
+    (``tests/test_log_file_safety.py``), looked at within a second (the day of canister's stopped ``clock``)."""
+    (log_dir / ('log.' + _clock_day(clock))).unlink()
+    os.symlink('/dev/full', log_dir / ('log.' + _clock_day(clock)))
     time.sleep(1.1)
 
 
-def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app, log_dir, capfd):
+def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app, log_dir, clock, capfd):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     web = client(app)
-    _fail_the_days_file(log_dir)
+    _fail_the_days_file(log_dir, clock)
     for _ in range(3):
         assert web.get('/').text == 'ok'
     app.log.error('still failing')
@@ -1195,15 +1215,15 @@ def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requ
 
 
 def test_when_the_next_days_file_cannot_be_opened_its_lines_go_on_to_the_days_before_and_both_ends_are_told(
-        make_app, log_dir, capfd, monkeypatch):
+        make_app, log_dir, clock, capfd, monkeypatch):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     web = client(app)
     assert web.get('/').text == 'ok'
-    yesterday, tomorrow = log_dir / ('log.' + today()), log_dir / ('log.' + today(1))
+    yesterday, tomorrow = log_dir / ('log.' + _clock_day(clock)), log_dir / ('log.' + _clock_day(clock, 1))
     tomorrow.mkdir()                                   # at midnight the new day's file cannot be opened
-    real_time, real_time_ns = time.time, time.time_ns
-    monkeypatch.setattr(canister, '_now', lambda: real_time() + 86400)
+    real_time_ns = time.time_ns
+    clock.advance(86400)
     monkeypatch.setattr(time, 'time_ns', lambda: real_time_ns() + 86400 * 10**9)  # (the logging module's clock)
     for _ in range(3):
         assert web.get('/?during=outage').text == 'ok'
@@ -1221,21 +1241,21 @@ def test_when_the_next_days_file_cannot_be_opened_its_lines_go_on_to_the_days_be
 
 
 def test_an_old_log_file_that_cannot_be_deleted_is_told_once_on_stderr_and_the_days_file_is_used(
-        make_app, log_dir, capfd):
+        make_app, log_dir, clock, capfd):
     log_dir.mkdir()
-    stuck = log_dir / ('log.' + today(-40))
+    stuck = log_dir / ('log.' + _clock_day(clock, -40))
     stuck.mkdir()                                      # what os.remove cannot delete, even for root
     (stuck / 'inside').write_text('x\n')
-    (log_dir / ('log.' + today(-1))).write_text('yesterday\n')   # (no leap of the date at install)
+    (log_dir / ('log.' + _clock_day(clock, -1))).write_text('yesterday\n')   # (no leap of the date at install)
     app = make_app(log_days=30)
     app.route('/', callback=lambda: 'ok')
     web = client(app)
     assert web.get('/?first').text == 'ok'
-    (log_dir / ('log.' + today())).unlink()            # the next look opens the day's file again, and deletes again
+    (log_dir / ('log.' + _clock_day(clock))).unlink()  # the next look opens the day's file again, and deletes again
     time.sleep(1.1)
     assert web.get('/?second').text == 'ok'
     assert told(capfd.readouterr().err) == ['canister: cannot delete the old log file %s: Is a directory' % stuck]
-    assert '/?second' in (log_dir / ('log.' + today())).read_text()
+    assert '/?second' in (log_dir / ('log.' + _clock_day(clock))).read_text()
 
 
 
@@ -1255,9 +1275,10 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     the files older than log_days: a file another deleted first is no failure."""
     logs = tmp_path / 'logs'
     logs.mkdir()
+    started = time.time()
     for days in range(31, 3031):
-        (logs / ('log.' + today(-days))).touch()
-    (logs / ('log.' + today(-1))).touch()   # (they ran yesterday: no leap of the date)
+        (logs / ('log.' + today(-days, at=started))).touch()
+    (logs / ('log.' + today(-1, at=started))).touch()   # (they ran yesterday: no leap of the date)
     go, ready = tmp_path / 'go', tmp_path / 'ready'
     ready.mkdir()
     workers = [subprocess.Popen([sys.executable, '-c', SHARED_INSTALL, str(logs), str(go), str(ready)],
@@ -1270,7 +1291,8 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     said = [told(worker.communicate(timeout=60)[1]) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0]
     assert said == [[], [], []]
-    assert sorted(path.name for path in logs.iterdir()) == ['log.' + today(-1), 'log.' + today()]
+    assert sorted(path.name for path in logs.iterdir()) in [['log.' + today(-1, at=started), 'log.' + day]
+                                                            for day in days_since(started)]  # (a midnight may pass)
 
 
 #: For the scripts below (run with ``python -c``), after their ``app`` is made: ``get()`` serves a GET of / in
@@ -1287,7 +1309,9 @@ def get(query=None):
 UNLISTABLE = r'''
 import io, os, sys, time
 import bottle, canister
-logs, user = sys.argv[1], int(sys.argv[2])
+logs, user, now = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+canister._now = lambda: now   # (canister's clock stopped: the day's file is the one of the test's day)
+day_file = os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d', time.localtime(now)))
 if user != os.geteuid():
     os.setuid(user)     # (as gunicorn's workers do: imported as root, then another user)
 app = bottle.Bottle()
@@ -1295,7 +1319,7 @@ app.install(canister.Canister(log_path=logs))
 app.route('/', callback=lambda: 'ok')
 ''' + GET_OK + r'''get('before')
 os.chmod(logs, 0o300)   # files can still be made and written in it, but its names cannot be listed
-os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))
+os.remove(day_file)
 for query in ('after-1', 'after-2'):
     time.sleep(1.1)     # (the day's file is looked for once a second)
     get(query)
@@ -1306,9 +1330,10 @@ def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_ne
     """Not "cannot open": the day's file opened, only listing the old files to delete them failed.  Run as
     nobody when the tests run as root (who may list any directory)."""
     with directory_of_nobody('logs') as logs:
-        done = run_script(UNLISTABLE, logs, str(nobody_or_me()), capture_output=True, text=True)
+        now = time.time()
+        done = run_script(UNLISTABLE, logs, str(nobody_or_me()), repr(now), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        day_file = os.path.join(logs, 'log.' + today())
+        day_file = os.path.join(logs, 'log.' + today(at=now))
         assert told(done.stderr) == ['canister: cannot delete the log files older than 30 days: cannot list %s: '
                                      'Permission denied; lines go on to %s' % (logs, day_file)]
         with open(day_file) as lines:
@@ -1319,7 +1344,9 @@ def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_ne
 UNLISTABLE_DAYS = r'''
 import io, os, sys, time
 import bottle, canister
-logs, user = sys.argv[1], int(sys.argv[2])
+logs, user, now = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+canister._now = lambda: now   # (canister's clock stopped: the day's file is the one of the test's day)
+day_file = os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d', time.localtime(now)))
 if user != os.geteuid():
     os.setuid(user)
 app = bottle.Bottle()
@@ -1327,7 +1354,7 @@ app.install(canister.Canister(log_path=logs))
 app.route('/', callback=lambda: 'ok')
 ''' + GET_OK + r'''for mode in (0o300, 0o300, 0o700, 0o300):   # unlistable for two new files, listable, then unlistable again
     os.chmod(logs, mode)
-    os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))   # (what midnight does: a new file)
+    os.remove(day_file)                                                  # (what midnight does: a new file)
     time.sleep(1.1)                                                      # (the day's file is looked for once a second)
     get('m%o' % mode)
 '''
@@ -1336,24 +1363,25 @@ app.route('/', callback=lambda: 'ok')
 def test_a_log_directory_that_cannot_be_listed_is_told_once_until_it_can_be_again_not_at_every_new_file(tmp_path):
     """Run as nobody when the tests run as root (who may list any directory)."""
     with directory_of_nobody('logs') as logs:
-        done = run_script(UNLISTABLE_DAYS, logs, str(nobody_or_me()), capture_output=True, text=True)
+        now = time.time()
+        done = run_script(UNLISTABLE_DAYS, logs, str(nobody_or_me()), repr(now), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         line = ('canister: cannot delete the log files older than 30 days: cannot list %s: Permission denied; '
-                'lines go on to %s' % (logs, os.path.join(logs, 'log.' + today())))
+                'lines go on to %s' % (logs, os.path.join(logs, 'log.' + today(at=now))))
         assert told(done.stderr) == [line, line]       # the first new file, then the first after it could be listed
 
 
-def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
+def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, clock, capfd):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
-    _fail_the_days_file(log_dir)
-    before = time.time()
+    _fail_the_days_file(log_dir, clock)
+    clock.advance(7.25)   # (canister's clock, stopped: the time its lines take)
     assert client(app).get('/').text == 'ok'
     [line] = capfd.readouterr().err.splitlines()
     stamp = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d{3} canister: logging to %s failed: ' % re.escape(str(log_dir)),
                      line)
     assert stamp, line
-    assert before - 1 <= time.mktime(time.strptime(stamp.group(1), '%Y-%m-%d %H:%M:%S')) <= time.time(), line
+    assert stamp.group(1) == time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(clock.now)), line
 
 
 def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(make_app, log_dir, clock):
