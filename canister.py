@@ -2805,8 +2805,8 @@ class _LogSink:
         """Open the file of ``day`` (with the lock held).  If it cannot be opened (a directory made
         unwritable, a file that logrotate's ``create`` made for another user) while the file open now is
         still on disk (renamed, or yesterday's), lines go on to that one, and opening is tried again
-        each second: no line is lost meanwhile."""
-        if self._kept and _monotonic() < self._retry_at:
+        each second: no line is lost meanwhile.  A line of a day before the open file's stays in it (``_stays``)."""
+        if (self._kept and _monotonic() < self._retry_at) or self._stays(day):
             return
         try:
             self._open(day)
@@ -2823,6 +2823,15 @@ class _LogSink:
         if self._kept:
             self._kept = False
             self._tell('canister: logging to %s works again' % self.path, 'INFO')
+
+    def _stays(self, day: str) -> bool:
+        """True if a line of ``day``, a day before the open file's, goes to the open file, keeping its time (with the
+        lock held).  Such a line was stamped just before midnight by a thread that wrote it after another thread's
+        line of the new day, which opened the new day's file: the log does not go back to the day before's file
+        (and forward again at the next line, each time opening a file, looking for old ones to delete).  Only a
+        clock itself set back across midnight (an NTP step, a clock set right after a leap ahead), read again
+        here, takes it back."""
+        return day < self._day and _day_of(_now()) >= self._day
 
     def close(self) -> None:
         with self._lock:
@@ -2872,7 +2881,9 @@ class _LogSink:
         no old file to delete, no line cut short to wait for (the look once a second, made at once, ends one, as it
         does on an open file, and opens the day's file if the one taken up is no longer it).  Another day's is
         switched to (``_switch``).  Once opening failed (``write`` tells it), it is tried again each second: False,
-        and the line is dropped, until then."""
+        and the line is dropped, until then.  A line of a day before the file's goes to the file (``_stays``)."""
+        if self._stays(day):
+            day = self._day
         if self._held >= 0:
             self._fd, self._held, self._next_check = self._held, _CLOSED, 0.0
             if day != self._day:
