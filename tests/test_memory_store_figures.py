@@ -4,7 +4,8 @@ with a user **N bytes more**, are what ``python benchmarks/memory_store.py --ski
 The script compiles ``canister.py`` to its ``.pyc`` before it imports it, as an install has it: compiled in the
 measuring process, the memory the compiler frees is filled by the first sessions, and the figure per session reads
 lower the larger the module grows (it read 204 bytes where the ``.pyc`` gives 237). So the run here starts from a
-copy with no ``.pyc`` and ``PYTHONDONTWRITEBYTECODE=1``, the case that hid it.
+copy with no ``.pyc`` and ``PYTHONDONTWRITEBYTECODE=1``, the case that hid it. The README's figure is Python
+3.11's; other Pythons' objects differ by a few percent (Python 3.9 prints 6% more), hence the 8% allowed.
 """
 from __future__ import annotations
 
@@ -34,5 +35,5 @@ def test_the_memory_stores_bytes_per_session_are_those_the_benchmark_prints(tmp_
     printed = int(re.search(r': (\d+) bytes per session \(target <= 400\)', run.stdout).group(1))
     printed_more = int(re.search(r'\+(\d+) bytes against an anonymous one', run.stdout).group(1))
 
-    assert abs(printed - per_session) <= 0.04 * per_session, (per_session, run.stdout)
+    assert abs(printed - per_session) <= 0.08 * per_session, (per_session, run.stdout)
     assert abs(printed_more - with_user) <= 0.1 * with_user, (with_user, run.stdout)
