@@ -5738,17 +5738,44 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     return 'the body is not valid JSON'
 
 
-def _bottle_body_answer(error: BaseException) -> Optional[str]:
-    """What is wrong with a body that Bottle 0.13's ``request.json`` or ``request.forms``, read by the handler
-    itself, answered its own 400 for (``Invalid JSON``, ``MultipartError: ...``), as canister's own reading says
-    it; None for any other response, the app's own ``abort(400)`` among them (raised outside Bottle's readers)."""
-    if not isinstance(error, bottle.HTTPError) or error.status_code != 400 or _bottle_reader_of(error) is None:
+def _bottle_body_answer(error: BaseException) -> Optional[BadRequest]:
+    """Canister's refusal of a body that Bottle's ``request.json`` or ``request.forms``, read by the handler
+    itself, could not read: Bottle 0.13's own 400 (``Invalid JSON``, ``MultipartError: ...``), either Bottle's
+    413 for a body past ``MEMFILE_MAX``, or 0.12's exception (:func:`_bottle_body_refusal`), in the words of
+    canister's own reading; None for anything else, the app's own ``abort(400)`` among them (raised outside
+    Bottle's readers)."""
+    if not isinstance(error, bottle.HTTPError) or error.status_code not in (400, 413):
+        refusal = _bottle_body_refusal(error)
+        return None if refusal is None else BadRequest(refusal)
+    body = _bottle_reader_of(error)
+    if body is None:
         return None
+    if error.status_code == 413:
+        return BadRequest(_past_memfile_max(body, bottle.request.MEMFILE_MAX), status=413)
     if isinstance(error, _BOTTLE_FORM_ERRORS):
-        return _MALFORMED_FORM
+        return BadRequest(_MALFORMED_FORM)
     cause = error.__context__  # (json's own exception, which Bottle 0.13 answers 'Invalid JSON' for)
     refusal = _bottle_body_refusal(cause) if cause is not None else None
-    return refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.')
+    return BadRequest(refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.'))
+
+
+def _past_memfile_max(body: str, limit: int) -> str:
+    """What a 413 says of a ``JSON`` or ``form`` body over the ``limit`` (``MEMFILE_MAX``) that Bottle reads
+    of it, read by the handler itself (``bottle.request.json``, ``bottle.request.forms``)."""
+    if body == 'JSON':
+        return ('the JSON body is too large for bottle.request.json: Bottle reads at most %d bytes of it '
+                '(bottle.BaseRequest.MEMFILE_MAX): raise that setting if your JSON bodies are bigger, or take '
+                "the body's members as handler parameters, which canister reads up to max_body_size" % limit)
+    return ('the form body is too large for bottle.request.forms: Bottle reads at most %d bytes of a urlencoded '
+            'form (bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger' % limit)
+
+
+def _refused(error: BadRequest, log: Any) -> bottle.HTTPResponse:
+    """The answer to a request refused with ``error``, once its WARNING line is written to ``log``: a 400's
+    message says ``Bad request: ``, another status's (a 413) speaks for itself."""
+    message = 'Bad request: %s' % error if error.status == 400 else str(error)
+    log.write(logging.WARNING, '%s', 'Bad request: %s' % error.logged if error.status == 400 else error.logged)
+    return _error_response(error.status, message)
 
 
 def _may_hold_lone_surrogates(text: str) -> bool:
@@ -16646,6 +16673,13 @@ _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuse
 _PATH_NOT_UTF8 = "Bad request: the path is not valid UTF-8"
 #: Bottle 0.12's answer to such a path (0.13 drops the bytes that are no UTF-8).
 _BOTTLE_PATH_NOT_UTF8 = 'Invalid path string. Expected UTF-8'
+#: Bottle's answer to a path whose part a route's filter matched and then could not convert (``1.2.3`` for
+#: ``<f:float>``, whose pattern takes digits and dots), and what the log says of it.
+_BOTTLE_FILTER_FAILED = 'Path has wrong format.'
+_FILTER_FAILED = ("Bad request: the path %s fits a route's filter but does not convert as it asks (Bottle's router "
+                  "answered its own 400, 'Path has wrong format.'): for a 400 that names the part and what is wrong "
+                  "with it, write the wildcard without the filter and annotate the handler's parameter, which "
+                  "canister converts (<f> and f: float for <f:float>)")
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
 _OTHER_CODING = ("Bad request: Transfer-Encoding '%s' is not supported: send the body chunked (and no other "
                  "coding), or with a Content-Length")
@@ -17850,6 +17884,8 @@ class _RequestContext(SessionState):
                                   _returned_model_note() or _SENDABLE)
         elif error.status_code == 400 and error.body == _BOTTLE_PATH_NOT_UTF8:  # (one the early checks cannot judge)
             self.plugin.log.write(logging.WARNING, '%s', _PATH_NOT_UTF8)
+        elif error.status_code == 400 and error.body == _BOTTLE_FILTER_FAILED:
+            self.plugin.log.write(logging.WARNING, _FILTER_FAILED, _escape(bottle.request.path))
 
     def log_caught(self, error: Optional[BaseException]) -> None:
         """Log an exception that Bottle caught outside the route wrapper (a ``before_request`` hook's,
@@ -19299,10 +19335,7 @@ class Canister:
                         url_args = bind(url_args)
                     except BadRequest as error:
                         _run_guards(guards)
-                        message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                        logged = 'Bad request: %s' % error.logged if error.status == 400 else error.logged
-                        context.plugin.log.write(logging.WARNING, '%s', logged)  # (the request's log: maybe a parent's)
-                        raise _error_response(error.status, message) from None
+                        raise _refused(error, context.plugin.log) from None  # (the request's log: maybe a parent's)
             except bottle.HTTPResponse:
                 raise
             except StoreUnavailable as error:  # a guard read the session (session.user) from a store that is down
@@ -19315,12 +19348,11 @@ class Canister:
             try:
                 result = callback(*args, **url_args)
             except Exception as error:
-                # (Bottle 0.13's own 400 for a body it cannot read, or 0.12's exception: the client's body, not the
-                # handler, is at fault, a 400 as canister's own)
-                refusal = _bottle_body_answer(error) or _bottle_body_refusal(error)
+                # (Bottle's own 400 or 413 for a body it cannot read, or 0.12's exception: the client's body, not
+                # the handler, is at fault, answered as canister's own)
+                refusal = _bottle_body_answer(error)
                 if refusal is not None:
-                    context.plugin.log.write(logging.WARNING, 'Bad request: %s', refusal)
-                    raise _error_response(400, 'Bad request: %s' % refusal) from None
+                    raise _refused(refusal, context.plugin.log) from None
                 twice = binder.given_twice(error, url_args) if binder is not None else None
                 if twice is not None:  # (a decorator's wrapper gave the handler a parameter canister bound)
                     try:
