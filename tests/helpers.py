@@ -95,6 +95,12 @@ def today(offset_days: int = 0, at: Optional[float] = None) -> str:
     return time.strftime('%Y-%m-%d', time.localtime((time.time() if at is None else at) + offset_days * 86400))
 
 
+def day_file(log_dir: Union[str, pathlib.Path], when: Optional[float] = None) -> pathlib.Path:
+    """The day's log file in ``log_dir`` at canister's clock (or at ``when``, a ``time.time()``): the one canister
+    writes at that moment."""
+    return pathlib.Path(log_dir) / ('log.' + today(at=canister._now() if when is None else when))
+
+
 def days_since(started: float) -> List[str]:
     """The dates (``YYYY-MM-DD``) from the moment ``started`` (a ``time.time()``) to now: what a day's file that
     canister made in between may be named by, when a midnight passed meanwhile (a test runs for minutes at most)."""

@@ -13,18 +13,12 @@ import time
 import pytest
 
 import canister
-from helpers import client, read_log, served_once, told
+from helpers import client, day_file, read_log, served_once, told
 
 
-@pytest.fixture(autouse=True)
-def _stopped_clock(clock):
-    """Canister's clock stopped for each test, so that the day's file the test names is the one canister writes
-    (a day taken from the real clock at another moment is the next one around midnight)."""
-    return clock
-
-
-def _day_file(log_dir, when=None):
-    return log_dir / time.strftime('log.%Y-%m-%d', time.localtime(canister._now() if when is None else when))
+#: Canister's clock stopped for each test, so that the day's file a test names is the one canister writes (a day
+#: taken from the real clock at another moment is the next one around midnight).
+pytestmark = pytest.mark.usefixtures('clock')
 
 
 def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stderr_says_so(make_app, log_dir, tmp_path,
@@ -32,14 +26,14 @@ def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stder
     web = served_once(make_app)
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
-    _day_file(log_dir).unlink()
-    _day_file(log_dir).symlink_to(victim)
+    day_file(log_dir).unlink()
+    day_file(log_dir).symlink_to(victim)
     time.sleep(1.1)  # (the day's file is looked at once a second)
     assert web.get('/', {'written': 'here'}).text == 'ok'
     assert victim.read_text() == 'precious\n'
     [said] = told(capfd.readouterr().err)
     assert said == ('canister: logging to %s failed: [Errno %d] %s is a symbolic link, which canister does not follow'
-                    % (log_dir, errno.ELOOP, _day_file(log_dir).name)), said
+                    % (log_dir, errno.ELOOP, day_file(log_dir).name)), said
 
 
 def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines_go_on_to_the_day_before(
@@ -47,12 +41,12 @@ def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines
     web = served_once(make_app)
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
-    tomorrow = _day_file(log_dir, clock.now + 86400)
+    tomorrow = day_file(log_dir, clock.now + 86400)
     tomorrow.symlink_to(victim)
     clock.advance(86400)
     assert web.get('/', {'after': 'midnight'}).text == 'ok'
     assert victim.read_text() == 'precious\n'
-    assert 'GET http://localhost:80/?after=midnight' in _day_file(log_dir, clock.now - 86400).read_text()
+    assert 'GET http://localhost:80/?after=midnight' in day_file(log_dir, clock.now - 86400).read_text()
     [said] = told(capfd.readouterr().err)
     assert said.startswith('canister: cannot open %s: %s is a symbolic link, which canister does not follow; lines go '
                            'on to the file open before' % (tomorrow, tomorrow.name)), said
@@ -62,9 +56,9 @@ def test_an_install_over_a_symbolic_link_as_the_days_file_fails_naming_it(make_a
     log_dir.mkdir()
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
-    _day_file(log_dir).symlink_to(victim)
+    day_file(log_dir).symlink_to(victim)
     with pytest.raises(canister.ConfigError, match=r'^canister cannot write its log to %s: %s is a symbolic link, which '
-                       r'canister does not follow' % (re.escape(str(log_dir)), _day_file(log_dir).name)):
+                       r'canister does not follow' % (re.escape(str(log_dir)), day_file(log_dir).name)):
         make_app()
     assert victim.read_text() == 'precious\n'
 
@@ -90,7 +84,7 @@ def test_log_files_and_the_directory_canister_makes_are_open_to_their_owner_and_
         served_once(make_app)
     finally:
         os.umask(old)
-    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
+    assert stat.S_IMODE(day_file(log_dir).stat().st_mode) == 0o640
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
 
 
@@ -108,16 +102,16 @@ def test_each_missing_directory_above_the_log_directory_is_made_0750_too(make_ap
     assert client(app).get('/').text == 'ok'
     assert [stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / 'var', tmp_path / 'var' / 'log', log_dir)] \
         == [0o750, 0o750, 0o750]
-    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
+    assert stat.S_IMODE(day_file(log_dir).stat().st_mode) == 0o640
 
 
 def test_a_log_directory_and_days_file_that_already_exist_keep_their_modes(make_app, log_dir):
     """An operator's choice (a directory others may list, a file a log shipper's group may read and write) stands."""
     log_dir.mkdir()
     os.chmod(log_dir, 0o755)
-    _day_file(log_dir).write_text('')
-    os.chmod(_day_file(log_dir), 0o664)
+    day_file(log_dir).write_text('')
+    os.chmod(day_file(log_dir), 0o664)
     served_once(make_app)
     assert 'Response: 200' in read_log(log_dir)
-    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o664
+    assert stat.S_IMODE(day_file(log_dir).stat().st_mode) == 0o664
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o755

@@ -18,22 +18,16 @@ import bottle
 import pytest
 
 import canister
-from helpers import (client, finishes_in_child, install_warned, nobody_or_me, read_log, served_once, told,
+from helpers import (client, day_file, finishes_in_child, install_warned, nobody_or_me, read_log, served_once, told,
                      warning_lines)
 
 #: The other local user of these tests (no account needs to exist for a file to be owned by it).
 OTHER = 1234
 
 
-@pytest.fixture(autouse=True)
-def _stopped_clock(clock):
-    """Canister's clock stopped for each test, so that the day's file the test names is the one canister writes
-    (a day taken from the real clock at another moment is the next one around midnight)."""
-    return clock
-
-
-def _day_file(log_dir, when=None):
-    return log_dir / time.strftime('log.%Y-%m-%d', time.localtime(canister._now() if when is None else when))
+#: Canister's clock stopped for each test, so that the day's file a test names is the one canister writes (a day
+#: taken from the real clock at another moment is the next one around midnight).
+pytestmark = pytest.mark.usefixtures('clock')
 
 
 def _as_root():
@@ -66,13 +60,13 @@ def _install(log_dir):
 
 def _not_regular(log_dir, when=None):
     return ('%s is not a regular file (a named pipe, a device or a socket), which canister does not write to'
-            % _day_file(log_dir, when).name)
+            % day_file(log_dir, when).name)
 
 
 def test_an_install_over_a_named_pipe_as_the_days_file_fails_naming_it_instead_of_waiting_for_a_reader(log_dir,
                                                                                                       tmp_path):
     log_dir.mkdir(mode=0o777)
-    os.mkfifo(_day_file(log_dir))
+    os.mkfifo(day_file(log_dir))
 
     def install():
         try:
@@ -90,8 +84,8 @@ def test_an_install_over_a_named_pipe_that_another_process_reads_fails_too(log_d
     """With its reader there the open does not wait, but the lines would go to whoever reads the pipe, until it is
     full, and then every request would wait."""
     log_dir.mkdir()
-    os.mkfifo(_day_file(log_dir))
-    reader = os.open(_day_file(log_dir), os.O_RDONLY | os.O_NONBLOCK)
+    os.mkfifo(day_file(log_dir))
+    reader = os.open(day_file(log_dir), os.O_RDONLY | os.O_NONBLOCK)
     try:
         with pytest.raises(canister.ConfigError, match=re.escape(_not_regular(log_dir))):
             _install(log_dir)
@@ -106,7 +100,7 @@ def test_a_named_pipe_put_in_place_of_the_days_file_while_running_is_told_and_re
     def request_after_the_swap():
         sys.stderr = io.StringIO()
         os.mkfifo(tmp_path / 'pipe')
-        os.rename(tmp_path / 'pipe', _day_file(log_dir))
+        os.rename(tmp_path / 'pipe', day_file(log_dir))
         time.sleep(1.1)  # (the day's file is looked at once a second)
         answers = [web.get('/', {'n': str(n)}).text for n in range(2)]
         return '%s %s' % (answers, told(sys.stderr.getvalue()))
@@ -118,7 +112,7 @@ def test_a_named_pipe_put_in_place_of_the_days_file_while_running_is_told_and_re
 def test_a_named_pipe_waiting_as_the_next_days_file_is_not_opened_and_lines_go_on_to_the_day_before(
         make_app, log_dir, tmp_path, clock):
     web = served_once(make_app)
-    tomorrow = _day_file(log_dir, clock.now + 86400)
+    tomorrow = day_file(log_dir, clock.now + 86400)
     os.mkfifo(tomorrow)
 
     def request_after_midnight():
@@ -130,7 +124,7 @@ def test_a_named_pipe_waiting_as_the_next_days_file_is_not_opened_and_lines_go_o
     outcome = _outcome_in_child(request_after_midnight, tmp_path)
     assert outcome.startswith("ok ['canister: cannot open %s: %s; lines go on to the file open before"
                               % (tomorrow, _not_regular(log_dir, clock.now + 86400))), outcome
-    assert 'after=midnight' in _day_file(log_dir).read_text()
+    assert 'after=midnight' in day_file(log_dir).read_text()
 
 
 def test_a_log_directory_others_may_write_is_a_warning_at_install(log_dir):
@@ -170,11 +164,11 @@ def test_a_days_file_of_another_user_is_a_warning_at_install(log_dir):
     (as to logrotate's ``create``), and says so."""
     _as_root()
     log_dir.mkdir(mode=0o750)
-    _day_file(log_dir).write_text('')
-    os.chmod(_day_file(log_dir), 0o666)
-    os.chown(_day_file(log_dir), OTHER, -1)
+    day_file(log_dir).write_text('')
+    os.chmod(day_file(log_dir), 0o666)
+    os.chown(day_file(log_dir), OTHER, -1)
     app, said = install_warned(log_dir)
-    assert said == [_file_note(_day_file(log_dir), OTHER, 0o666)]
+    assert said == [_file_note(day_file(log_dir), OTHER, 0o666)]
     app.uninstall(True)
     assert 'The log file' in read_log(log_dir)
 
@@ -182,10 +176,10 @@ def test_a_days_file_of_another_user_is_a_warning_at_install(log_dir):
 @pytest.mark.parametrize('mode', [0o644, 0o662])
 def test_a_days_file_others_may_read_or_write_is_a_warning_at_install(log_dir, mode):
     log_dir.mkdir(mode=0o750)
-    _day_file(log_dir).write_text('')
-    os.chmod(_day_file(log_dir), mode)
+    day_file(log_dir).write_text('')
+    os.chmod(day_file(log_dir), mode)
     app, said = install_warned(log_dir)
-    assert said == [_file_note(_day_file(log_dir), os.geteuid(), mode)]
+    assert said == [_file_note(day_file(log_dir), os.geteuid(), mode)]
     app.uninstall(True)
 
 
@@ -195,8 +189,8 @@ def test_a_directory_and_days_file_of_this_user_and_its_group_are_no_warning(log
     if directory_mode is not None:
         log_dir.mkdir()
         os.chmod(log_dir, directory_mode)
-        _day_file(log_dir).write_text('')
-        os.chmod(_day_file(log_dir), file_mode)
+        day_file(log_dir).write_text('')
+        os.chmod(day_file(log_dir), file_mode)
     app, said = install_warned(log_dir)
     assert said == []
     app.uninstall(True)
@@ -222,14 +216,14 @@ def test_a_log_path_that_is_a_symbolic_link_of_another_user_fails_the_install_an
 def test_old_files_are_deleted_through_a_log_path_that_is_a_symbolic_link_of_this_user(make_app, tmp_path):
     real = tmp_path / 'elsewhere'
     real.mkdir()
-    old, kept = _day_file(real, canister._now() - 40 * 86400), _day_file(real, canister._now() - 86400)
+    old, kept = day_file(real, canister._now() - 40 * 86400), day_file(real, canister._now() - 86400)
     old.write_text('old\n')
     kept.write_text('yesterday\n')
     (tmp_path / 'linked').symlink_to(real)
     app = make_app(log_path=str(tmp_path / 'linked'))
     app.route('/', callback=lambda: 'ok')
     assert client(app).get('/').text == 'ok'
-    assert sorted(os.listdir(real)) == [kept.name, _day_file(real).name]
+    assert sorted(os.listdir(real)) == [kept.name, day_file(real).name]
 
 
 def _not_followed(log_dir, why):
@@ -259,7 +253,7 @@ def test_a_link_put_in_place_of_the_log_directory_while_running_is_not_written_t
     assert web.get('/', {'again': 'after'}).text == 'ok'
     assert os.listdir(theirs) == ['log.2001-01-01']
     assert (theirs / 'log.2001-01-01').read_text() == 'their line\n'
-    lines = _day_file(moved, clock.now).read_text()
+    lines = day_file(moved, clock.now).read_text()
     assert 'after=midnight' in lines and 'again=after' in lines
     said = told(capfd.readouterr().err)
     assert said == [_not_followed(log_dir, 'became a symbolic link')], said
@@ -275,7 +269,7 @@ def test_a_link_put_in_place_of_the_log_directory_while_running_is_not_written_t
     for n in range(3):
         assert web.get('/', {'n': str(n)}).text == 'ok'
     assert os.listdir(theirs) == ['log.2001-01-01']
-    assert 'n=2' in _day_file(moved).read_text()
+    assert 'n=2' in day_file(moved).read_text()
     said = told(capfd.readouterr().err)
     assert said == [_not_followed(log_dir, 'became a symbolic link')], said
 
@@ -290,8 +284,8 @@ def test_once_the_link_is_replaced_by_a_directory_of_this_user_lines_go_there(
     log_dir.mkdir()
     time.sleep(1.1)
     assert web.get('/', {'in': 'new'}).text == 'ok'
-    assert 'in=new' in _day_file(log_dir).read_text()
-    assert 'through=link' in _day_file(moved).read_text() and 'in=new' not in _day_file(moved).read_text()
+    assert 'in=new' in day_file(log_dir).read_text()
+    assert 'through=link' in day_file(moved).read_text() and 'in=new' not in day_file(moved).read_text()
     assert os.listdir(theirs) == ['log.2001-01-01']
     assert told(capfd.readouterr().err) == [_not_followed(log_dir, 'became a symbolic link'),
                                             'canister: logging to %s works again' % log_dir]
@@ -304,12 +298,12 @@ def test_a_log_directory_renamed_away_and_made_again_by_an_admin_is_followed_wit
     os.rename(log_dir, tmp_path / 'logs.old')
     log_dir.mkdir(mode=0o750)
     deadline = time.monotonic() + 30
-    while not _day_file(log_dir).exists() and time.monotonic() < deadline:
+    while not day_file(log_dir).exists() and time.monotonic() < deadline:
         assert web.get('/').text == 'ok'
         time.sleep(0.05)
     assert web.get('/', {'in': 'new'}).text == 'ok'
-    assert 'in=new' in _day_file(log_dir).read_text()
-    assert 'in=new' not in _day_file(tmp_path / 'logs.old').read_text()
+    assert 'in=new' in day_file(log_dir).read_text()
+    assert 'in=new' not in day_file(tmp_path / 'logs.old').read_text()
     assert capfd.readouterr().err == ''
 
 
@@ -320,7 +314,7 @@ def test_a_log_directory_deleted_and_made_again_before_canister_looks_is_followe
     log_dir.mkdir(mode=0o750)
     time.sleep(1.1)
     assert web.get('/', {'in': 'new'}).text == 'ok'
-    assert 'in=new' in _day_file(log_dir).read_text()
+    assert 'in=new' in day_file(log_dir).read_text()
     assert capfd.readouterr().err == ''
 
 
@@ -340,7 +334,7 @@ def test_a_directory_of_another_user_put_in_place_of_the_log_directory_is_not_fo
     web = _served_then_replaced_by_a_directory_of_another_user(make_app, log_dir, tmp_path, clock)
     assert web.get('/', {'after': 'midnight'}).text == 'ok'
     assert os.listdir(log_dir) == []
-    assert 'after=midnight' in _day_file(tmp_path / 'moved', clock.now).read_text()
+    assert 'after=midnight' in day_file(tmp_path / 'moved', clock.now).read_text()
     said = told(capfd.readouterr().err)
     assert said == [_not_followed(log_dir, 'became a directory of another user (uid %d)' % OTHER)], said
 
@@ -375,7 +369,7 @@ def test_a_directory_of_the_owner_of_the_one_opened_at_install_put_in_its_place_
         assert client(app).get('/', {'in': 'new'}).text == 'ok'
     finally:
         app.uninstall(True)
-    assert 'in=new' in _day_file(log_dir).read_text()
+    assert 'in=new' in day_file(log_dir).read_text()
 
 
 def test_a_process_forked_after_a_link_took_the_log_directorys_place_writes_in_the_directory_opened_before(
@@ -393,7 +387,7 @@ def test_a_process_forked_after_a_link_took_the_log_directorys_place_writes_in_t
     finally:
         sys.stderr = sys.__stderr__
         app.uninstall(True)
-    lines = _day_file(moved).read_text()
+    lines = day_file(moved).read_text()
     assert 'by=child' in lines and 'by=parent' in lines
     assert os.listdir(theirs) == ['log.2001-01-01']
 
@@ -402,9 +396,9 @@ def test_a_days_file_that_a_group_this_user_is_not_in_may_read_is_no_warning(log
     """logrotate's ``create 0640 www-data adm``: the adm group reads the logs on purpose."""
     _as_root()
     log_dir.mkdir(mode=0o750)
-    _day_file(log_dir).write_text('')
-    os.chmod(_day_file(log_dir), 0o640)
-    os.chown(_day_file(log_dir), -1, OTHER)
+    day_file(log_dir).write_text('')
+    os.chmod(day_file(log_dir), 0o640)
+    os.chown(day_file(log_dir), -1, OTHER)
     app, said = install_warned(log_dir)
     assert said == []
     app.uninstall(True)
@@ -418,9 +412,9 @@ def test_a_log_directory_of_root_is_no_warning_to_another_user(tmp_path):
         os.chmod(parent, 0o755)
         logs = pathlib.Path(parent, 'logs')
         logs.mkdir(mode=0o755)
-        _day_file(logs).write_text('')
-        os.chmod(_day_file(logs), 0o640)
-        os.chown(_day_file(logs), nobody_or_me(), -1)
+        day_file(logs).write_text('')
+        os.chmod(day_file(logs), 0o640)
+        os.chown(day_file(logs), nobody_or_me(), -1)
 
         def installed_as_nobody_without_a_warning():
             os.setgid(nobody_or_me())
@@ -439,11 +433,11 @@ def test_a_directory_and_days_file_a_group_this_user_is_not_in_may_write_are_war
     log_dir.mkdir()
     os.chmod(log_dir, 0o770)
     os.chown(log_dir, -1, OTHER)
-    _day_file(log_dir).write_text('')
-    os.chmod(_day_file(log_dir), 0o660)
-    os.chown(_day_file(log_dir), -1, OTHER)
+    day_file(log_dir).write_text('')
+    os.chmod(day_file(log_dir), 0o660)
+    os.chown(day_file(log_dir), -1, OTHER)
     app, said = install_warned(log_dir)
     assert [note.split(' can be ')[0] for note in said] == ['The log directory %s' % log_dir,
-                                                             'The log file %s' % _day_file(log_dir)]
-    assert _file_note(_day_file(log_dir), os.geteuid(), 0o660) in said
+                                                             'The log file %s' % day_file(log_dir)]
+    assert _file_note(day_file(log_dir), os.geteuid(), 0o660) in said
     app.uninstall(True)
