@@ -26,6 +26,8 @@ def old_app(cluster, tmp_path, request):
         'PYTHONPATH': old_redis_py_dir(),
         'CANISTER_SESSION_STORE': cluster.url,
         'CANISTER_REDIS_WAIT': '1',
+        # (a WAIT of 5 s: a replica a loaded machine leaves unscheduled for half a second still confirms)
+        'CANISTER_REDIS_TIMEOUT': '10',
         'CANISTER_REDIS_PREFIX': app['prefix'],
         'CANISTER_LOG_PATH': str(app['logs']),
         'CANISTER_HOLD_DIR': str(app['hold'])})

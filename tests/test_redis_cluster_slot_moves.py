@@ -21,7 +21,10 @@ def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
     old master answers MOVED; else left migrating, so it answers ASK); the held answer, the WAITs each master ran
     meanwhile (old, new), and what the session key holds on its new master then."""
     gate = {'loaded': threading.Event(), 'release': threading.Event()}
-    origin = serve(topology_app(make_app, cluster.url, gate=gate, session_redis_prefix=prefix, session_redis_wait=1))
+    # (a timeout of 10 s, so a WAIT of 5 s: a replica a loaded machine leaves unscheduled for half a second still
+    # confirms the saves that must be confirmed)
+    origin = serve(topology_app(make_app, cluster.url, gate=gate, session_redis_prefix=prefix, session_redis_wait=1,
+                                session_redis_timeout=10))
     browser = anonymous(origin, value='before')
     key = prefix + browser.sid
     saved = start_held(Browser(origin, browser.sid, follow=False), gate['loaded'], gate['release'],

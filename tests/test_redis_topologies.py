@@ -828,7 +828,8 @@ def test_a_read_is_one_evalsha_and_a_change_adds_one_more_on_the_master_holding_
 def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(make_app, serve, sentinel, prefix):
     """No SCRIPT EXISTS before each save (what a script object in a pipeline would send): the
     update and WAIT go in one pipeline."""
-    origin = serve(topology_app(make_app, sentinel.url, session_redis_prefix=prefix, session_redis_wait=1))
+    origin = serve(topology_app(make_app, sentinel.url, session_redis_prefix=prefix, session_redis_wait=1,
+                                session_redis_timeout=10))  # (a WAIT of 5 s: confirmed under load too)
     browser = Browser(origin)
     for _ in range(2):
         assert browser.get('/count').status == 200
@@ -870,7 +871,8 @@ def test_the_round_trips_of_a_change_counted_on_the_sessions_master_are_those_of
     change is the read script, then the update script (with its WAIT, in the same pipeline on the same connection):
     two round trips, three with the acknowledgement, on Sentinel as on Cluster."""
     setup = request.getfixturevalue(name)
-    origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix, session_redis_wait=wait))
+    origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix, session_redis_wait=wait,
+                                session_redis_timeout=10))  # (a WAIT of 5 s: confirmed under load too)
     browser = Browser(origin)
     for _ in range(2):  # a session, and connections and the scripts in place
         assert browser.get('/count').status == 200

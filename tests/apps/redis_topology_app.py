@@ -4,6 +4,7 @@ Configured by environment variables:
   CANISTER_SESSION_STORE    session store URL (redis://, rediss://, redis+sentinel://, redis+cluster://)
   CANISTER_REDIS_PREFIX     session_redis_prefix (default: canister's)
   CANISTER_REDIS_WAIT       session_redis_wait (default 0)
+  CANISTER_REDIS_TIMEOUT    session_redis_timeout in seconds (default: canister's)
   CANISTER_SESSION_TIMEOUT  session_timeout in seconds (default: canister's)
   CANISTER_LOG_PATH         canister's log directory (or stderr/stdout; default stderr)
   CANISTER_LOG_LEVEL        canister's log level (default INFO)
@@ -39,6 +40,8 @@ options = {
 }
 if os.environ.get('CANISTER_REDIS_PREFIX'):
     options['session_redis_prefix'] = os.environ['CANISTER_REDIS_PREFIX']
+if os.environ.get('CANISTER_REDIS_TIMEOUT'):
+    options['session_redis_timeout'] = float(os.environ['CANISTER_REDIS_TIMEOUT'])
 if os.environ.get('CANISTER_SESSION_TIMEOUT'):
     options['session_timeout'] = int(os.environ['CANISTER_SESSION_TIMEOUT'])
 
