@@ -1217,7 +1217,9 @@ def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_
         make_app, cluster, prefix, log_dir):
     """A new session's SET goes with its WAIT to the master of the key's slot, in one pipeline, and a change's
     script then its WAIT: 200 while its replica confirms them, 503 while it is frozen, 200 again once it answers."""
-    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix, session_redis_wait=1, catchall=True)
+    # (a timeout of 4 s, so a WAIT of 2 s: the replica confirms under load too, and the frozen one is waited 2 s)
+    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix, session_redis_wait=1, catchall=True,
+                       session_redis_timeout=4)
     web = helpers.client(app)
     sid = helpers.cookie_value(web.get('/login?name=alice'))
     assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
@@ -1241,7 +1243,8 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
     the prefix a hash tag), thread switches made frequent: each WAIT the key's master gets follows the change's
     script on the same connection."""
     tagged = '{%s}' % prefix
-    origin = serve(topology_app(make_app, cluster.url, session_redis_prefix=tagged, session_redis_wait=1))
+    origin = serve(topology_app(make_app, cluster.url, session_redis_prefix=tagged, session_redis_wait=1,
+                                session_redis_timeout=10))  # (a WAIT of 5 s: confirmed under MONITOR and load too)
     browsers = [logged_in(origin, 'user%d' % number) for number in range(8)]
     master = cluster.master_of(tagged + browsers[0].sid)
     capture = open(os.path.join(master.directory, 'monitor.txt'), 'wb')
