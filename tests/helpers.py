@@ -263,6 +263,17 @@ def json_counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
     return app
 
 
+def count_route(app: bottle.Bottle, key: str = 'n') -> bottle.Bottle:
+    """``app`` with GET /count, which adds one to the session's ``key`` (from 0) and answers it as text (a request
+    that saves its session); the app."""
+    @app.get('/count')
+    def count():
+        session.data[key] = session.data.get(key, 0) + 1
+        return str(session.data[key])
+
+    return app
+
+
 def archived_app(make_app: Any, method: str = 'GET', annotation: Any = bool) -> bottle.Bottle:
     """``make_app()`` with ``method /items`` binding ``archived`` (an ``annotation``, False by default) and
     answering its ``repr``; the app."""

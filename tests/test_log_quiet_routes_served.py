@@ -44,6 +44,18 @@ def requests_logged(log_dir, seconds=0.0):
     return [message for message in messages if message.startswith(('GET ', 'Response: '))]
 
 
+def served_and_logged(app, log_dir, *paths):
+    """``app`` served by waitress, each of ``paths`` asked for in turn: their statuses, the request and response lines
+    then in ``log_dir``, and the server's origin."""
+    server = InProcessWaitress(app)
+    try:
+        statuses = [get(server, path) for path in paths]
+        logged = requests_logged(log_dir, 0.3)
+    finally:
+        server.close()
+    return statuses, logged, server.origin
+
+
 @pytest.mark.parametrize('parent_has_canister', [False, True])
 def test_a_childs_quiet_route_mounted_with_a_trailing_slash_is_quiet_on_bottle_0_13(
         tmp_path, uninstall_at_end, parent_has_canister):
@@ -55,18 +67,13 @@ def test_a_childs_quiet_route_mounted_with_a_trailing_slash_is_quiet_on_bottle_0
     if parent_has_canister:
         parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), log_slow=0))
     parent.mount('/child/', child)  # (Bottle 0.13: the child's routes added to the parent; 0.12: a WSGI mount)
-    server = InProcessWaitress(parent)
-    try:
-        assert get(server, '/child/ping') == 200
-        assert get(server, '/child/fail') == 503
-        # the canister that serves them: the parent's if it has one, else the child's own
-        served_by = tmp_path / ('parent' if parent_has_canister else 'child')
-        logged = requests_logged(served_by, 0.3)
-    finally:
-        server.close()
-    expected = ['GET %s/child/fail' % server.origin, 'Response: 503 (']
+    # the canister that serves them: the parent's if it has one, else the child's own
+    served_by = tmp_path / ('parent' if parent_has_canister else 'child')
+    statuses, logged, origin = served_and_logged(parent, served_by, '/child/ping', '/child/fail')
+    assert statuses == [200, 503]
+    expected = ['GET %s/child/fail' % origin, 'Response: 503 (']
     if BOTTLE_0_12 and parent_has_canister:  # the README: a route of an app mounted as a WSGI app is logged
-        expected = ['GET %s/child/ping' % server.origin, 'Response: 200 ('] + expected
+        expected = ['GET %s/child/ping' % origin, 'Response: 200 ('] + expected
     # else quiet, its 503 still logged in full
     assert len(logged) == len(expected)
     assert all(message.startswith(start) for message, start in zip(logged, expected)), logged
@@ -85,15 +92,10 @@ def test_a_quiet_route_with_a_wildcard_leaves_other_routes_filters_to_run_once(m
     app.router.add_filter('user', user_filter)
     app.route('/health/<part>', callback=lambda part: 'ok', log=False)
     app.route('/users/<user:user>', callback=lambda user: user)
-    server = InProcessWaitress(app)
-    try:
-        assert get(server, '/users/5') == 200
-        assert get(server, '/health/db') == 200
-        logged = requests_logged(log_dir, 0.3)
-    finally:
-        server.close()
+    statuses, logged, origin = served_and_logged(app, log_dir, '/users/5', '/health/db')
+    assert statuses == [200, 200]
     assert looked_up == ['5']
-    assert logged[0] == 'GET %s/users/5' % server.origin and len(logged) == 2  # (/health/db is quiet)
+    assert logged[0] == 'GET %s/users/5' % origin and len(logged) == 2  # (/health/db is quiet)
 
 
 def test_a_quiet_route_shadowed_by_an_earlier_route_is_logged(make_app, log_dir):
@@ -102,14 +104,9 @@ def test_a_quiet_route_shadowed_by_an_earlier_route_is_logged(make_app, log_dir)
     app = make_app(log_slow=0)
     app.route('/health/db', callback=lambda: 'db')
     app.route('/health/<part>', callback=lambda part: 'ok', log=False)
-    server = InProcessWaitress(app)
-    try:
-        assert get(server, '/health/db') == 200
-        assert get(server, '/health/cache') == 200
-        logged = requests_logged(log_dir, 0.3)
-    finally:
-        server.close()
-    assert logged[0] == 'GET %s/health/db' % server.origin and len(logged) == 2
+    statuses, logged, origin = served_and_logged(app, log_dir, '/health/db', '/health/cache')
+    assert statuses == [200, 200]
+    assert logged[0] == 'GET %s/health/db' % origin and len(logged) == 2
 
 
 @pytest.mark.parametrize('log_format', ['text', 'json'])

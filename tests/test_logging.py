@@ -578,16 +578,23 @@ def slow_app(make_app, seconds, **overrides):
     return app
 
 
-def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
-    app = slow_app(make_app, 0.3, log_slow=0.25)
-    app.route('/fast', callback=lambda: 'done')
+def slow_then_quicker(app, log_dir, quicker):
+    """The request lines in ``log_dir`` after GET /slow, then GET ``quicker``: that one asked again (three times at
+    the most) only while another job's load made it slower than log_slow too."""
     web = client(app)
     web.get('/slow')
-    for _ in range(3):  # (asked again only when another job's load made /fast slower than 0.25 s)
-        web.get('/fast')
+    for _ in range(3):
+        web.get(quicker)
         lines = request_lines(read_log(log_dir))
         if ' INFO ' in lines[-1]:
             break
+    return lines
+
+
+def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
+    app = slow_app(make_app, 0.3, log_slow=0.25)
+    app.route('/fast', callback=lambda: 'done')
+    lines = slow_then_quicker(app, log_dir, '/fast')
     warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
     assert warned and int(warned.group(1)) >= 300
     assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1])
@@ -601,13 +608,7 @@ def test_by_default_a_response_slower_than_a_second_is_logged_at_warning(log_dir
     app.install(canister.Canister(log_path=str(log_dir)))
     app.route('/slow', callback=lambda: time.sleep(1.1) or 'done')
     app.route('/quicker', callback=lambda: time.sleep(0.7) or 'done')
-    web = client(app)
-    web.get('/slow')
-    for _ in range(3):  # (asked again only when another job's load made /quicker slower than 1 s)
-        web.get('/quicker')
-        lines = request_lines(read_log(log_dir))
-        if ' INFO ' in lines[-1]:
-            break
+    lines = slow_then_quicker(app, log_dir, '/quicker')
     warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
     assert warned and int(warned.group(1)) >= 1100, lines
     assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[-1]), lines

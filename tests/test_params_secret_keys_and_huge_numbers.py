@@ -5,6 +5,8 @@ import dataclasses
 from decimal import Decimal
 from typing import Any, Dict, List
 
+import pytest
+
 from helpers import read_log, readme_section, warning_lines
 from param_kit import Price, client_serving_posts, post_json_text
 
@@ -49,39 +51,30 @@ def assert_answer_and_log(answer, log_dir, message):
     assert SECRET not in read_log(log_dir)
 
 
-def test_a_failing_key_under_a_secret_looking_member_is_not_shown(make_app, log_dir):
-    web = vault_client(make_app)
-    answer = post_json_text(web, '/nested', '{"p": {"api_key": {"%s": 1}}}' % SECRET, status=400)
-    assert_answer_and_log(answer, log_dir, "parameter 'p' must be a JSON object, each key str and each value "
-                                           "Dict[int, int]: its member 'api_key' must be a JSON object, each key int "
-                                           "and each value int: a key of it must be an integer (the key is not "
-                                           "shown: the name looks secret)")
+#: (test id, path, JSON body, the message of the 400) of a key that fails under a secret-looking name: not shown
+SECRET_KEYS = [
+    ('under-a-secret-looking-member', '/nested', '{"p": {"api_key": {"%s": 1}}}' % SECRET,
+     "parameter 'p' must be a JSON object, each key str and each value Dict[int, int]: its member 'api_key' must be a "
+     "JSON object, each key int and each value int: a key of it must be an integer (the key is not shown: the name "
+     "looks secret)"),
+    ('under-a-secret-looking-field', '/vault', '{"vault": {"tokens": {"%s": "v"}}}' % SECRET,
+     "parameter 'vault' must be a JSON object with the fields of Vault (tokens): its field 'tokens' must be a JSON "
+     "object, each key int and each value str: a key of it must be an integer (the key is not shown: the name looks "
+     "secret)"),
+    ('in-a-list-under-a-secret-looking-field', '/keyring', '{"ring": {"api_keys": [{"1": 1}, {"%s": 1}]}}' % SECRET,
+     "parameter 'ring' must be a JSON object with the fields of Keyring (api_keys): its field 'api_keys' (at "
+     "api_keys[1]) must be a JSON object, each key int and each value int: a key of it must be an integer (the key is "
+     "not shown: the name looks secret)"),
+    ('of-a-secret-looking-parameter', '/password', '{"password": {"%s": 1}}' % SECRET,
+     "parameter 'password' must be a JSON object, each key int and each value int: a key of it must be an integer "
+     "(the key is not shown: the name looks secret)"),
+]
 
 
-def test_a_failing_key_under_a_secret_looking_field_is_not_shown(make_app, log_dir):
-    web = vault_client(make_app)
-    answer = post_json_text(web, '/vault', '{"vault": {"tokens": {"%s": "v"}}}' % SECRET, status=400)
-    assert_answer_and_log(answer, log_dir, "parameter 'vault' must be a JSON object with the fields of Vault "
-                                           "(tokens): its field 'tokens' must be a JSON object, each key int and "
-                                           "each value str: a key of it must be an integer (the key is not shown: "
-                                           "the name looks secret)")
-
-
-def test_a_failing_key_in_a_list_under_a_secret_looking_field_is_not_shown(make_app, log_dir):
-    web = vault_client(make_app)
-    answer = post_json_text(web, '/keyring', '{"ring": {"api_keys": [{"1": 1}, {"%s": 1}]}}' % SECRET, status=400)
-    assert_answer_and_log(answer, log_dir, "parameter 'ring' must be a JSON object with the fields of Keyring "
-                                           "(api_keys): its field 'api_keys' (at api_keys[1]) must be a JSON object, "
-                                           "each key int and each value int: a key of it must be an integer (the "
-                                           "key is not shown: the name looks secret)")
-
-
-def test_a_failing_key_of_a_secret_looking_parameter_is_not_shown(make_app, log_dir):
-    web = vault_client(make_app)
-    answer = post_json_text(web, '/password', '{"password": {"%s": 1}}' % SECRET, status=400)
-    assert_answer_and_log(answer, log_dir, "parameter 'password' must be a JSON object, each key int and each value "
-                                           "int: a key of it must be an integer (the key is not shown: the name looks "
-                                           "secret)")
+@pytest.mark.parametrize('path,body,message', [case[1:] for case in SECRET_KEYS], ids=[case[0] for case in SECRET_KEYS])
+def test_a_failing_key_under_a_secret_looking_name_is_not_shown(make_app, log_dir, path, body, message):
+    answer = post_json_text(vault_client(make_app), path, body, status=400)
+    assert_answer_and_log(answer, log_dir, message)
 
 
 def test_a_failing_key_under_plain_names_is_still_shown(make_app, log_dir):

@@ -13,7 +13,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import basic, cookie_value, cookieless_client, read_log, with_cookie
+from helpers import basic, cookie_value, cookieless_client, count_route, read_log, with_cookie
 from redis_topologies import command_calls
 from servers import RedisServer, old_redis_server_binary
 from session_kit import add_session_routes, plugin_of
@@ -45,12 +45,8 @@ def test_the_server_of_these_tests_is_older_than_redis_6_2(database):
 
 
 def session_app(make_app, old_redis, **config):
-    app = make_app(config=dict({'session_store': old_redis.url, 'session_timeout': 600}, **config))
-
-    @app.get('/count')
-    def count():
-        session.data['count'] = session.data.get('count', 0) + 1
-        return str(session.data['count'])
+    app = count_route(make_app(config=dict({'session_store': old_redis.url, 'session_timeout': 600}, **config)),
+                      'count')
 
     @app.get('/read')
     def read():
@@ -164,14 +160,7 @@ def test_the_install_says_nothing_of_the_old_server(make_app, old_redis, log_dir
 def test_a_store_the_app_built_on_a_client_of_redis_before_6_2(make_app, old_redis, database):
     import redis
     store = canister.RedisStore(client=redis.Redis.from_url(old_redis.url))
-    app = make_app(store=store)
-
-    @app.get('/count')
-    def count():
-        session.data['count'] = session.data.get('count', 0) + 1
-        return str(session.data['count'])
-
-    web = cookieless_client(app)
+    web = cookieless_client(count_route(make_app(store=store), 'count'))
     sid = cookie_value(web.get('/count'))
     assert store.check() is None
     assert web.get('/count', headers=with_cookie(sid)).text == '2'

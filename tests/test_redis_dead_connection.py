@@ -2,20 +2,13 @@
 (a NAT or firewall that forgot an idle flow, with no RST), in front of a healthy redis-server."""
 import time
 
-from canister import session
-from helpers import BlackHoleProxy, cookie_value, cookieless_client, with_cookie
+from helpers import BlackHoleProxy, cookie_value, cookieless_client, count_route, with_cookie
 
 
 def test_one_silently_dead_pooled_connection_costs_one_503_not_a_second_of_them(make_app, redis_server):
     proxy = BlackHoleProxy(redis_server.port)
     try:
-        app = make_app(session_store=proxy.url)
-
-        @app.get('/count')
-        def count():
-            session.data['n'] = session.data.get('n', 0) + 1
-            return str(session.data['n'])
-
+        app = count_route(make_app(session_store=proxy.url))
         web = cookieless_client(app)
         sid = cookie_value(web.get('/count'))
         assert web.get('/count', headers=with_cookie(sid)).text == '2'   # served over the pool's one connection

@@ -14,7 +14,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import UNAVAILABLE, basic, client, fill_up, read_log, with_cookie
+from helpers import UNAVAILABLE, basic, client, count_route, fill_up, read_log, with_cookie
 
 THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
                         'session store that keeps the count cannot be reached or written), retry shortly\n')
@@ -30,11 +30,7 @@ def full_app(make_app, server):
                    auth_basic_username='alice', auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
     app.get('/read')(lambda: {'read': [session.user, session.data]})
     app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
-
-    @app.get('/count')
-    def count():
-        session.data['count'] = session.data.get('count', 0) + 1
-        return str(session.data['count'])
+    count_route(app, 'count')
 
     @app.post('/form-login')
     def form_login(username: str, password: str):

@@ -35,6 +35,15 @@ def race_app(make_app: Any, url: str, **config: Any) -> Any:
     return app
 
 
+def replaced_across(make_app: Any, serve_with_gates: Any, url: str, meanwhile: str, **data: str) -> Any:
+    """alice's session, logged in with ``data``: its request that replaces the data with ``{'x': '9'}`` held while
+    ``meanwhile`` of the same session runs to its end; the held request's answer and alice's browser."""
+    app = race_app(make_app, url)
+    origin = serve_with_gates(app)
+    owner = logged_in(origin, **data)
+    return held_across(app, origin, owner.sid, '/hold-replace?name=a&key=x&value=9', meanwhile), owner
+
+
 # --------------------------------------------------------------------------
 # session.data = {...} against a request that sets one key
 
@@ -42,11 +51,7 @@ def test_a_replacement_of_the_data_keeps_a_key_a_parallel_request_added_meanwhil
         make_app, serve_with_gates, store_url):
     """A replacement is saved as the keys it set and the keys it removed: a key that was not
     there when it loaded, added by a parallel request, is not among them, and stays."""
-    app = race_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    owner = logged_in(origin, a='1', b='2')
-
-    held = held_across(app, origin, owner.sid, '/hold-replace?name=a&key=x&value=9', '/set?key=c&value=3')
+    held, owner = replaced_across(make_app, serve_with_gates, store_url, '/set?key=c&value=3', a='1', b='2')
 
     assert held.status == 200, held
     assert owner.read() == ['alice', {'x': '9', 'c': '3'}]
@@ -55,11 +60,7 @@ def test_a_replacement_of_the_data_keeps_a_key_a_parallel_request_added_meanwhil
 def test_a_replacement_saved_last_removes_a_key_a_parallel_request_changed_meanwhile(
         make_app, serve_with_gates, store_url):
     """A key the replacement drops is one it changed: of two changes to one key, the later save wins."""
-    app = race_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    owner = logged_in(origin, a='1', b='2')
-
-    held = held_across(app, origin, owner.sid, '/hold-replace?name=a&key=x&value=9', '/set?key=a&value=5')
+    held, owner = replaced_across(make_app, serve_with_gates, store_url, '/set?key=a&value=5', a='1', b='2')
 
     assert held.status == 200, held
     assert owner.read() == ['alice', {'x': '9'}]
@@ -69,11 +70,7 @@ def test_a_replacement_that_leaves_a_key_as_loaded_keeps_the_value_a_parallel_re
         make_app, serve_with_gates, store_url):
     """Only the keys whose values a replacement changed are its changes: one it sets to the value it
     loaded is no change, and the value a parallel request saved meanwhile stays, though saved earlier."""
-    app = race_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    owner = logged_in(origin, x='9', b='2')
-
-    held = held_across(app, origin, owner.sid, '/hold-replace?name=a&key=x&value=9', '/set?key=x&value=5')
+    held, owner = replaced_across(make_app, serve_with_gates, store_url, '/set?key=x&value=5', x='9', b='2')
 
     assert held.status == 200, held
     assert owner.read() == ['alice', {'x': '5'}]

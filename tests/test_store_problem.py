@@ -16,7 +16,7 @@ import pytest
 import redis
 
 import canister
-from helpers import basic, client, directory_of_nobody, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
+from helpers import basic, client, count_route, directory_of_nobody, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
 from session_kit import FourMethodStore, add_session_routes
@@ -158,14 +158,6 @@ def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_databas
     os.replace(garbage, path)
     time.sleep(1.1)  # (a connection looks once a second, on the monotonic clock, whether its file is still the one it opened)
     assert plugin.store_problem() == 'the SQLite session store %s failed: file is not a database' % path
-
-
-def count_route(app):
-    """GET /count: the session's counter, then incremented (a request that saves its session)."""
-    @app.get('/count')
-    def count():
-        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
-        return str(canister.session.data['n'])
 
 
 def store_error_lines(log_dir):
@@ -348,8 +340,7 @@ def counting_ready_app(make_app, redis_server):
     """The README's ``/ready`` app on ``redis_server`` with GET /count, which changes the session; its WebTest
     client (one count made) and a client of the server."""
     app, plugin = ready_app(make_app, session_store=redis_server.url)
-    app.route('/count', callback=lambda: str(canister.session.data.update(n=canister.session.data.get('n', 0) + 1)
-                                             or canister.session.data['n']))
+    count_route(app)
     web = client(app)
     assert web.get('/count').text == '1'
     return web, redis.Redis(port=redis_server.port)
