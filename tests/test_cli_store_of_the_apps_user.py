@@ -22,7 +22,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import ROOT, cookie_value, directory_of_nobody, in_child, readme_section, run_canister, with_cookie
+from helpers import cookie_value, directory_of_nobody, in_child, readme_section, run_canister, with_cookie
 
 NOBODY = pwd.getpwnam('nobody').pw_uid
 COMMANDS = {'end-sessions': ['alice'], 'sessions': ['alice'], 'tidy-sessions': []}
