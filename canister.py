@@ -8532,12 +8532,13 @@ def _sqlite_trusted(uid: int) -> bool:
     return euid is None or uid in (euid(), 0)
 
 
-def _sqlite_refusal(path: str) -> str:
+def _sqlite_refusal(path: str, command: bool = False) -> str:
     """Why the SQLite file ``path`` (or its ``-wal`` or ``-shm``), already there, must not be used, or '': a
     symbolic link another user made (whoever made it chose the file canister writes sessions into: the app's own
     database, another user's), a file another user owns (the owner may always read it, and give itself write), or
     one that others, or a group this process is not in, may write (whoever writes it makes sessions of any user).
-    Asked before canister writes anything to it, and again before each connection opens it."""
+    Asked before canister writes anything to it, and again before each connection opens it.  ``command``: the
+    advice of a command on the store (``end-sessions``), which neither makes the file nor may change its owner."""
     if getattr(os, 'geteuid', None) is None:  # (not POSIX: no owner and mode bits to go by)
         return ''
     for name in (path, path + '-wal', path + '-shm'):
@@ -8546,7 +8547,7 @@ def _sqlite_refusal(path: str) -> str:
             status = os.stat(name) if stat.S_ISLNK(link.st_mode) else link
         except OSError:  # (not there, or a dangling link, which opening refuses: SQLite makes it with the file's mode)
             continue
-        refusal = _sqlite_link_refusal(name, link) or _sqlite_file_refusal(name, link, status)
+        refusal = _sqlite_link_refusal(name, link) or _sqlite_file_refusal(name, link, status, command)
         if refusal:
             return refusal
     return ''
@@ -8561,21 +8562,50 @@ def _sqlite_link_refusal(name: str, link: os.stat_result) -> str:
             'file, 0600)' % (name, link.st_uid, os.path.realpath(name)))
 
 
-def _sqlite_file_refusal(name: str, link: os.stat_result, status: os.stat_result) -> str:
-    """Why the file ``name`` (``status``; ``link``, its ``lstat``) is refused for its owner or mode, or ''."""
+def _sqlite_foreign(status: os.stat_result) -> bool:
+    """True if a file of ``status`` is another user's than this process's and root's, and not shared with a group
+    this process is in (0660 or 0640, no bit for others)."""
+    grouped = status.st_gid in {os.getegid(), *os.getgroups()}
+    return not _sqlite_trusted(status.st_uid) and not (grouped and not status.st_mode & 0o007)
+
+
+def _sqlite_foreign_owner(path: str) -> Optional[Tuple[str, int]]:
+    """The name and owner uid of the other user's symbolic link or file, in the place of the SQLite file ``path``
+    or of its ``-wal`` or ``-shm``, that ``_sqlite_refusal`` refuses; None if there is none (or not on POSIX)."""
+    if getattr(os, 'geteuid', None) is None:
+        return None
+    for name in (path, path + '-wal', path + '-shm'):
+        try:
+            link = os.lstat(name)
+            status = os.stat(name) if stat.S_ISLNK(link.st_mode) else link
+        except OSError:
+            continue
+        if stat.S_ISLNK(link.st_mode) and not _sqlite_trusted(link.st_uid):
+            return name, link.st_uid
+        if _sqlite_foreign(status):
+            return name, status.st_uid
+    return None
+
+
+def _sqlite_file_refusal(name: str, link: os.stat_result, status: os.stat_result, command: bool = False) -> str:
+    """Why the file ``name`` (``status``; ``link``, its ``lstat``) is refused for its owner or mode, or ''; with
+    ``command``, the advice of a command on the store, which does not make the file (nor should change its owner,
+    which the app runs as: ``_refuse_foreign_session_file`` says so first)."""
     mode = status.st_mode & 0o7777
     grouped = status.st_gid in {os.getegid(), *os.getgroups()}
-    if not _sqlite_trusted(status.st_uid) and not (grouped and not mode & 0o007):
+    if _sqlite_foreign(status):
         why = 'is owned by another user than this process\'s (uid %d) or root' % os.geteuid()
     elif mode & 0o002 or mode & 0o020 and not grouped:
         why = 'can be written by other users than this process\'s'
     else:
         return ''
+    advice = ('make it readable and writable by its owner only (chmod 600 %s), then run the command again' % name
+              if command else 'delete it (canister then makes it, this user\'s and 0600), or make it this user\'s and '
+              'readable and writable by its owner only (chown %d %s; chmod 600 %s)' % (os.geteuid(), name, name))
     return ('the SQLite session file %s%s %s (owner uid %d, mode %04o): whoever may write it can make a session '
-            'of any user, and its owner can read the live session ids in it; delete it (canister then makes it, '
-            'this user\'s and 0600), or make it this user\'s and readable and writable by its owner only (chown '
-            '%d %s; chmod 600 %s)' % (name, ' (a link to %s)' % os.path.realpath(name) if stat.S_ISLNK(link.st_mode)
-                                      else '', why, status.st_uid, mode, os.geteuid(), name, name))
+            'of any user, and its owner can read the live session ids in it; %s'
+            % (name, ' (a link to %s)' % os.path.realpath(name) if stat.S_ISLNK(link.st_mode) else '', why,
+               status.st_uid, mode, advice))
 
 
 def _sqlite_directory_note(path: str) -> Optional[str]:
@@ -20492,14 +20522,15 @@ def _store_config(args: Any, **settings: str) -> Config:
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_url_value(url))
     if url.startswith('sqlite:///'):
-        _check_session_file(url)
+        _check_session_file(url, args)
     return config
 
 
-def _check_session_file(url: str) -> None:
+def _check_session_file(url: str, args: Any) -> None:
     """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: a typo would make a new file, an
     app makes canister's table at install, and the command must not make it in another file (nor say it tidied
-    that one, with status 0)."""
+    that one, with status 0); nor one that the app would refuse, checked before the command opens it
+    (``_refuse_foreign_session_file``)."""
     path = _sqlite_path(url)
     if os.path.isdir(path):
         raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
@@ -20515,6 +20546,7 @@ def _check_session_file(url: str) -> None:
                           'the directory the command runs in, the home directory under cron: run it from the '
                           'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
                           % (url, os.path.abspath(path)))
+    _refuse_foreign_session_file(url, os.path.abspath(path), args)
     try:
         holds = _holds_sessions(_sqlite_path(url))
     except sqlite3.Error as error:
@@ -20522,6 +20554,50 @@ def _check_session_file(url: str) -> None:
     if not holds:
         raise ConfigError('canister.session_store = %s: the file has no canister_sessions table, so no app keeps its '
                           'sessions there (the wrong file?); it is left as it was' % url)
+
+
+def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
+    """ConfigError if the SQLite file ``path`` of ``url`` is one the app would refuse (``_sqlite_refusal``), before
+    the command opens it.  Another user's (the app's user, as a rule, when root runs the command) is not opened
+    either, by root neither: its owner could swap it, between the check and the opening, for a link to a database
+    of root's (which the store would give canister's table), or write into it what this process reads.  Run as the
+    owner, the command opens it as the app does: the error says how (``sudo -u``), never to change the file's
+    owner (the app could no longer open it) nor to delete it (the command makes no file)."""
+    foreign = _sqlite_foreign_owner(path)
+    if foreign is None:
+        refusal = _sqlite_refusal(path, command=True)
+        if refusal:
+            raise ConfigError('canister.session_store = %s: %s' % (url, refusal))
+        return
+    name, uid = foreign
+    try:
+        import pwd
+        owner = pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):  # (a uid with no name: sudo takes it as #UID)
+        owner = '#%d' % uid
+    raise ConfigError(
+        'canister.session_store = %s: %s is owned by another user, %s (uid %d), not by this process\'s (uid %d) nor '
+        'root: the app\'s user, presumably; as the app does, the command refuses another user\'s file, whose owner '
+        'could swap it (for a link to a database of this process\'s user, which would get canister\'s table) or write '
+        'into it what the command reads; run the command as its owner, the user the app runs as, and it opens the '
+        'file as the app does: %s' % (url, name, owner, uid, os.geteuid(), _as_owner(owner, url, args)))
+
+
+def _as_owner(owner: str, url: str, args: Any) -> str:
+    """The command line of ``args`` run as the user ``owner`` with ``sudo -u``, on the store ``url``: the
+    Python that runs this command, since sudo's ``PATH`` may find another; ``--store URL`` in place of a
+    ``--store-env`` (sudo drops the environment, and a ``sqlite:///`` URL holds no password)."""
+    import shlex
+    words = ['sudo', '-u', owner, sys.executable or 'python', '-m', 'canister', args.command]
+    if args.command != 'tidy-sessions':
+        words.append(args.user if isinstance(args.user, str) else json.dumps(args.user, ensure_ascii=False))
+    if args.config is not None:
+        words += ['--config', args.config]
+    if args.store is not None or args.config is None:
+        words += ['--store', url]
+    if getattr(args, 'batch', _TIDY_BATCH) != _TIDY_BATCH:
+        words += ['--batch', str(args.batch)]
+    return _escape(' '.join(shlex.quote(word) for word in words))
 
 
 def _entries(count: int) -> str:
