@@ -4,6 +4,7 @@ These modules are imported by gunicorn/waitress in a subprocess, with
 tests/apps and the repository root on PYTHONPATH (set by tests/servers.py).
 """
 import os
+import time
 from typing import Any, Dict, Tuple
 
 import bottle
@@ -26,6 +27,15 @@ def mark_ready():
             f.write(str(os.getpid()))
 
 
+def shift_clock() -> None:
+    """Canister's clock moved on by $CANISTER_CLOCK_SHIFT seconds, when set (``helpers.noon_shift``: a test that
+    must name the day's log file of its served app puts the app's clock at noon, whatever the hour of the run).
+    It goes on at the real pace: only the date and the times in the log move."""
+    shift = float(os.environ.get('CANISTER_CLOCK_SHIFT') or 0)
+    if shift:
+        canister._now = lambda: time.time() + shift
+
+
 def quiet_when_slow(options: Dict[str, Any]) -> Dict[str, Any]:
     """``options`` (a plugin's settings), with ``log_slow`` $CANISTER_LOG_SLOW, else 0 (no slow-response WARNING),
     unless they give it (in any case); the dict.
@@ -41,7 +51,7 @@ def quiet_when_slow(options: Dict[str, Any]) -> Dict[str, Any]:
 
 def canister_app(**options: Any) -> Tuple[bottle.Bottle, canister.Canister]:
     """An app with GET /ping and a plugin on $CANISTER_SESSION_STORE, _LOG_PATH, _LOG_LEVEL, _LOG_FORMAT,
-    _ERROR_FORMAT, _LOG_SLOW; (app, plugin).
+    _ERROR_FORMAT, _LOG_SLOW; (app, plugin); canister's clock shifted by $CANISTER_CLOCK_SHIFT (``shift_clock``).
 
     ``options`` go to the plugin as well; the defaults are memory, stderr, INFO, text, auto and 0 (no WARNING for
     a slow response: see ``quiet_when_slow``).
@@ -51,6 +61,7 @@ def canister_app(**options: Any) -> Tuple[bottle.Bottle, canister.Canister]:
     options.setdefault('log_level', os.environ.get('CANISTER_LOG_LEVEL', 'INFO'))
     options.setdefault('log_format', os.environ.get('CANISTER_LOG_FORMAT', 'text'))
     options.setdefault('error_format', os.environ.get('CANISTER_ERROR_FORMAT', 'auto'))
+    shift_clock()
     app = bottle.Bottle()
     plugin = canister.Canister(**quiet_when_slow(options))
     app.install(plugin)
