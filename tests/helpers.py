@@ -101,6 +101,15 @@ def day_file(log_dir: Union[str, pathlib.Path], when: Optional[float] = None) ->
     return pathlib.Path(log_dir) / ('log.' + today(at=canister._now() if when is None else when))
 
 
+def noon_shift() -> Tuple[float, str]:
+    """``(shift, day)``: the seconds that put a clock at noon of today (local time) if added now, for a served test
+    app's $CANISTER_CLOCK_SHIFT (tests/apps/_common.py), and that day (``YYYY-MM-DD``), its log file's, for the
+    next 12 hours whatever the hour of the run (a test's day's file named otherwise changes at midnight)."""
+    now = time.time()
+    day = today(at=now)
+    return time.mktime(time.strptime(day + ' 12:00:00', '%Y-%m-%d %H:%M:%S')) - now, day
+
+
 def days_since(started: float) -> List[str]:
     """The dates (``YYYY-MM-DD``) from the moment ``started`` (a ``time.time()``) to now: what a day's file that
     canister made in between may be named by, when a midnight passed meanwhile (a test runs for minutes at most)."""

@@ -168,16 +168,21 @@ def test_keys_downloaded_again_once_old_leave_every_request_answered_meanwhile_u
 
 
 def test_an_unreachable_jwks_endpoint_gives_503_at_once_and_a_warning_under_gevent(serve_gevent, keys):
-    port = free_port()
-    server = serve_gevent('http://127.0.0.1:%d/jwks' % port)  # nothing listens there
-
-    answer = read_as(server, rs256_token(keys[0], 'one'), 6)
-
-    assert (answer.status, answer.headers['Retry-After']) == (503, '1'), answer  # (auth_jwt_jwks_refetch: 0.5 s)
-    assert answer.elapsed < 4, answer  # (a canister waiting for its download would take its 5 s)
+    ports = []
+    for _ in range(3):  # (measured again, on a new server, only when another job's load made the answer take 4 s)
+        port = free_port()
+        ports.append(port)
+        server = serve_gevent('http://127.0.0.1:%d/jwks' % port)  # nothing listens there
+        answer = read_as(server, rs256_token(keys[0], 'one'), 6)
+        assert (answer.status, answer.headers['Retry-After']) == (503, '1'), answer  # (auth_jwt_jwks_refetch: 0.5 s)
+        if answer.elapsed < 4:
+            break
+    assert answer.elapsed < 4, answer  # (three times later: a canister waiting for its download would take its 5 s)
     assert 'WWW-Authenticate' not in answer.headers
+    earlier = ['127.0.0.1:%d/' % number for number in ports[:-1]]  # (the lines of a round measured again, if any)
     [warning] = [message for message in log_messages(server, 'WARNING')
-               if 'JWKS' in message and not message.startswith('Authentication failed')]
+               if 'JWKS' in message and not message.startswith('Authentication failed')
+               and not any(url in message for url in earlier)]
     assert warning.startswith('Cannot fetch the JWKS keys from http://127.0.0.1:%d/jwks: ' % port), warning
     assert 'Connection refused' in warning, warning
 

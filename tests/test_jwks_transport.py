@@ -196,7 +196,7 @@ def test_a_chunked_answer_whose_chunk_size_line_trickles_in_is_cut_and_the_next_
     first = browser.get('/me', headers=token, expect_errors=True)
     answers = []
     wait_until(lambda: answers.append(browser.get('/me', headers=token, expect_errors=True))
-               or answers[-1].status_int == 200, 8, interval=0.5, what='a download after the trickling one')
+               or answers[-1].status_int == 200, 30, interval=0.5, what='a download after the trickling one')
 
     assert first.status_int == 503
     assert 'Cannot fetch the JWKS keys from %s: no complete answer within 1s' % jwks_server.url in read_log(log_dir)

@@ -161,9 +161,12 @@ def test_each_member_of_every_json_line_means_what_the_readme_says(make_app, log
 def test_a_streamed_bodys_duration_ms_is_the_time_to_its_first_chunk(make_app, log_dir):
     app = make_app(log_format='json')
 
+    first_sent = []
+
     @app.get('/export')
     def export():
         yield 'first'
+        first_sent.append(time.monotonic())  # (the server asks for more once the headers and first chunk went out)
         time.sleep(0.3)
         yield 'last'
 
@@ -172,4 +175,5 @@ def test_a_streamed_bodys_duration_ms_is_the_time_to_its_first_chunk(make_app, l
     assert time.monotonic() - started >= 0.3
     response = by_request(read_log(log_dir))['stream-1'][-1]
     check_response_line(response, 'GET', '/export', 200)
-    assert response['duration_ms'] < 300
+    # (within the time to the first chunk as the test saw it, however long load made it; the whole is 0.3 s more)
+    assert response['duration_ms'] <= (first_sent[0] - started) * 1000 + 1, (response, first_sent[0] - started)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import days_since, readme_section, told
+from helpers import noon_shift, readme_section, told
 from servers import AppServer, Client, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -22,13 +22,15 @@ pytestmark = pytest.mark.usefixtures('nothing_left_running')
 @pytest.fixture
 def logging_server(tmp_path):
     """(server, log dir, its day's file): session_app on two gunicorn workers, logging to tmp_path/logs; the day's
-    file is the one the workers write to (of the newest day, should they have started across a midnight)."""
+    file is the one the workers write to, their clock put at noon of today (a run across midnight UTC would
+    otherwise have its later pings in the next day's file)."""
     logs = tmp_path / 'logs'
-    app = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_LOG_PATH': str(logs)})
-    started = time.time()
+    shift, day = noon_shift()
+    app = AppServer('session_app:app', server='gunicorn', workers=2,
+                    env={'CANISTER_LOG_PATH': str(logs), 'CANISTER_CLOCK_SHIFT': repr(shift)})
     app.start()
-    current = max(logs.glob('log.*'))   # (named by the day canister wrote in, not by the clock read later)
-    assert current.name in ['log.' + day for day in days_since(started)], current
+    current = logs / ('log.' + day)
+    assert list(logs.glob('log.*')) == [current]
     yield app, logs, current
     app.cleanup()
 

@@ -27,11 +27,11 @@ import gevent.monkey
 import canister
 from canister import session
 
-from _common import mark_ready
+from _common import mark_ready, quiet_when_slow
 
 PLACE = os.environ.get('COMPOSED_PLACE', 'parent')
 WAY = os.environ.get('COMPOSED_WAY', 'merge')
-SETTINGS = {'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'), 'trusted_proxies': '127.0.0.1'}
+SETTINGS = quiet_when_slow({'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'), 'trusted_proxies': '127.0.0.1'})
 
 
 def seen() -> str:

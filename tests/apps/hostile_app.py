@@ -33,6 +33,8 @@ import bottle
 import canister
 from canister import session
 
+from _common import quiet_when_slow
+
 USERNAME = 'alice'
 PASSWORD = 'wonderland'
 JWT_SECRET = 'hostile-input-test-secret-0123456789abcdef'
@@ -51,7 +53,8 @@ def password_hash() -> str:
 
 
 def build_app(catchall: bool = True, **overrides: Any) -> bottle.Bottle:
-    """A fresh app with canister installed; ``overrides`` go to ``Canister(...)``."""
+    """A fresh app with canister installed; ``overrides`` go to ``Canister(...)`` (log_slow 0 unless given: see
+    ``_common.quiet_when_slow``)."""
     settings: Dict[str, Any] = {
         'log_path': 'stderr',
         'auth_basic_username': USERNAME,
@@ -67,7 +70,7 @@ def build_app(catchall: bool = True, **overrides: Any) -> bottle.Bottle:
     settings.update(overrides)
     app = bottle.Bottle()
     app.catchall = catchall  # (the catchall= argument is deprecated in Bottle 0.13)
-    app.install(canister.Canister(**settings))
+    app.install(canister.Canister(**quiet_when_slow(settings)))
 
     @app.get('/')
     def index() -> str:

@@ -14,7 +14,7 @@ import os
 import bottle
 
 import canister
-from _common import canister_app, mark_ready
+from _common import canister_app, mark_ready, quiet_when_slow
 from canister import session
 
 
@@ -30,8 +30,8 @@ def add_me(app: bottle.Bottle) -> bottle.Bottle:
 
 
 child = add_me(bottle.Bottle())
-child.install(canister.Canister(log_path=os.environ.get('CANISTER_LOG_PATH', 'stderr'),
-                                auth_basic_users_file=os.environ['MOUNTED_USERS_FILE']))
+child.install(canister.Canister(**quiet_when_slow({'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'),
+                                                   'auth_basic_users_file': os.environ['MOUNTED_USERS_FILE']})))
 app, _ = canister_app()
 add_me(app)
 app.mount('/a/', child)
