@@ -5759,15 +5759,17 @@ def _bottle_body_answer(error: BaseException) -> Optional[BadRequest]:
     return BadRequest(refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.'))
 
 
-def _past_memfile_max(body: str, limit: int) -> str:
+def _past_memfile_max(body: str, limit: int, reader: Optional[str] = None) -> str:
     """What a 413 says of a ``JSON`` or ``form`` body over the ``limit`` (``MEMFILE_MAX``) that Bottle reads
-    of it, read by the handler itself (``bottle.request.json``, ``bottle.request.forms``)."""
+    of it, read by the handler itself (``bottle.request.json``, ``bottle.request.forms``) or, a form, by
+    canister for the ``reader`` (the handler's parameters)."""
     if body == 'JSON':
         return ('the JSON body is too large for bottle.request.json: Bottle reads at most %d bytes of it '
                 '(bottle.BaseRequest.MEMFILE_MAX): raise that setting if your JSON bodies are bigger, or take '
                 "the body's members as handler parameters, which canister reads up to max_body_size" % limit)
-    return ('the form body is too large for bottle.request.forms: Bottle reads at most %d bytes of a urlencoded '
-            'form (bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger' % limit)
+    return ('the form body is too large for %s: Bottle reads at most %d bytes of a urlencoded form '
+            '(bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger'
+            % (reader or 'bottle.request.forms', limit))
 
 
 def _refused(error: BadRequest, log: Any) -> bottle.HTTPResponse:
@@ -5836,8 +5838,7 @@ def _read_form(request: Any) -> Any:
     except bottle.HTTPError as error:  # Bottle's own refusals
         if error.status_code != 413:
             raise BadRequest(_MALFORMED_FORM) from None
-        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
-                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+        raise BadRequest(_past_memfile_max('form', request.MEMFILE_MAX, "the handler's parameters"),
                          status=413) from None
     except bottle.HTTPResponse:  # canister's own response (a chunked body over max_body_size)
         raise
