@@ -16143,21 +16143,35 @@ _PRIVATE_TOP_NAMES = frozenset({'localhost', 'local', 'internal', 'test'})
 #: registration (``net.de``), whose owner then lists its hosts one by one.
 _REGISTRY_WORDS = frozenset({'ac', 'co', 'com', 'edu', 'go', 'gob', 'gouv', 'gov', 'ltd', 'mil', 'ne', 'net', 'nom',
                              'or', 'org', 'plc', 'sch'})
+#: The states, district and territories of the United States, whose names under ``us`` (``ny.us``) the usTLD's
+#: locality namespace (RFC 1480) hands out below, each with the sectors of ``_US_STATE_SECTORS``: the Public
+#: Suffix List holds them all, and no one else is given a two-letter name under ``us``.
+_US_STATES = frozenset('ak al ar as az ca co ct dc de fl ga gu hi ia id il in ks ky la ma md me mi mn mo ms mt nc nd '
+                       'ne nh nj nm nv ny oh ok or pa pr ri sc sd tn tx ut va vi vt wa wi wv wy'.split())
+#: The sectors under a US state in which names go to the public's schools (``k12.ca.us``), community colleges
+#: (``cc.ca.us``) and libraries (``lib.ca.us``), each a public suffix under every state.
+_US_STATE_SECTORS = frozenset({'k12', 'cc', 'lib'})
 
 
 def _registry_domain(name: str) -> str:
     """What ``name`` is if a registry hands out the names straight under it, so that ``*.name``
     trusts every site registered there: 'top-level domain' (``com``, not a private name such as
-    ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code), else ''.
-    Other public suffixes (``gv.at``, ``github.io``) cannot be told from a site's own domain
-    (``example.de``) without the Public Suffix List, and are the app's to judge (not even warned
-    of: a warning would be about every ``*.example.de`` too)."""
+    ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code; ``ny.us``,
+    ``k12.ca.us``: a US state, or a sector of one), else ''.  Other public suffixes (``gv.at``,
+    ``github.io``) cannot be told from a site's own domain (``example.de``) without the Public Suffix
+    List, and are the app's to judge (not even warned of: a warning would be about every
+    ``*.example.de`` too)."""
     labels = name.split('.')
     if len(labels) == 1:
         return '' if name in _PRIVATE_TOP_NAMES else 'top-level domain'
     if len(labels) == 2 and labels[0] in _REGISTRY_WORDS and len(labels[1]) == 2 and labels[1].isalpha():
         return 'public suffix'
-    return ''
+    return 'public suffix' if _is_us_state_registry(labels) else ''
+
+
+def _is_us_state_registry(labels: List[str]) -> bool:
+    """Whether a name's ``labels`` are a US state's (``ny.us``) or one of its sectors' (``k12.ca.us``)."""
+    return len(labels) <= 3 and labels[-1] == 'us' and labels[-2] in _US_STATES and set(labels[:-2]) <= _US_STATE_SECTORS
 
 
 def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typing.Pattern[str]]:
