@@ -10504,10 +10504,12 @@ class RedisStore(SessionStore):
         trip too, then do on a key of canister's own what requests do: write it (for a second), run the update
         script on it (its ``GET`` and ``SET``) and the read script (its ``GET``, ``PTTL`` and ``PEXPIRE``), then
         delete it; and on a user's set of its own what logins, ``sessions_of``, ``end_sessions`` and the cap per
-        user do (``_list_probe``).  A user whose ACL denies one of these commands, in a script or not, or the keys
-        under the prefix, is told at install; a Redis that refuses writes for now (full, a replica) is not: a
-        request's write says so.  One server takes all fourteen in one pipeline; a Cluster, the four on the key in
-        one to its node, and the set's eight there too when the set's slot is on that node (else in one to its)."""
+        user do (``_list_probe``), and what ``tidy`` runs besides (``_tidy_probe``).  A user whose ACL denies one of
+        these commands, in a script or not, or the keys under the prefix, is told at install (a ConfigError; a
+        WARNING for those of ``tidy``, ``tidy_note``); a Redis that refuses writes for now (full, a replica) is not:
+        a request's write says so.  One server takes all seventeen in one pipeline; a Cluster, the four on the key
+        in one to its node, and the set's eleven there too when the set's slot is on that node (else in one to
+        its)."""
         key = self.prefix + _REDIS_PROBE
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
@@ -10524,9 +10526,13 @@ class RedisStore(SessionStore):
         pipe.delete(key)  # (no key of the probe outlives it)
         lists = self._list_probe_pipeline(client, key) or pipe
         self._list_probe(lists)
-        self._raise_refused(pipe.execute(raise_on_error=False), loads)
+        tidied = self._tidy_probe(lists)
+        results = pipe.execute(raise_on_error=False)
         if lists is not pipe:
-            self._raise_refused(lists.execute(raise_on_error=False), 0)
+            self._raise_refused(results, loads)
+            results, loads = lists.execute(raise_on_error=False), 0
+        self._raise_refused(results[:-tidied], loads)
+        self._note_tidy_refused(results[-tidied:])
 
     def _list_probe_pipeline(self, client: Any, beside: Optional[str] = None) -> Any:
         """The pipeline for ``_list_probe``: on a Cluster a plain one to the node of its set's slot (None where that
@@ -10553,6 +10559,33 @@ class RedisStore(SessionStore):
         pipe.execute_command('PEXPIRETIME', user_set)
         pipe.srem(user_set, _REDIS_PROBE)
         pipe.delete(user_set)
+
+    def _tidy_probe(self, pipe: Any) -> int:
+        """Add to ``pipe`` the commands ``tidy`` runs beside those of ``_list_probe``: a step of ``SCAN``, and
+        ``SSCAN`` and ``EXISTS`` on the probe's user's set (gone by then, so that they find nothing); return how
+        many (``pipe``'s last answers, which ``_note_tidy_refused`` reads)."""
+        user_set = self._user_set(_REDIS_PROBE_USER)
+        pipe.scan(0, match=re.sub(r'([\\*?\[\]])', r'\\\1', user_set), count=1)
+        pipe.sscan(user_set, 0, count=1)
+        pipe.exists(user_set)
+        return 3
+
+    #: What the install says when the user's ACL denies a command ``tidy`` runs (``SCAN``, ``SSCAN``, ``EXISTS``);
+    #: None if it may run them all.
+    tidy_note: Optional[str] = None
+
+    def _note_tidy_refused(self, results: List[Any]) -> None:
+        """Set ``tidy_note`` when the user's ACL denied a command of ``_tidy_probe`` (its ``results``): not an error,
+        since no request runs them and tidying is a job of its own (a cron job may log in as another user), but
+        ``tidy_sessions()`` and ``python -m canister tidy-sessions`` would fail with this user."""
+        denied = [str(result) for result in results if isinstance(result, Exception) and _denied_by_acl(str(result))]
+        names = [found.group(1) for found in map(_REDIS_DENIED_COMMAND.search, denied) if found]
+        if names:
+            user = _redis_user(self.client)
+            self.tidy_note = ('canister.session_store: Redis refuses the user %r a command that tidying the users\' '
+                              'sets runs: %s; plugin.tidy_sessions() and python -m canister tidy-sessions fail with '
+                              'this user, and the sets keep the ids of ended sessions (if it tidies: ACL SETUSER %s '
+                              '%s)' % (user, denied[0], user, ' '.join('+' + name for name in names)))
 
     def _raise_refused(self, results: List[Any], loads: int) -> None:
         """Raise the first error among a probe's ``results`` but those that pass (``_refuses_for_now``, and an older
@@ -19171,8 +19204,9 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
-        self._wait_note_untold = [] if isinstance(getattr(self.sessions.store, 'wait_note', None), str) else [True]
-        self._eviction_note_untold = [] if isinstance(getattr(self.sessions.store, 'eviction_note', None), str) else [True]
+        self._wait_note_untold, self._eviction_note_untold, self._tidy_note_untold = (
+            [] if isinstance(getattr(self.sessions.store, name, None), str) else [True]
+            for name in ('wait_note', 'eviction_note', 'tidy_note'))
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -19231,7 +19265,8 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'eviction_note', 'password_note', 'exposure_note', 'directory_note'):  # (Redis; SQLite)
+        for name in ('wait_note', 'eviction_note', 'password_note', 'tidy_note', 'exposure_note',
+                     'directory_note'):  # (Redis; SQLite)
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str):
                 notes.append(note)
@@ -19243,11 +19278,14 @@ class Canister:
     _wait_note_untold: List[bool]
     #: The same for the store's ``eviction_note`` (a Redis whose ``maxmemory-policy`` evicts keys canister needs).
     _eviction_note_untold: List[bool]
+    #: The same for the store's ``tidy_note`` (a Redis user that may not run what ``tidy_sessions()`` runs).
+    _tidy_note_untold: List[bool]
 
     def _tell_wait_note(self) -> None:
-        """Log the store's replica and eviction warnings (WARNING, as at install) once known, if the install could
-        not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
-        for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold)):
+        """Log the store's replica, eviction and tidying warnings (WARNING, as at install) once known, if the install
+        could not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold),
+                             ('tidy_note', self._tidy_note_untold)):
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str) and untold:
                 try:
