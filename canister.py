@@ -5759,15 +5759,17 @@ def _bottle_body_answer(error: BaseException) -> Optional[BadRequest]:
     return BadRequest(refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.'))
 
 
-def _past_memfile_max(body: str, limit: int) -> str:
+def _past_memfile_max(body: str, limit: int, reader: Optional[str] = None) -> str:
     """What a 413 says of a ``JSON`` or ``form`` body over the ``limit`` (``MEMFILE_MAX``) that Bottle reads
-    of it, read by the handler itself (``bottle.request.json``, ``bottle.request.forms``)."""
+    of it, read by the handler itself (``bottle.request.json``, ``bottle.request.forms``) or, a form, by
+    canister for the ``reader`` (the handler's parameters)."""
     if body == 'JSON':
         return ('the JSON body is too large for bottle.request.json: Bottle reads at most %d bytes of it '
                 '(bottle.BaseRequest.MEMFILE_MAX): raise that setting if your JSON bodies are bigger, or take '
                 "the body's members as handler parameters, which canister reads up to max_body_size" % limit)
-    return ('the form body is too large for bottle.request.forms: Bottle reads at most %d bytes of a urlencoded '
-            'form (bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger' % limit)
+    return ('the form body is too large for %s: Bottle reads at most %d bytes of a urlencoded form '
+            '(bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger'
+            % (reader or 'bottle.request.forms', limit))
 
 
 def _refused(error: BadRequest, log: Any) -> bottle.HTTPResponse:
@@ -5836,8 +5838,7 @@ def _read_form(request: Any) -> Any:
     except bottle.HTTPError as error:  # Bottle's own refusals
         if error.status_code != 413:
             raise BadRequest(_MALFORMED_FORM) from None
-        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
-                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+        raise BadRequest(_past_memfile_max('form', request.MEMFILE_MAX, "the handler's parameters"),
                          status=413) from None
     except bottle.HTTPResponse:  # canister's own response (a chunked body over max_body_size)
         raise
@@ -10533,10 +10534,12 @@ class RedisStore(SessionStore):
         trip too, then do on a key of canister's own what requests do: write it (for a second), run the update
         script on it (its ``GET`` and ``SET``) and the read script (its ``GET``, ``PTTL`` and ``PEXPIRE``), then
         delete it; and on a user's set of its own what logins, ``sessions_of``, ``end_sessions`` and the cap per
-        user do (``_list_probe``).  A user whose ACL denies one of these commands, in a script or not, or the keys
-        under the prefix, is told at install; a Redis that refuses writes for now (full, a replica) is not: a
-        request's write says so.  One server takes all fourteen in one pipeline; a Cluster, the four on the key in
-        one to its node, and the set's eight there too when the set's slot is on that node (else in one to its)."""
+        user do (``_list_probe``), and what ``tidy`` runs besides (``_tidy_probe``).  A user whose ACL denies one of
+        these commands, in a script or not, or the keys under the prefix, is told at install (a ConfigError; a
+        WARNING for those of ``tidy``, ``tidy_note``); a Redis that refuses writes for now (full, a replica) is not:
+        a request's write says so.  One server takes all seventeen in one pipeline; a Cluster, the four on the key
+        in one to its node, and the set's eleven there too when the set's slot is on that node (else in one to
+        its)."""
         key = self.prefix + _REDIS_PROBE
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
@@ -10553,9 +10556,13 @@ class RedisStore(SessionStore):
         pipe.delete(key)  # (no key of the probe outlives it)
         lists = self._list_probe_pipeline(client, key) or pipe
         self._list_probe(lists)
-        self._raise_refused(pipe.execute(raise_on_error=False), loads)
+        tidied = self._tidy_probe(lists)
+        results = pipe.execute(raise_on_error=False)
         if lists is not pipe:
-            self._raise_refused(lists.execute(raise_on_error=False), 0)
+            self._raise_refused(results, loads)
+            results, loads = lists.execute(raise_on_error=False), 0
+        self._raise_refused(results[:-tidied], loads)
+        self._note_tidy_refused(results[-tidied:])
 
     def _list_probe_pipeline(self, client: Any, beside: Optional[str] = None) -> Any:
         """The pipeline for ``_list_probe``: on a Cluster a plain one to the node of its set's slot (None where that
@@ -10582,6 +10589,33 @@ class RedisStore(SessionStore):
         pipe.execute_command('PEXPIRETIME', user_set)
         pipe.srem(user_set, _REDIS_PROBE)
         pipe.delete(user_set)
+
+    def _tidy_probe(self, pipe: Any) -> int:
+        """Add to ``pipe`` the commands ``tidy`` runs beside those of ``_list_probe``: a step of ``SCAN``, and
+        ``SSCAN`` and ``EXISTS`` on the probe's user's set (gone by then, so that they find nothing); return how
+        many (``pipe``'s last answers, which ``_note_tidy_refused`` reads)."""
+        user_set = self._user_set(_REDIS_PROBE_USER)
+        pipe.scan(0, match=re.sub(r'([\\*?\[\]])', r'\\\1', user_set), count=1)
+        pipe.sscan(user_set, 0, count=1)
+        pipe.exists(user_set)
+        return 3
+
+    #: What the install says when the user's ACL denies a command ``tidy`` runs (``SCAN``, ``SSCAN``, ``EXISTS``);
+    #: None if it may run them all.
+    tidy_note: Optional[str] = None
+
+    def _note_tidy_refused(self, results: List[Any]) -> None:
+        """Set ``tidy_note`` when the user's ACL denied a command of ``_tidy_probe`` (its ``results``): not an error,
+        since no request runs them and tidying is a job of its own (a cron job may log in as another user), but
+        ``tidy_sessions()`` and ``python -m canister tidy-sessions`` would fail with this user."""
+        denied = [str(result) for result in results if isinstance(result, Exception) and _denied_by_acl(str(result))]
+        names = [found.group(1) for found in map(_REDIS_DENIED_COMMAND.search, denied) if found]
+        if names:
+            user = _redis_user(self.client)
+            self.tidy_note = ('canister.session_store: Redis refuses the user %r a command that tidying the users\' '
+                              'sets runs: %s; plugin.tidy_sessions() and python -m canister tidy-sessions fail with '
+                              'this user, and the sets keep the ids of ended sessions (if it tidies: ACL SETUSER %s '
+                              '%s)' % (user, denied[0], user, ' '.join('+' + name for name in names)))
 
     def _raise_refused(self, results: List[Any], loads: int) -> None:
         """Raise the first error among a probe's ``results`` but those that pass (``_refuses_for_now``, and an older
@@ -16172,21 +16206,35 @@ _PRIVATE_TOP_NAMES = frozenset({'localhost', 'local', 'internal', 'test'})
 #: registration (``net.de``), whose owner then lists its hosts one by one.
 _REGISTRY_WORDS = frozenset({'ac', 'co', 'com', 'edu', 'go', 'gob', 'gouv', 'gov', 'ltd', 'mil', 'ne', 'net', 'nom',
                              'or', 'org', 'plc', 'sch'})
+#: The states, district and territories of the United States, whose names under ``us`` (``ny.us``) the usTLD's
+#: locality namespace (RFC 1480) hands out below, each with the sectors of ``_US_STATE_SECTORS``: the Public
+#: Suffix List holds them all, and no one else is given a two-letter name under ``us``.
+_US_STATES = frozenset('ak al ar as az ca co ct dc de fl ga gu hi ia id il in ks ky la ma md me mi mn mo ms mt nc nd '
+                       'ne nh nj nm nv ny oh ok or pa pr ri sc sd tn tx ut va vi vt wa wi wv wy'.split())
+#: The sectors under a US state in which names go to the public's schools (``k12.ca.us``), community colleges
+#: (``cc.ca.us``) and libraries (``lib.ca.us``), each a public suffix under every state.
+_US_STATE_SECTORS = frozenset({'k12', 'cc', 'lib'})
 
 
 def _registry_domain(name: str) -> str:
     """What ``name`` is if a registry hands out the names straight under it, so that ``*.name``
     trusts every site registered there: 'top-level domain' (``com``, not a private name such as
-    ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code), else ''.
-    Other public suffixes (``gv.at``, ``github.io``) cannot be told from a site's own domain
-    (``example.de``) without the Public Suffix List, and are the app's to judge (not even warned
-    of: a warning would be about every ``*.example.de`` too)."""
+    ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code; ``ny.us``,
+    ``k12.ca.us``: a US state, or a sector of one), else ''.  Other public suffixes (``gv.at``,
+    ``github.io``) cannot be told from a site's own domain (``example.de``) without the Public Suffix
+    List, and are the app's to judge (not even warned of: a warning would be about every
+    ``*.example.de`` too)."""
     labels = name.split('.')
     if len(labels) == 1:
         return '' if name in _PRIVATE_TOP_NAMES else 'top-level domain'
     if len(labels) == 2 and labels[0] in _REGISTRY_WORDS and len(labels[1]) == 2 and labels[1].isalpha():
         return 'public suffix'
-    return ''
+    return 'public suffix' if _is_us_state_registry(labels) else ''
+
+
+def _is_us_state_registry(labels: List[str]) -> bool:
+    """Whether a name's ``labels`` are a US state's (``ny.us``) or one of its sectors' (``k12.ca.us``)."""
+    return len(labels) <= 3 and labels[-1] == 'us' and labels[-2] in _US_STATES and set(labels[:-2]) <= _US_STATE_SECTORS
 
 
 def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typing.Pattern[str]]:
@@ -19186,8 +19234,9 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
-        self._wait_note_untold = [] if isinstance(getattr(self.sessions.store, 'wait_note', None), str) else [True]
-        self._eviction_note_untold = [] if isinstance(getattr(self.sessions.store, 'eviction_note', None), str) else [True]
+        self._wait_note_untold, self._eviction_note_untold, self._tidy_note_untold = (
+            [] if isinstance(getattr(self.sessions.store, name, None), str) else [True]
+            for name in ('wait_note', 'eviction_note', 'tidy_note'))
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -19246,7 +19295,8 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'eviction_note', 'password_note', 'exposure_note', 'directory_note'):  # (Redis; SQLite)
+        for name in ('wait_note', 'eviction_note', 'password_note', 'tidy_note', 'exposure_note',
+                     'directory_note'):  # (Redis; SQLite)
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str):
                 notes.append(note)
@@ -19258,11 +19308,14 @@ class Canister:
     _wait_note_untold: List[bool]
     #: The same for the store's ``eviction_note`` (a Redis whose ``maxmemory-policy`` evicts keys canister needs).
     _eviction_note_untold: List[bool]
+    #: The same for the store's ``tidy_note`` (a Redis user that may not run what ``tidy_sessions()`` runs).
+    _tidy_note_untold: List[bool]
 
     def _tell_wait_note(self) -> None:
-        """Log the store's replica and eviction warnings (WARNING, as at install) once known, if the install could
-        not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
-        for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold)):
+        """Log the store's replica, eviction and tidying warnings (WARNING, as at install) once known, if the install
+        could not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold),
+                             ('tidy_note', self._tidy_note_untold)):
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str) and untold:
                 try:

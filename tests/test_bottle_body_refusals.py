@@ -26,6 +26,9 @@ JSON_SAYS = ('the JSON body is too large for bottle.request.json: Bottle reads a
              "body's members as handler parameters, which canister reads up to max_body_size")
 FORM_SAYS = ('the form body is too large for bottle.request.forms: Bottle reads at most 102400 bytes of a '
              'urlencoded form (bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger')
+#: What the 413 says of a form past MEMFILE_MAX that canister reads for the handler's parameters.
+BOUND_FORM_SAYS = ("the form body is too large for the handler's parameters: Bottle reads at most 102400 bytes of "
+                   'a urlencoded form (bottle.BaseRequest.MEMFILE_MAX): raise that setting if your forms are bigger')
 
 
 def self_reading_app(make_app: Any) -> bottle.Bottle:
@@ -42,6 +45,10 @@ def self_reading_app(make_app: Any) -> bottle.Bottle:
     @app.post('/bound')
     def bound(ids: list) -> Any:
         return {'count': len(ids)}
+
+    @app.post('/named')
+    def named(name: str) -> Any:
+        return {'length': len(name)}
 
     return app
 
@@ -68,6 +75,23 @@ def test_a_body_past_memfile_max_read_by_the_handler_is_a_413_with_a_warning(mak
     assert as_json.json['error'] == 'Content Too Large' and says in json.dumps(as_json.json)
     warnings = warning_lines(log_dir)
     assert len(warnings) == 2 and all(line.endswith(says) for line in warnings), warnings
+
+
+def test_a_form_past_memfile_max_bound_to_parameters_is_a_413_that_says_which_setting_to_raise(make_app, log_dir):
+    assert ('a larger form bound to handler parameters gets a **413** and a WARNING line that name that setting, '
+            '`%s`' % BOUND_FORM_SAYS) in README
+    app = self_reading_app(make_app)
+    answer = client(app).post('/named', BIG_FORM, content_type='application/x-www-form-urlencoded', status=413)
+    assert answer.status == '413 Content Too Large'
+    assert answer.text.strip() == BOUND_FORM_SAYS and '<html' not in answer.text.lower()
+    warnings = warning_lines(log_dir)
+    assert len(warnings) == 1 and warnings[0].endswith(BOUND_FORM_SAYS), warnings
+    bottle.BaseRequest.MEMFILE_MAX, before = len(BIG_FORM), bottle.BaseRequest.MEMFILE_MAX
+    try:  # the setting the message names is the one that lets the form in
+        assert client(app).post('/named', BIG_FORM, content_type='application/x-www-form-urlencoded').json == {
+            'length': len(BIG_FORM) - len('name=')}
+    finally:
+        bottle.BaseRequest.MEMFILE_MAX = before
 
 
 def test_the_same_json_body_bound_to_parameters_and_under_memfile_max_are_still_read(make_app, log_dir):

@@ -220,6 +220,44 @@ def test_cors_wildcard_over_each_registry_word_the_readme_lists_is_refused(make_
         make_app(cors='https://*.%s.br' % word)
 
 
+def us_registry_examples_the_readme_gives():
+    """The wildcards over a US state's registry domain the CORS section says are refused, and the one allowed."""
+    listed = readme_section('## CORS').split("or a US state's, alone or with the sector of its schools, community "
+                                            'colleges or libraries (', 1)[1].split(')', 1)[0]
+    refused, allowed = listed.split(';')
+    return re.findall(r'`([^`]+)`', refused), re.findall(r'`([^`]+)`', allowed)
+
+
+def test_the_readme_gives_a_state_and_its_three_sectors_as_refused():
+    assert us_registry_examples_the_readme_gives() == (
+        ['https://*.ny.us', 'https://*.k12.ca.us', 'https://*.cc.ca.us', 'https://*.lib.ca.us'],
+        ['https://*.example.ny.us'])
+
+
+@pytest.mark.parametrize('pattern', us_registry_examples_the_readme_gives()[0] + [
+    'http://*.DC.us:8080', 'https://*.pr.us', 'https://*.k12.wy.us'])
+@pytest.mark.parametrize('key', ['cors', 'csrf_trusted_origins'])
+def test_a_wildcard_over_a_us_states_registry_domain_is_a_config_error_naming_it(make_app, pattern, key):
+    suffix = pattern.split('*.', 1)[1].split(':')[0].lower()
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(**{key: pattern})
+    assert str(refused.value) == (
+        'canister.%s: %r would trust every site under the public suffix %r (a registry hands out the names under '
+        'it): name your own domain after the wildcard, as https://*.example.%s' % (key, pattern, suffix, suffix))
+
+
+@pytest.mark.parametrize('pattern, origin', [
+    (us_registry_examples_the_readme_gives()[1][0], 'https://shop.example.ny.us'),
+    ('https://*.example.k12.ca.us', 'https://www.example.k12.ca.us'),  # (a school's own domain)
+    ('https://*.example.us', 'https://shop.example.us'), ('https://*.ab.us', 'https://shop.ab.us'),
+])
+def test_a_wildcard_over_a_domain_of_ones_own_under_us_installs_and_matches_its_subdomains(make_app, pattern,
+                                                                                           origin):
+    app = hello_app(make_app, cors=pattern, csrf_trusted_origins=pattern)
+    assert acao(client(app).get('/', headers={'Origin': origin})) == [origin]
+    assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.ny.us'}).headers
+
+
 @pytest.mark.parametrize('word', ['web', 'info', 'me', 'shop'])
 def test_cors_wildcard_over_another_word_and_a_country_code_installs(make_app, word):
     res = client(hello_app(make_app, cors='https://*.%s.de' % word)).get(

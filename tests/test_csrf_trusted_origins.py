@@ -165,6 +165,16 @@ def test_a_wildcard_over_a_domain_of_ones_own_lets_its_subdomains_forms_in(make_
     assert app.calls == ['POST']
 
 
+@pytest.mark.parametrize('value, origin', [('https://*.example.ny.us', 'https://www.example.ny.us'),
+                                           ('https://*.example.k12.ca.us', 'https://www.example.k12.ca.us')])
+def test_a_wildcard_over_a_domain_of_ones_own_under_a_us_state_lets_its_subdomains_forms_in(make_app, value, origin):
+    app = target_app(make_app, csrf_trusted_origins=value)
+    assert send(client(app), origin=origin, site='cross-site').status_int == 200
+    assert send(client(app), origin='https://evil.ny.us', site='cross-site').status_int == 403
+    assert send(client(app), origin='https://evil.k12.ca.us', site='cross-site').status_int == 403
+    assert app.calls == ['POST']
+
+
 def test_trusted_origins_with_csrf_off_are_reported_at_install(make_app):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(csrf=False, csrf_trusted_origins=WWW)

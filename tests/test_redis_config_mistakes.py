@@ -10,7 +10,7 @@ import pytest
 import redis
 
 import canister
-from helpers import UNAVAILABLE, client, fill_up, read_log, warning_lines
+from helpers import ROOT, UNAVAILABLE, client, fill_up, read_log, warning_lines
 from redis_topologies import TlsRedis, make_certificates
 from servers import HOST, RedisServer, free_port, old_redis_server_binary
 from session_kit import Browser, add_session_routes, plugin_of
@@ -274,3 +274,98 @@ def test_a_redis_that_refuses_writes_for_now_at_install_still_installs_and_serve
     finally:
         full.config_set('maxmemory', '0')
         full.close()
+
+
+# --------------------------------------------------------------------------
+# a user whose ACL denies what tidying runs: a WARNING at install naming the grant (no request needs them)
+
+#: ACL rules that deny canister's user (``app``) a command ``tidy_sessions`` runs: what Redis says, and the grant.
+TIDY_DENIED = {
+    'SCAN, which walks the keys for the users\' sets': (['+@all', '-scan'], "no permissions to run the 'scan' command",
+                                                       'ACL SETUSER app +scan)'),
+    'SSCAN, which reads a user\'s set': (['+@all', '-sscan'], "no permissions to run the 'sscan' command",
+                                         'ACL SETUSER app +sscan)'),
+    'EXISTS, which looks for a listed session\'s key': (['+@all', '-exists'],
+                                                        "no permissions to run the 'exists' command",
+                                                        'ACL SETUSER app +exists)'),
+    'all three': (['+@all', '-scan', '-sscan', '-exists'], "no permissions to run the 'scan' command",
+                  'ACL SETUSER app +scan +sscan +exists)'),
+}
+
+
+def tidy_warnings(log_dir):
+    return [line for line in warning_lines(log_dir) if 'a command that tidying the users\' sets runs' in line]
+
+
+def test_the_readme_tells_of_the_warning_for_what_tidying_runs():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert "What only tidying runs (`SCAN`, `SSCAN`, `EXISTS`; see *Tidying the users' sets* below) is checked too, " \
+           'and a user denied it gets a WARNING at install, not an error' in readme
+    words, grant = TIDY_DENIED["SCAN, which walks the keys for the users' sets"][1:]
+    assert ("`canister.session_store: Redis refuses the user 'app' a command that tidying the users' sets runs: this "
+            'user has %s; plugin.tidy_sessions() and python -m canister tidy-sessions fail with this user, and the '
+            'sets keep the ids of ended sessions (if it tidies: %s`' % (words, grant)) in readme
+
+
+@pytest.mark.parametrize('denied', sorted(TIDY_DENIED))
+def test_a_user_whose_acl_denies_what_tidying_runs_installs_with_a_warning_naming_the_grant(
+        make_app, log_dir, redis_server, denied):
+    commands, words, grant = TIDY_DENIED[denied]
+    admin = redis.Redis(host=HOST, port=redis_server.port)
+    url = 'redis://app:pw@%s:%d/0' % (HOST, redis_server.port)
+    try:
+        admin.acl_setuser('app', enabled=True, passwords=['+pw'], keys=['shop:session:*'], commands=commands,
+                          reset_keys=True)
+        with pytest.warns(canister.CanisterWarning) as caught:
+            app = session_app(make_app, url, session_redis_prefix='shop:session:')
+        said = tidy_warnings(log_dir)
+        assert len(said) == 1 and said[0].endswith(
+            "canister.session_store: Redis refuses the user 'app' a command that tidying the users' sets runs: this "
+            'user has %s; plugin.tidy_sessions() and python -m canister tidy-sessions fail with this user, and the '
+            'sets keep the ids of ended sessions (if it tidies: %s' % (words, grant)), said
+        assert any(said[0].endswith(str(warning.message)) for warning in caught), [str(w.message) for w in caught]
+        assert [client(app).get('/login?name=alice').text for _ in range(2)] == ['ok', 'ok']  # (requests work)
+        assert plugin_of(app).end_sessions('alice') == 2
+        with pytest.raises(canister.StoreUnavailable, match=words):  # (what the warning said fails, fails)
+            plugin_of(app).tidy_sessions()
+        admin.acl_setuser('app', commands=['+@all'])
+        assert plugin_of(app).tidy_sessions() == 0  # (end_sessions took the ids out already)
+        assert admin.keys('shop:session:*ready-probe*') == []  # (the probe's set is gone)
+    finally:
+        admin.close()
+
+
+def test_a_user_who_may_run_what_tidying_runs_gets_no_warning_of_it(make_app, log_dir, redis_server):
+    admin = redis.Redis(host=HOST, port=redis_server.port)
+    try:
+        admin.acl_setuser('app', enabled=True, passwords=['+pw'], keys=['shop:session:*'], reset_keys=True,
+                          commands=['-@all', '+ping', '+script|load', '+evalsha', '+get', '+set', '+del', '+pttl',
+                                    '+pexpire', '+incr', '+decr', '+sadd', '+srandmember', '+scard', '+smembers',
+                                    '+pexpiretime', '+srem', '+scan', '+sscan', '+exists', '+info', '+config|get'])
+        session_app(make_app, 'redis://app:pw@%s:%d/0' % (HOST, redis_server.port),
+                    session_redis_prefix='shop:session:')
+        assert warning_lines(log_dir) == []
+    finally:
+        admin.close()
+
+
+def test_the_tidying_warning_is_logged_by_the_first_check_redis_answers_after_an_install_that_found_it_down(
+        make_app, log_dir, redis_server):
+    admin = redis.Redis(host=HOST, port=redis_server.port)
+    try:
+        admin.acl_setuser('app', enabled=True, passwords=['+pw'], keys=['shop:session:*'], reset_keys=True,
+                          commands=['+@all', '-scan'])
+        redis_server.freeze()
+        try:
+            with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+                app = session_app(make_app, 'redis://app:pw@%s:%d/0' % (HOST, redis_server.port),
+                                  session_redis_prefix='shop:session:')
+        finally:
+            redis_server.thaw()
+        assert tidy_warnings(log_dir) == []
+        assert plugin_of(app).store_problem() is None
+        assert plugin_of(app).store_problem() is None
+        said = tidy_warnings(log_dir)
+        assert len(said) == 1 and said[0].endswith('(if it tidies: ACL SETUSER app +scan)'), said
+    finally:
+        admin.close()

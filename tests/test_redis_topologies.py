@@ -551,6 +551,33 @@ def test_on_a_cluster_a_user_whose_acl_denies_what_a_users_set_needs_is_a_config
         sweep(cluster, 'cluster', prefix)
 
 
+@pytest.mark.parametrize('same_node', [True, False], ids=['set-beside-the-key', 'set-on-another-master'])
+def test_on_a_cluster_a_user_whose_acl_denies_what_tidying_runs_installs_with_a_warning_naming_the_grant(
+        make_app, cluster, log_dir, same_node):
+    """The install's probe runs tidy's SCAN, SSCAN and EXISTS on its set's master: a user denied SSCAN installs
+    (no request runs it) with a WARNING naming the grant, and tidy_sessions then fails as it says."""
+    prefix = probe_prefix(cluster, same_node)
+    admins = [node.client() for node in cluster.nodes]
+    url = cluster.url.replace('redis+cluster://', 'redis+cluster://app:pw@')
+    try:
+        for admin in admins:
+            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all', '-sscan'], keys=['*'])
+        with pytest.warns(canister.CanisterWarning, match="tidying the users' sets runs: this user has no "
+                                                          "permissions to run the 'sscan' command;"):
+            app = topology_app(make_app, url, session_redis_prefix=prefix)
+        assert [line for line in warning_lines(log_dir) if 'tidying' in line][0].endswith(
+            '(if it tidies: ACL SETUSER app +sscan)')
+        assert helpers.client(app).get('/login?name=alice').status_int == 200
+        with pytest.raises(canister.StoreUnavailable, match="'sscan'"):
+            app.plugin.tidy_sessions()
+        assert app.plugin.end_sessions('alice') == 1
+    finally:
+        for admin in admins:
+            admin.acl_deluser('app')
+            admin.close()
+        sweep(cluster, 'cluster', prefix)
+
+
 def connections_to(setup):
     """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
     ports = {node.port for node in setup.nodes}

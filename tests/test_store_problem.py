@@ -135,11 +135,12 @@ def test_the_first_check_redis_answers_after_an_install_that_found_it_down_check
     first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
     # the read and update scripts loaded, then a key of its own written, both scripts run on it and it deleted, and
     # a user's set of its own written, read as logins and end_sessions read one, and deleted (one pipeline: the ACL's
-    # rights, in a script and not), INFO cluster and CONFIG GET maxmemory* (the eviction warning)
+    # rights, in a script and not), with what tidying runs besides, INFO cluster and CONFIG GET maxmemory* (the
+    # eviction warning)
     assert first.pop('ping') == 1 and first.pop('script|load') == 2 and first.pop('info') == 1
     assert first.pop('evalsha') == 2 and first.pop('get') == 2 and first.pop('set') == 2
     assert first.pop('pttl') == 1 and first.pop('pexpire') == 2 and first.pop('del') == 2
-    for command in ('sadd', 'srandmember', 'scard', 'smembers', 'pexpiretime', 'srem'):
+    for command in ('sadd', 'srandmember', 'scard', 'smembers', 'pexpiretime', 'srem', 'scan', 'sscan', 'exists'):
         assert first.pop(command) == 1, command
     assert first.pop('config|get') == 1
     assert first == {}
