@@ -16212,29 +16212,69 @@ _REGISTRY_WORDS = frozenset({'ac', 'co', 'com', 'edu', 'go', 'gob', 'gouv', 'gov
 _US_STATES = frozenset('ak al ar as az ca co ct dc de fl ga gu hi ia id il in ks ky la ma md me mi mn mo ms mt nc nd '
                        'ne nh nj nm nv ny oh ok or pa pr ri sc sd tn tx ut va vi vt wa wi wv wy'.split())
 #: The sectors under a US state in which names go to the public's schools (``k12.ca.us``), community colleges
-#: (``cc.ca.us``) and libraries (``lib.ca.us``), each a public suffix under every state.
+#: (``cc.ca.us``) and libraries (``lib.ca.us``), each a public suffix under every state but those of
+#: ``_ONE_SITE_REGIONS``.
 _US_STATE_SECTORS = frozenset({'k12', 'cc', 'lib'})
+#: The regions (states, provinces, prefectures) whose names under a registry's domain are registries of their
+#: own, each the whole of its country's set, as the Public Suffix List holds them: Canada's provinces and
+#: territories (``qc.ca``; ``gc.ca``, its federal government's), Australia's states (``nsw.au``, open to their
+#: communities; ``vic.edu.au``, their schools'; ``vic.gov.au``, their governments'), Brazil's states under ``gov.br``
+#: (``sp.gov.br``), Japan's 47 prefectures (``tokyo.jp``) and its seven cities whose wards each hand out names
+#: (``kobe.jp``, see ``_registry_domain``), and Italy's provinces by their codes (``mi.it``).  A region's
+#: name is matched whole, never by its form: ``ab.it`` (no province's code) or ``example.qc.ca`` is a site's.
+_REGIONS = (
+    ('us', ' '.join(_US_STATES)),
+    ('ca', 'ab bc mb nb nf nl ns nt nu on pe qc sk yk gc'),
+    ('au', 'act nsw nt qld sa tas vic wa'),
+    ('edu.au', 'act catholic nsw nt qld sa tas vic wa'),
+    ('gov.au', 'act nsw nt qld sa tas vic wa'),
+    ('gov.br', 'ac al am ap ba ce df es go ma mg ms mt pa pb pe pi pr rj rn ro rr rs sc se sp to'),
+    ('jp', 'aichi akita aomori chiba ehime fukui fukuoka fukushima gifu gunma hiroshima hokkaido hyogo ibaraki '
+           'ishikawa iwate kagawa kagoshima kanagawa kochi kumamoto kyoto mie miyagi miyazaki nagano nagasaki nara '
+           'niigata oita okayama okinawa osaka saga saitama shiga shimane shizuoka tochigi tokushima tokyo tottori '
+           'toyama wakayama yamagata yamaguchi yamanashi '
+           'kawasaki kitakyushu kobe nagoya sapporo sendai yokohama'),
+    ('it', 'ag al an ao ap aq ar at av ba bg bi bl bn bo br bs bt bz ca cb ce ch ci cl cn co cr cs ct cz en fc fe fg '
+           'fi fm fr ge go gr im is kr lc le li lo lt lu mb mc me mi mn mo ms mt na no nu og or ot pa pc pd pe pg pi '
+           'pn po pr pt pu pv pz ra rc re rg ri rm rn ro sa si so sp sr ss sv ta te tn to tp tr ts tv ud va vb vc ve '
+           'vi vr vs vt vv'),
+)
+#: The Japanese cities (of ``_REGIONS``) each of whose wards is a registry (``chuo.kobe.jp``), all but the
+#: city's own domain (``city.kobe.jp``).
+_JP_WARDED_CITIES = frozenset({'kawasaki.jp', 'kitakyushu.jp', 'kobe.jp', 'nagoya.jp', 'sapporo.jp', 'sendai.jp',
+                               'yokohama.jp'})
+#: The regional domains the Public Suffix List took off at their owners' request, each one site (a state's
+#: schools under one login, ``k12.hi.us``; a state government's, ``nsw.gov.au``): a wildcard over one installs.
+_ONE_SITE_REGIONS = frozenset({'act.gov.au', 'nsw.gov.au', 'nt.gov.au', 'k12.hi.us', 'k12.nd.us', 'k12.ri.us',
+                               'k12.sd.us', 'k12.wv.us', 'lib.wv.us'})
+#: Every regional registry's domain: those of ``_REGIONS``; a US state's sectors (``k12.ca.us``); and the
+#: registries below them that the Public Suffix List holds: Massachusetts' private, charter and parochial schools
+#: (``pvt.k12.ma.us``), Michigan's localities (``ann-arbor.mi.us``) and New South Wales' schools
+#: (``schools.nsw.edu.au``).
+_REGIONAL_REGISTRIES = frozenset(
+    ['%s.%s' % (region, parent) for parent, regions in _REGIONS for region in regions.split()]
+    + ['%s.%s.us' % (sector, state) for sector in _US_STATE_SECTORS for state in _US_STATES]
+    + ['%s.k12.ma.us' % school for school in ('pvt', 'chtr', 'paroch')]
+    + ['%s.mi.us' % place for place in ('ann-arbor', 'cog', 'dst', 'eaton', 'gen', 'mus', 'tec', 'washtenaw')]
+    + ['schools.nsw.edu.au']) - _ONE_SITE_REGIONS
 
 
 def _registry_domain(name: str) -> str:
     """What ``name`` is if a registry hands out the names straight under it, so that ``*.name``
     trusts every site registered there: 'top-level domain' (``com``, not a private name such as
     ``localhost``), 'public suffix' (``co.uk``: a registry word over a country code; ``ny.us``,
-    ``k12.ca.us``: a US state, or a sector of one), else ''.  Other public suffixes (``gv.at``,
-    ``github.io``) cannot be told from a site's own domain (``example.de``) without the Public Suffix
-    List, and are the app's to judge (not even warned of: a warning would be about every
-    ``*.example.de`` too)."""
+    ``k12.ca.us``, ``qc.ca``, ``tokyo.jp``, ``chuo.kobe.jp``: a regional registry), else ''.  Other
+    public suffixes (``gv.at``, ``github.io``, a Japanese city's ``shibuya.tokyo.jp``) cannot be told
+    from a site's own domain (``example.de``, ``example.tokyo.jp``) without the Public Suffix List,
+    and are the app's to judge (not even warned of: a warning would be about every ``*.example.de``
+    too)."""
     labels = name.split('.')
     if len(labels) == 1:
         return '' if name in _PRIVATE_TOP_NAMES else 'top-level domain'
     if len(labels) == 2 and labels[0] in _REGISTRY_WORDS and len(labels[1]) == 2 and labels[1].isalpha():
         return 'public suffix'
-    return 'public suffix' if _is_us_state_registry(labels) else ''
-
-
-def _is_us_state_registry(labels: List[str]) -> bool:
-    """Whether a name's ``labels`` are a US state's (``ny.us``) or one of its sectors' (``k12.ca.us``)."""
-    return len(labels) <= 3 and labels[-1] == 'us' and labels[-2] in _US_STATES and set(labels[:-2]) <= _US_STATE_SECTORS
+    ward = labels[0] != 'city' and '.'.join(labels[1:]) in _JP_WARDED_CITIES
+    return 'public suffix' if ward or name in _REGIONAL_REGISTRIES else ''
 
 
 def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typing.Pattern[str]]:

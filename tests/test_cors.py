@@ -258,6 +258,51 @@ def test_a_wildcard_over_a_domain_of_ones_own_under_us_installs_and_matches_its_
     assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.ny.us'}).headers
 
 
+def regional_registry_examples_the_readme_gives():
+    """The wildcards over another regional registry's domain the CORS section says are refused, and those allowed."""
+    listed = readme_section('## CORS').split("or another region's that the Public Suffix List holds as a registry: ",
+                                            1)[1].split(' (`', 1)[1].split('), in `cors`', 1)[0]
+    refused, allowed = ('`' + listed).split(';')
+    return re.findall(r'`([^`]+)`', refused), re.findall(r'`([^`]+)`', allowed)
+
+
+def test_the_readme_gives_a_region_of_each_country_as_refused_and_the_one_site_ones_as_allowed():
+    assert regional_registry_examples_the_readme_gives() == (
+        ['https://*.qc.ca', 'https://*.nsw.au', 'https://*.vic.gov.au', 'https://*.sp.gov.br', 'https://*.tokyo.jp',
+         'https://*.chuo.kobe.jp', 'https://*.mi.it', 'https://*.pvt.k12.ma.us'],
+        ['https://*.example.qc.ca', 'https://*.example.tokyo.jp', 'https://*.city.kobe.jp', 'https://*.k12.hi.us',
+         'https://*.nsw.gov.au'])
+
+
+@pytest.mark.parametrize('pattern', regional_registry_examples_the_readme_gives()[0] + [
+    'https://*.on.ca', 'https://*.gc.ca', 'https://*.vic.au', 'https://*.act.au', 'https://*.nsw.edu.au',
+    'https://*.catholic.edu.au', 'https://*.schools.nsw.edu.au', 'https://*.qld.gov.au', 'https://*.RJ.gov.br',
+    'https://*.osaka.jp', 'https://*.hokkaido.jp', 'https://*.kobe.jp', 'https://*.naka.yokohama.jp',
+    'http://*.to.it:8080', 'https://*.vv.it', 'https://*.chtr.k12.ma.us', 'https://*.paroch.k12.ma.us',
+    'https://*.ann-arbor.mi.us', 'https://*.lib.de.us'])
+@pytest.mark.parametrize('key', ['cors', 'csrf_trusted_origins'])
+def test_a_wildcard_over_a_regional_registry_domain_is_a_config_error_naming_it(make_app, pattern, key):
+    suffix = pattern.split('*.', 1)[1].split(':')[0].lower()
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(**{key: pattern})
+    assert str(refused.value) == (
+        'canister.%s: %r would trust every site under the public suffix %r (a registry hands out the names under '
+        'it): name your own domain after the wildcard, as https://*.example.%s' % (key, pattern, suffix, suffix))
+
+
+@pytest.mark.parametrize('pattern', regional_registry_examples_the_readme_gives()[1] + [
+    'https://*.example.com.au', 'https://*.example.nsw.au', 'https://*.example.sp.gov.br', 'https://*.example.mi.it',
+    'https://*.ab.it', 'https://*.xy.ca', 'https://*.example.pvt.k12.ma.us', 'https://*.act.gov.au',
+    'https://*.k12.wv.us', 'https://*.lib.wv.us', 'https://*.city.yokohama.jp', 'https://*.example.chuo.kobe.jp'])
+def test_a_wildcard_over_a_site_of_its_own_in_a_region_installs_and_matches_its_subdomains(make_app, pattern):
+    origin = pattern.replace('*', 'shop')
+    app = hello_app(make_app, cors=pattern, cors_credentials=True, csrf_trusted_origins=pattern)
+    res = client(app).get('/', headers={'Origin': origin})
+    assert acao(res) == [origin]
+    assert res.headers['Access-Control-Allow-Credentials'] == 'true'
+    assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.qc.ca'}).headers
+
+
 @pytest.mark.parametrize('word', ['web', 'info', 'me', 'shop'])
 def test_cors_wildcard_over_another_word_and_a_country_code_installs(make_app, word):
     res = client(hello_app(make_app, cors='https://*.%s.de' % word)).get(
@@ -279,9 +324,22 @@ def test_cors_wildcard_over_a_domain_of_ones_own_installs_and_matches_its_subdom
     assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.co.uk'}).headers
 
 
-def test_cors_wildcard_over_another_public_suffix_is_the_apps_to_judge(make_app):
-    res = client(hello_app(make_app, cors='https://*.gv.at')).get('/', headers={'Origin': 'https://agency.gv.at'})
-    assert acao(res) == ['https://agency.gv.at']
+def other_registry_examples_the_readme_gives():
+    """The wildcards over another registry's domain the CORS section says install, the app's to judge."""
+    listed = readme_section('## CORS').split("or another registry's domain (", 1)[1].split(') installs', 1)[0]
+    return re.findall(r'`([^`]+)`', listed)
+
+
+def test_the_readme_gives_an_austrian_a_japanese_city_and_an_italian_province_registry_as_the_apps_to_judge():
+    assert other_registry_examples_the_readme_gives() == [
+        'https://*.gv.at', 'https://*.shibuya.tokyo.jp', 'https://*.milano.it']
+
+
+@pytest.mark.parametrize('pattern', other_registry_examples_the_readme_gives())
+def test_cors_wildcard_over_another_public_suffix_is_the_apps_to_judge(make_app, pattern):
+    origin = pattern.replace('*', 'agency')
+    res = client(hello_app(make_app, cors=pattern)).get('/', headers={'Origin': origin})
+    assert acao(res) == [origin]
 
 
 @pytest.mark.parametrize('pattern', ['https://*.internal', 'https://*.local', 'http://*.test:8080'])

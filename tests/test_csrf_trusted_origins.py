@@ -175,6 +175,32 @@ def test_a_wildcard_over_a_domain_of_ones_own_under_a_us_state_lets_its_subdomai
     assert app.calls == ['POST']
 
 
+@pytest.mark.parametrize('value, suffix', [('https://*.qc.ca', 'qc.ca'), ('https://*.nsw.au', 'nsw.au'),
+                                           ('https://*.sp.gov.br', 'sp.gov.br'), ('https://*.tokyo.jp', 'tokyo.jp'),
+                                           ('https://*.mi.it', 'mi.it'), ('https://*.pvt.k12.ma.us', 'pvt.k12.ma.us')])
+def test_a_wildcard_over_a_regional_registry_domain_is_refused_at_install_as_in_cors(make_app, value, suffix):
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(csrf_trusted_origins=value)
+    assert str(refused.value) == (
+        'canister.csrf_trusted_origins: %r would trust every site under the public suffix %r (a registry hands '
+        'out the names under it): name your own domain after the wildcard, as https://*.example.%s'
+        % (value, suffix, suffix))
+
+
+@pytest.mark.parametrize('value, origin, other', [
+    ('https://*.example.qc.ca', 'https://www.example.qc.ca', 'https://evil.qc.ca'),
+    ('https://*.example.com.au', 'https://www.example.com.au', 'https://evil.nsw.au'),
+    ('https://*.example.tokyo.jp', 'https://www.example.tokyo.jp', 'https://evil.tokyo.jp'),
+    ('https://*.example.mi.it', 'https://www.example.mi.it', 'https://evil.mi.it'),
+    ('https://*.nsw.gov.au', 'https://service.nsw.gov.au', 'https://evil.vic.gov.au'),
+])
+def test_a_wildcard_over_a_site_of_its_own_in_a_region_lets_its_subdomains_forms_in(make_app, value, origin, other):
+    app = target_app(make_app, csrf_trusted_origins=value)
+    assert send(client(app), origin=origin, site='cross-site').status_int == 200
+    assert send(client(app), origin=other, site='cross-site').status_int == 403
+    assert app.calls == ['POST']
+
+
 def test_trusted_origins_with_csrf_off_are_reported_at_install(make_app):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(csrf=False, csrf_trusted_origins=WWW)
