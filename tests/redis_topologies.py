@@ -808,6 +808,11 @@ class FailoverReport:
         self.outage = (max(a[1] for a in failed) - min(a[0] for a in failed)) if failed else 0.0
         self.slowest = max(a[1] - a[0] for a in after) if after else 0.0
         self.slowest_failure = max((a[1] - a[0] for a in failed), default=0.0)
+        #: the slowest answer of all that Redis served (a 200 that ended before the kill, or sent after the last
+        #: failed answer ended): what the machine's load alone made an answer of this run take
+        outage_end = max((a[1] for a in failed), default=killed_at)
+        self.baseline = max((a[1] - a[0] for a in answers if a[2] == 200 and (a[1] < killed_at or a[0] >= outage_end)),
+                            default=0.0)
         self.acknowledged = 0  # clients' sessions with a 200 answer that ended before the kill
         self.sessions_lost = 0  # ... whose first answer after the kill came with another cookie
         self.updates_lost = 0  # ... whose counter came back lower than acknowledged
@@ -855,7 +860,8 @@ class FailoverReport:
             '%s: %d requests, statuses %s, measured until %.1f s after the kill'
             % (self.name, self.requests, self.statuses, self.window),
             '  failed answers after the kill: %d %s over %.2f s (slowest %.2f s; slowest of all after the kill '
-            '%.2f s)' % (self.failures, self.failure_statuses, self.outage, self.slowest_failure, self.slowest),
+            '%.2f s; slowest while Redis served %.2f s)'
+            % (self.failures, self.failure_statuses, self.outage, self.slowest_failure, self.slowest, self.baseline),
             '  every client back to 200 after: %s; with the same cookie: %d of %d'
             % (back, self.same_cookie, self.clients),
             '  sessions acknowledged before the kill: %d; lost: %d (clients\' sessions: %d, lost %d, updates lost %d)'

@@ -1021,7 +1021,10 @@ def check_failover(apps, reports, failover_seconds, title):
         assert set(report.statuses) <= {200, 503}, '%s: %s (never a 500)\n%s' % (
             name, report.statuses, apps[name].output()[-3000:])
         assert report.failures > 0, '%s: the kill was noticed' % name
-        assert report.slowest < 3, '%s: an answer took %.2f s' % (name, report.slowest)
+        # each within about a second, the socket timeout (the README's claim), beyond what the machine's load made an
+        # answer Redis served take in the same run: a loaded machine slows them all
+        assert report.slowest < 3 + report.baseline, '%s: an answer took %.2f s, one Redis served %.2f s' % (
+            name, report.slowest, report.baseline)
         assert report.all_back and report.back_after < 30, '%s: not every client came back\n%s' % (
             name, '\n'.join(report.lines()))
         assert report.acknowledged == report.clients > 0
