@@ -223,7 +223,9 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
     master, replica = master_and_replica
     # (logins without WAIT: the logins before the test do not depend on timing)
     logins = guarded_app(make_app, master.url, catchall=True)
-    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1)
+    # (a timeout of 4 s, so a WAIT of 2 s: a request that waits on the stopped master while a loaded machine is slow to
+    # go on still gets its answer, and each logout waits 2 s for the frozen replica)
+    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1, session_redis_timeout=4)
     sids = [cookie_value(client(logins).get('/login')) for _ in range(LOGOUTS)]
     ended = client(logins)
     ended_sid = cookie_value(ended.get('/login'))
