@@ -336,14 +336,14 @@ def test_tidy_sessions_takes_stale_ids_out_of_the_user_sets_on_every_master(make
 
 def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_listed(make_app, cluster, prefix):
     """The session's key and its user's set are on different masters.  The key's master takes no
-    writes for 0.7 s (``CLIENT PAUSE ... WRITE``; reads go on) while the login stores the session:
+    writes (``CLIENT PAUSE ... WRITE``; reads go on) while the login stores the session:
     a tidy and a listing of the user's sessions in that time must not take the id out of the set
     (it was: the set had the id, the key was not there yet), or ``end_sessions`` would miss it."""
     app = topology_app(make_app, cluster.url, session_redis_prefix=prefix)
     set_master = cluster.master_of(prefix + 'user:alice').port
     sid = next(candidate for candidate in ('cluster-login-race-%03d-%s' % (index, 'x' * 24) for index in range(100))
                if cluster.master_of(prefix + candidate).port != set_master)
-    login_store = canister.RedisStore(cluster.url, prefix=prefix, timeout=5)  # (it waits out the pause)
+    login_store = canister.RedisStore(cluster.url, prefix=prefix, timeout=30)  # (it waits out the pause)
     failures = []
 
     def log_in():
@@ -352,16 +352,19 @@ def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_
         except Exception as error:  # (told by the assert below)
             failures.append(error)
 
-    paused = cluster.master_of(prefix + sid).client()
+    paused, login = cluster.master_of(prefix + sid).client(), threading.Thread(target=log_in)
     try:
-        paused.execute_command('CLIENT', 'PAUSE', 700, 'WRITE')
-        login = threading.Thread(target=log_in)
+        # (paused until the tidy and the listing are done, however long a loaded machine takes to get there)
+        paused.execute_command('CLIENT', 'PAUSE', 30000, 'WRITE')
         login.start()
-        time.sleep(0.25)  # the set's master, not paused, has taken whatever was sent to it
+        wait_until(lambda: any(client['cmd'] == 'set' and 'b' in client['flags'] for client in paused.client_list()),
+                   30, what="the login's SET to wait out the pause")
         tidied, listed = app.plugin.tidy_sessions(), app.plugin.sessions_of('alice')
-        login.join(10)
     finally:
+        paused.execute_command('CLIENT', 'UNPAUSE')
         paused.close()
+        if login.ident is not None:
+            login.join(30)
         login_store.close()
     assert failures == [] and (tidied, listed) == (0, [])
     assert [entry['created'] > 0 for entry in app.plugin.sessions_of('alice')] == [True]
