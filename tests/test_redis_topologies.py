@@ -129,7 +129,7 @@ def topology_app(make_app, url, gate=None, **config):
     def hold(key, value):
         session.data.get(key)  # the session is loaded ...
         gate['loaded'].set()
-        gate['release'].wait(10)  # ... and kept while other requests run
+        gate['release'].wait(30)  # ... and kept while other requests run (released sooner by the test)
         session.data[key] = value
         return 'held'
 
@@ -148,7 +148,9 @@ def prefix(request):
 
 def test_eight_threads_each_incrementing_its_own_key_keep_all_eighty(make_app, serve, deployment, prefix, log_dir):
     name, setup, url = deployment
-    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
+    # (a timeout of 10 s: eight threads at once on a loaded machine may leave Redis, or a thread that has sent its
+    # command, unscheduled for a second, and this test is about the counts, not the timeout)
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_redis_timeout=10))
     owner = logged_in(origin, 'alice')
     seen = {}
 
@@ -293,13 +295,14 @@ def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_ap
 def client_of(name, setup):
     """The redis-py client an app would build itself for this deployment."""
     import redis
+    # (a 10 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
     if name == 'sentinel':
-        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=1).master_for('canister', socket_timeout=1)
+        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=10).master_for('canister', socket_timeout=10)
     if name == 'cluster':
         from redis.cluster import ClusterNode, RedisCluster
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in setup.startup_nodes()],
-                            socket_timeout=1)
-    return redis.Redis.from_url(setup.url(), socket_timeout=1)
+                            socket_timeout=10)
+    return redis.Redis.from_url(setup.url(), socket_timeout=10)
 
 
 def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, deployment, prefix):
