@@ -95,7 +95,7 @@ class RedisNode:
             cmd += ['--port', '0', '--tls-port', str(self.port)]
         return cmd + self.args
 
-    def start(self, timeout: float = 10) -> 'RedisNode':
+    def start(self, timeout: float = 30) -> 'RedisNode':
         """Start and wait until it answers.  A node whose port (or cluster bus port) was taken meanwhile (free
         ports are picked from the range outgoing connections use too, and another test run picks from it as
         well) gets new ones and is started again, unless its port was given or it has run on it."""
