@@ -326,7 +326,7 @@ class SentinelSetup(_Setup):
         # a failover needs a majority of sentinels that know each other (they meet through the master)
         wait_until(sentinels_agree, 30, interval=0.2, what='the three sentinels to find each other and the replica')
         # (and once the sentinels are connected, the replicas still acknowledge writes at once)
-        wait_until(self._replicas_online, 15, what='the replicas to acknowledge writes')
+        wait_until(self._replicas_online, 30, what='the replicas to acknowledge writes')
 
     def _replicas_online(self) -> bool:
         """True once every replica acknowledges the master's writes (a ``WAIT`` for all of them is
@@ -896,8 +896,8 @@ class FailoverLoad:
             client.start()
         try:
             for client in everyone:
-                if not client.first_session.wait(20):
-                    raise ServerError('a client got no session in 20 s: %r' % (client.answers[-3:],))
+                if not client.first_session.wait(30):
+                    raise ServerError('a client got no session in 30 s: %r' % (client.answers[-3:],))
             time.sleep(before)
             self.killed_at = time.monotonic()
             killed_at = kill()  # the moment of the SIGKILL, if kill() waits before it
