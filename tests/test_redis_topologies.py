@@ -1170,16 +1170,16 @@ def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_i
     sent, whatever retries the client has: the SET of a new session whose node dies while it waits fails at last
     with "Error 111 connecting to ...", said of a SET that node may have stored (the one sent first)."""
     with ClusterSetup(replicas=0) as setup:
-        # (a timeout of 10 s: the request found still waiting after 2 s is the one held by the frozen node, however
+        # (a timeout of 20 s: the request found still waiting after 5 s is the one held by the frozen node, however
         # slow a loaded machine makes the others, and the kill comes well before its timeout)
-        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=10))
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=20))
         assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
         node, answers = setup.nodes[0], []
         for _ in range(40):  # until a new session's id falls in one of the frozen node's slots (one in three)
             node.freeze()
             request = threading.Thread(target=lambda: answers.append(Browser(origin).get('/count')))
             request.start()
-            request.join(2)
+            request.join(5)
             if request.is_alive():  # (its SET was sent to the frozen node, which does not answer)
                 break
             node.thaw()
