@@ -133,7 +133,7 @@ def master_and_replica(redis_server: RedisServer) -> Iterator[Tuple[RedisServer,
         master.config_set('repl-diskless-sync-delay', 0)  # (the first sync at once, not after 5 s)
         redis.Redis(port=replica.port).replicaof(replica.host, redis_server.port)
         wait_until(lambda: master.info('replication').get('connected_slaves') == 1
-                   and redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up', 15,
+                   and redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up', 30,
                    what='the replica to follow the master')
         yield redis_server, replica
     finally:

@@ -271,7 +271,7 @@ def wait_at_gate(app: Any, name: str, key: str = '') -> None:
     held = app.gates(name)
     session.data.get(key)
     held.loaded.set()
-    assert held.release.wait(20), 'the test never released gate %s' % name
+    assert held.release.wait(30), 'the test never released gate %s' % name
 
 
 def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
@@ -414,7 +414,7 @@ def hold_request(app: Any, origin: str, sid: Optional[str], path: str,
 
     def release() -> Answer:
         app.gates(name).release.set()
-        thread.join(20)
+        thread.join(30)
         assert not thread.is_alive(), 'the held request did not finish'
         return result['answer']
 

@@ -138,7 +138,7 @@ def test_at_sigterm_gunicorn_finishes_the_request_in_flight_and_answers_no_new_o
     in_flight = threading.Thread(target=lambda: held.update(
         answer=Client(server.url).get('/login?name=alice&delay=2')))   # (the handler sleeps 2 s)
     in_flight.start()
-    wait_until(lambda: '/login?name=alice' in read_log(logs), 10, what='the request in flight')
+    wait_until(lambda: '/login?name=alice' in read_log(logs), 30, what='the request in flight')
     os.kill(server.proc.pid, signal.SIGTERM)
     with pytest.raises(ConnectionError):                # reset (or refused): never an answer
         Client(server.url).get('/ping')
@@ -164,7 +164,7 @@ def test_a_request_gunicorn_kills_at_its_graceful_timeout_leaves_its_request_lin
 
     request = threading.Thread(target=in_flight)
     request.start()
-    wait_until(lambda: 'killed-1' in read_log(logs), 10, what='the request in flight')
+    wait_until(lambda: 'killed-1' in read_log(logs), 30, what='the request in flight')
     os.kill(server.proc.pid, signal.SIGTERM)
     server.proc.wait(10)                                # (the worker killed after 1 s, the master gone)
     request.join(10)

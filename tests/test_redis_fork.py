@@ -17,15 +17,16 @@ from helpers import client, cookie_value, counter_app, frozen, in_child, with_co
 from redis_topologies import ClusterSetup
 from servers import Client, InProcessWaitress
 
-#: The store's timeout: how long the thread asking the frozen Redis waits, during which the test forks.
-TIMEOUT = 3.0
+#: The store's timeout: how long the thread asking the frozen Redis waits, during which the test forks (and its
+#: child starts a server, which a loaded machine can make take seconds).
+TIMEOUT = 5.0
 #: The Cluster store's timeout: how long the thread making a client of frozen nodes waits, at least.
 CLUSTER_TIMEOUT = 2.0
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
-def wait_for(condition, seconds=20.0, what='the condition'):
+def wait_for(condition, seconds=30.0, what='the condition'):
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, 'waited %ss for %s' % (seconds, what)
@@ -56,7 +57,7 @@ def child_serving(app):
     return pid, port, stopping
 
 
-def stopped(pid, stopping, within=20.0):
+def stopped(pid, stopping, within=30.0):
     """Tell the child to stop, and its exit code (it is killed if it has not exited ``within`` seconds)."""
     os.close(stopping)
     deadline = time.monotonic() + within

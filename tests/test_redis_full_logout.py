@@ -180,20 +180,22 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     that WAIT (half the socket timeout), as a save does; not after a WAIT for the refused marker, then one for the
     delete.  Each time the least of three: load adds to a time, never takes from it."""
     master, replica = master_and_replica
-    # (WAIT: 1 s, and 2 s for an answer: the login before each logout is confirmed in time on a loaded machine too)
+    # (WAIT: 1 s, and 2 s for an answer; logins without WAIT, so that none depends on how soon a loaded machine lets
+    # the replica confirm it)
+    logins = guarded_app(make_app, master.url, catchall=True)
     app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1, session_redis_timeout=2)
     full, answers, logouts = redis.Redis(port=master.port), [], []
     for _ in range(3):
         full.config_set('maxmemory', '0')
         full.set('canister:test:caught-up', 'x')
         assert full.wait(1, 10000) == 1                 # (the replica thawed has caught up before the login)
-        web = client(app)
-        sid = cookie_value(web.get('/login'))
+        sid = cookie_value(client(logins).get('/login'))
         fill_up(master)
         replica.freeze()
+        web = client(app)
         try:
             started = time.monotonic()
-            answers.append(web.get('/logout', expect_errors=True).status_int)
+            answers.append(web.get('/logout', headers=with_cookie(sid), expect_errors=True).status_int)
             logouts.append(time.monotonic() - started)
         finally:
             replica.thaw()
@@ -223,7 +225,9 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
     master, replica = master_and_replica
     # (logins without WAIT: the logins before the test do not depend on timing)
     logins = guarded_app(make_app, master.url, catchall=True)
-    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1)
+    # (a timeout of 4 s, so a WAIT of 2 s: a request that waits on the stopped master while a loaded machine is slow to
+    # go on still gets its answer, and each logout waits 2 s for the frozen replica)
+    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1, session_redis_timeout=4)
     sids = [cookie_value(client(logins).get('/login')) for _ in range(LOGOUTS)]
     ended = client(logins)
     ended_sid = cookie_value(ended.get('/login'))

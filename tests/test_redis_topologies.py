@@ -129,7 +129,7 @@ def topology_app(make_app, url, gate=None, **config):
     def hold(key, value):
         session.data.get(key)  # the session is loaded ...
         gate['loaded'].set()
-        gate['release'].wait(10)  # ... and kept while other requests run
+        gate['release'].wait(30)  # ... and kept while other requests run (released sooner by the test)
         session.data[key] = value
         return 'held'
 
@@ -148,7 +148,9 @@ def prefix(request):
 
 def test_eight_threads_each_incrementing_its_own_key_keep_all_eighty(make_app, serve, deployment, prefix, log_dir):
     name, setup, url = deployment
-    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
+    # (a timeout of 10 s: eight threads at once on a loaded machine may leave Redis, or a thread that has sent its
+    # command, unscheduled for a second, and this test is about the counts, not the timeout)
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_redis_timeout=10))
     owner = logged_in(origin, 'alice')
     seen = {}
 
@@ -293,13 +295,14 @@ def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_ap
 def client_of(name, setup):
     """The redis-py client an app would build itself for this deployment."""
     import redis
+    # (a 10 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
     if name == 'sentinel':
-        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=1).master_for('canister', socket_timeout=1)
+        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=10).master_for('canister', socket_timeout=10)
     if name == 'cluster':
         from redis.cluster import ClusterNode, RedisCluster
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in setup.startup_nodes()],
-                            socket_timeout=1)
-    return redis.Redis.from_url(setup.url(), socket_timeout=1)
+                            socket_timeout=10)
+    return redis.Redis.from_url(setup.url(), socket_timeout=10)
 
 
 def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, deployment, prefix):
@@ -336,14 +339,14 @@ def test_tidy_sessions_takes_stale_ids_out_of_the_user_sets_on_every_master(make
 
 def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_listed(make_app, cluster, prefix):
     """The session's key and its user's set are on different masters.  The key's master takes no
-    writes for 0.7 s (``CLIENT PAUSE ... WRITE``; reads go on) while the login stores the session:
+    writes (``CLIENT PAUSE ... WRITE``; reads go on) while the login stores the session:
     a tidy and a listing of the user's sessions in that time must not take the id out of the set
     (it was: the set had the id, the key was not there yet), or ``end_sessions`` would miss it."""
     app = topology_app(make_app, cluster.url, session_redis_prefix=prefix)
     set_master = cluster.master_of(prefix + 'user:alice').port
     sid = next(candidate for candidate in ('cluster-login-race-%03d-%s' % (index, 'x' * 24) for index in range(100))
                if cluster.master_of(prefix + candidate).port != set_master)
-    login_store = canister.RedisStore(cluster.url, prefix=prefix, timeout=5)  # (it waits out the pause)
+    login_store = canister.RedisStore(cluster.url, prefix=prefix, timeout=30)  # (it waits out the pause)
     failures = []
 
     def log_in():
@@ -352,16 +355,19 @@ def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_
         except Exception as error:  # (told by the assert below)
             failures.append(error)
 
-    paused = cluster.master_of(prefix + sid).client()
+    paused, login = cluster.master_of(prefix + sid).client(), threading.Thread(target=log_in)
     try:
-        paused.execute_command('CLIENT', 'PAUSE', 700, 'WRITE')
-        login = threading.Thread(target=log_in)
+        # (paused until the tidy and the listing are done, however long a loaded machine takes to get there)
+        paused.execute_command('CLIENT', 'PAUSE', 30000, 'WRITE')
         login.start()
-        time.sleep(0.25)  # the set's master, not paused, has taken whatever was sent to it
+        wait_until(lambda: any(client['cmd'] == 'set' and 'b' in client['flags'] for client in paused.client_list()),
+                   30, what="the login's SET to wait out the pause")
         tidied, listed = app.plugin.tidy_sessions(), app.plugin.sessions_of('alice')
-        login.join(10)
     finally:
+        paused.execute_command('CLIENT', 'UNPAUSE')
         paused.close()
+        if login.ident is not None:
+            login.join(30)
         login_store.close()
     assert failures == [] and (tidied, listed) == (0, [])
     assert [entry['created'] > 0 for entry in app.plugin.sessions_of('alice')] == [True]
@@ -1048,7 +1054,10 @@ def check_failover(apps, reports, failover_seconds, title):
         assert set(report.statuses) <= {200, 503}, '%s: %s (never a 500)\n%s' % (
             name, report.statuses, apps[name].output()[-3000:])
         assert report.failures > 0, '%s: the kill was noticed' % name
-        assert report.slowest < 3, '%s: an answer took %.2f s' % (name, report.slowest)
+        # each within about a second, the socket timeout (the README's claim), beyond what the machine's load made an
+        # answer Redis served take in the same run: a loaded machine slows them all
+        assert report.slowest < 3 + report.baseline, '%s: an answer took %.2f s, one Redis served %.2f s' % (
+            name, report.slowest, report.baseline)
         assert report.all_back and report.back_after < 30, '%s: not every client came back\n%s' % (
             name, '\n'.join(report.lines()))
         assert report.acknowledged == report.clients > 0
@@ -1103,11 +1112,15 @@ def test_with_wait_1_and_a_single_replica_saves_answer_503_after_failover_until_
     (the sentinels make it a replica)."""
     with SentinelSetup(replicas=1) as setup:
         origin = serve(topology_app(make_app, setup.url, session_redis_wait=1))
-        browser = Browser(origin)
-        assert [browser.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+        # (the changes before the kill through an app whose WAIT is 5 s, as the replica then confirms them on a loaded
+        # machine too; the app under test, with the timeout the README speaks of, reads the session before the kill)
+        before = Browser(serve(topology_app(make_app, setup.url, session_redis_wait=1, session_redis_timeout=10)))
+        assert [before.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+        browser = Browser(origin, before.sid)
+        assert browser.get('/peek').json() == {'counter': 2}
         killed = setup.node_at(setup.kill_master())
         setup.wait_for_failover(30)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while True:  # the app may first meet the dead master's closed connections
             answer = browser.get('/peek')
             if answer.status == 200 or time.monotonic() > deadline:
@@ -1184,16 +1197,16 @@ def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_i
     sent, whatever retries the client has: the SET of a new session whose node dies while it waits fails at last
     with "Error 111 connecting to ...", said of a SET that node may have stored (the one sent first)."""
     with ClusterSetup(replicas=0) as setup:
-        # (a timeout of 10 s: the request found still waiting after 2 s is the one held by the frozen node, however
+        # (a timeout of 20 s: the request found still waiting after 5 s is the one held by the frozen node, however
         # slow a loaded machine makes the others, and the kill comes well before its timeout)
-        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=10))
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=20))
         assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
         node, answers = setup.nodes[0], []
         for _ in range(40):  # until a new session's id falls in one of the frozen node's slots (one in three)
             node.freeze()
             request = threading.Thread(target=lambda: answers.append(Browser(origin).get('/count')))
             request.start()
-            request.join(2)
+            request.join(5)
             if request.is_alive():  # (its SET was sent to the frozen node, which does not answer)
                 break
             node.thaw()

@@ -575,7 +575,9 @@ def test_with_session_redis_wait_a_change_on_one_server_is_three_round_trips_its
         replica_client = redis.Redis(port=replica.port)
         replica_client.replicaof('127.0.0.1', redis_server.port)
         wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 30, what='the replica')
-        app = redis_app(make_app, redis_server, session_redis_wait=1)
+        # (a timeout of 10 s, so a WAIT of 5 s: a replica a loaded machine leaves unscheduled for half a second still
+        # confirms each change)
+        app = redis_app(make_app, redis_server, session_redis_wait=1, session_redis_timeout=10)
         sid = cookie_value(cookieless_client(app).get('/'))
         traffic = RedisTraffic(redis_server.url)
         changes = 20
