@@ -669,21 +669,28 @@ def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_answered_503_at_on
 
 def test_while_the_jwks_endpoint_hangs_a_server_of_two_threads_answers_a_request_without_a_token(
         make_app, rsa_key, hanging_server, serve):
-    app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
-    origin = serve(app, threads=2)
-    first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
-    assert hanging_server.accepted.wait(30), 'canister never asked the JWKS endpoint'
-    others = [get_in_thread(origin, kid_token(rsa_key, 'key-%d' % number)) for number in (2, 3, 4)]
-    time.sleep(0.1)  # (they reach the server first, and take the second thread in turn)
+    """A round (a fresh app and server) again only when another job's load slowed the plain request: one waiting
+    for the thread that the download holds waits its 5 s, in every round."""
+    for _ in range(3):
+        app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+        origin = serve(app, threads=2)
+        hanging_server.accepted.clear()
+        first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
+        assert hanging_server.accepted.wait(30), 'canister never asked the JWKS endpoint'
+        others = [get_in_thread(origin, kid_token(rsa_key, 'key-%d' % number)) for number in (2, 3, 4)]
+        time.sleep(0.1)  # (they reach the server first, and take the second thread in turn)
 
-    plain = Client(origin).get('/me')
-    first_still_waits = first.is_alive()
-    for thread, _ in [(first, held)] + others:
-        thread.join(30)
+        plain = Client(origin).get('/me')
+        first_still_waits = first.is_alive()
+        for thread, _ in [(first, held)] + others:
+            thread.join(30)
 
-    assert (plain.status, plain.json(), first_still_waits) == (200, {'user': None}, True)
+        assert (plain.status, plain.json()) == (200, {'user': None})
+        assert [answer['answer'].status for _, answer in [(first, held)] + others] == [503] * 4
+        if first_still_waits and plain.elapsed * 2 < held['answer'].elapsed:
+            break
+    assert first_still_waits, plain  # (answered while the download holds the first thread)
     assert plain.elapsed * 2 < held['answer'].elapsed, (plain, held['answer'])
-    assert [answer['answer'].status for _, answer in [(first, held)] + others] == [503] * 4
 
 
 def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_token_waits_for_it(

@@ -50,8 +50,40 @@ def count_in_a_loop(server, clients, until, answers):
     return threads
 
 
+def a_lock_held_for_3_s(server, path, answers, leaving=None):
+    """One round: another process holds the file ``path`` for 3 s (under the 5 s busy timeout) while the clients
+    of :func:`count_in_a_loop` go on; a fresh client pings every tenth of a second meanwhile, and ``leaving``, if
+    any, logs out.  The pings' (status, seconds), the clients' answers to requests sent while it was held (after
+    its first 0.3 s), and the logout's answer."""
+    holder = held_by_another_process(path)
+    held_at = time.monotonic()
+    pings = []
+    logout = None
+    try:
+        while time.monotonic() < held_at + 3.0:
+            started = time.monotonic()
+            try:
+                answer = Client(server.url).get('/ping', timeout=10)
+                pings.append((answer.status, answer.elapsed))
+            except TimeoutError:  # (what a liveness probe with a timeout reports: the pod is restarted)
+                pings.append((None, time.monotonic() - started))
+            time.sleep(max(0.0, started + 0.1 - time.monotonic()))
+        if leaving is not None:
+            logout = leaving.get('/logout', timeout=10)  # (refused while the file is held, or waits it out)
+    finally:
+        holder.communicate('\n', timeout=30)
+    released_at = time.monotonic()
+    during = [answer for number in list(answers) for answer in list(answers[number])
+              if held_at + 0.3 < answer[0] < released_at]
+    return pings, during, logout
+
+
 def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_every_session_carries_on_after(
         gthread_server, tmp_path):
+    """The README's figures: while one request of each process waits the 3 s lock out, pings and the 503s of the
+    requests that meet the lock take under 1.5 s each.  A round (the lock taken again, the clients going on) again
+    only when another job's load slowed one: pings queued behind threads each held by the lock took 4 to 10 s, and
+    requests that each waited the lock out took 3 s or more, in every round."""
     clients = [Client(gthread_server.url) for _ in range(8)]
     for client in clients:
         assert client.get('/incr?key=n').json()['value'] == 1  # (each has its session, saved once)
@@ -61,35 +93,27 @@ def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_eve
     answers = collections.defaultdict(list)
     stop = threading.Event()
     threads = count_in_a_loop(gthread_server, clients, stop, answers)
-    time.sleep(0.5)
-    holder = held_by_another_process(tmp_path / 'sessions.db')
-    held_at = time.monotonic()
-    pings = []
     try:
-        while time.monotonic() < held_at + 3.0:  # (the lock is held for 3 s, under the 5 s busy timeout)
-            started = time.monotonic()
-            try:
-                answer = Client(gthread_server.url).get('/ping', timeout=10)
-                pings.append((answer.status, answer.elapsed))
-            except TimeoutError:  # (what a liveness probe with a timeout reports: the pod is restarted)
-                pings.append((None, time.monotonic() - started))
-            time.sleep(max(0.0, started + 0.1 - time.monotonic()))
-        logout = leaving.get('/logout', timeout=10)  # (refused while the file is held, or waits it out)
+        time.sleep(0.5)
+        for round_ in range(3):
+            pings, during, logged_out = a_lock_held_for_3_s(gthread_server, tmp_path / 'sessions.db', answers,
+                                                            leaving if round_ == 0 else None)
+            if round_ == 0:
+                logout = logged_out
+            time.sleep(1.5)  # (every client served again before the next round, or the end)
+            assert pings and all(status == 200 for status, _ in pings), pings
+            refused = [answer for answer in during if answer[1] == 503]
+            assert all(answer[3] == '1' for answer in refused), refused
+            slowest = max([seconds for _, seconds in pings] + [answer[2] for answer in refused])
+            if slowest < 1.5 and len(refused) >= 8:
+                break
     finally:
-        holder.communicate('\n', timeout=30)
-    released_at = time.monotonic()
-    during = [answer for number in answers for answer in answers[number] if held_at + 0.3 < answer[0] < released_at]
-    time.sleep(1.5)
-    stop.set()
-    for thread in threads:
-        thread.join(30)
-    assert pings and all(status == 200 for status, _ in pings), pings
-    # (queued behind threads each held by the lock, it took 4 to 10 s; 2.5 s leaves a loaded machine room)
-    assert max(seconds for _, seconds in pings) < 2.5, pings
-    refused = [answer for answer in during if answer[1] == 503]
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert max(seconds for _, seconds in pings) < 1.5, pings  # (queued behind threads held by the lock: 4 to 10 s)
     assert len(refused) >= 8, during  # (each client meets the lock, again and again)
-    # after the quarter of a second, not 3 s or more (2.5 s: room for a loaded machine)
-    assert all(answer[3] == '1' and answer[2] < 2.5 for answer in refused), refused
+    assert all(answer[2] < 1.5 for answer in refused), refused  # (after the quarter of a second, not 3 s or more)
     assert {answer[1] for number in answers for answer in answers[number]} <= {200, 503}
     log = read_log(tmp_path / 'logs')
     said = 'the SQLite session store %s failed: database is locked' % (tmp_path / 'sessions.db')
@@ -127,21 +151,22 @@ def test_the_apps_own_concurrent_writes_to_one_sqlite_file_never_answer_503(gthr
         assert [answer[4] for answer in answers[number]] == list(range(1, len(answers[number]) + 1))
 
 
-def test_requests_that_open_connections_to_a_held_file_of_the_apps_own_answer_503_after_their_short_wait_too(tmp_path):
-    """The app's own file keeps its rollback journal, where a lock held by another process (``BEGIN EXCLUSIVE``)
-    keeps even a new connection from reading the schema as it is set up.  Requests that come at once while it is
-    held open connections of their own (the one open is in use): one of them waits the lock out, the others answer
-    503 with ``Retry-After: 1`` after their short wait as on a connection already open.  They used to wait for
-    their connection as long as the one request that waits (5 s, or the whole lock), holding every thread."""
-    path = tmp_path / 'app.db'
+def connections_opened_on_a_held_file(folder):
+    """One round, on a server of its own (waitress, 6 threads) whose sessions are in the app's own file in
+    ``folder``: 4 clients, served once each one after the other (the one connection), send /incr over and over
+    while another process holds the file for 3 s, and a ping is sent 0.2 s into it.  Whether the ping was
+    answered while the file was held, and each client's first answer then, (started, status, seconds,
+    Retry-After, counter or None), and whether the ERROR line of a 503 was logged; the other checks made."""
+    folder.mkdir()
+    path = folder / 'app.db'
     apps = sqlite3.connect(str(path))
     apps.execute('CREATE TABLE orders (id INTEGER PRIMARY KEY)')  # the app's own table: no WAL
     apps.commit()
     apps.close()
     os.chmod(str(path), 0o600)
-    (tmp_path / 'logs').mkdir()
+    (folder / 'logs').mkdir()
     server = AppServer(APP, server='waitress', threads=6,
-                       env={'CANISTER_SESSION_STORE': sqlite_url(path), 'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+                       env={'CANISTER_SESSION_STORE': sqlite_url(path), 'CANISTER_LOG_PATH': str(folder / 'logs')})
     server.start()
     try:
         clients = [Client(server.url) for _ in range(4)]
@@ -164,15 +189,33 @@ def test_requests_that_open_connections_to_a_held_file_of_the_apps_own_answer_50
         pinging.join(10)
         for thread in threads:
             thread.join(30)
-        assert answered_while_held and pinged['ping'].status == 200, pinged
+        assert pinged['ping'].status == 200, pinged
         firsts = [answers[number][0] for number in range(4)]
-        assert sorted(answer[1] for answer in firsts) == [200, 503, 503, 503], firsts  # one waited the lock out
-        # (after the quarter of a second, not the 2.8 s or more of the lock: 2.5 s leaves a loaded machine room)
-        assert all(answer[3] == '1' and answer[2] < 2.5 for answer in firsts if answer[1] == 503), firsts
+        assert all(answer[3] == '1' for answer in firsts if answer[1] == 503), firsts
         for number, client in enumerate(clients):  # every one carries on, no change lost
             served = sum(1 for answer in answers[number] if answer[1] == 200)
             assert client.get('/incr?key=n').json()['value'] == served + 2
-        log = read_log(tmp_path / 'logs')
-        assert 'the SQLite session store %s failed: database is locked' % path in log and 'Traceback' not in log
+        log = read_log(folder / 'logs')
+        assert 'Traceback' not in log
     finally:
         server.cleanup()
+    return answered_while_held, firsts, 'the SQLite session store %s failed: database is locked' % path in log
+
+
+def test_requests_that_open_connections_to_a_held_file_of_the_apps_own_answer_503_after_their_short_wait_too(tmp_path):
+    """The app's own file keeps its rollback journal, where a lock held by another process (``BEGIN EXCLUSIVE``)
+    keeps even a new connection from reading the schema as it is set up.  Requests that come at once while it is
+    held open connections of their own (the one open is in use): one of them waits the lock out, the others answer
+    503 with ``Retry-After: 1`` after their short wait as on a connection already open.  They used to wait for
+    their connection as long as the one request that waits (5 s, or the whole lock), holding every thread.  A
+    round (a new server: the connections of one stay open) again only when another job's load slowed one."""
+    for round_ in range(3):
+        answered_while_held, firsts, logged = connections_opened_on_a_held_file(tmp_path / str(round_))
+        one_waited = sorted(answer[1] for answer in firsts) == [200, 503, 503, 503]
+        if answered_while_held and one_waited and all(answer[2] < 1.5 for answer in firsts if answer[1] == 503):
+            break
+    assert answered_while_held, firsts  # (a ping waiting behind held threads waits the lock out)
+    assert sorted(answer[1] for answer in firsts) == [200, 503, 503, 503], firsts  # one waited the lock out
+    # (after the quarter of a second, not the 2.8 s or more of the lock)
+    assert all(answer[2] < 1.5 for answer in firsts if answer[1] == 503), firsts
+    assert logged  # (the ERROR line: the SQLite session store ... failed: database is locked)
