@@ -16219,8 +16219,9 @@ _US_STATE_SECTORS = frozenset({'k12', 'cc', 'lib'})
 #: own, each the whole of its country's set, as the Public Suffix List holds them: Canada's provinces and
 #: territories (``qc.ca``; ``gc.ca``, its federal government's), Australia's states (``nsw.au``, open to their
 #: communities; ``vic.edu.au``, their schools'; ``vic.gov.au``, their governments'), Brazil's states under ``gov.br``
-#: (``sp.gov.br``), Japan's 47 prefectures (``tokyo.jp``) and its seven cities whose wards each hand out names
-#: (``kobe.jp``, see ``_registry_domain``), and Italy's provinces by their codes (``mi.it``).  A region's
+#: (``sp.gov.br``), Japan's 47 prefectures (``tokyo.jp``), four sectors (``lg.jp``) and its seven cities whose
+#: wards each hand out names (``kobe.jp``, see ``_registry_domain``), and Italy's provinces by their codes
+#: (``mi.it``).  A region's
 #: name is matched whole, never by its form: ``ab.it`` (no province's code) or ``example.qc.ca`` is a site's.
 _REGIONS = (
     ('us', ' '.join(_US_STATES)),
@@ -16233,7 +16234,8 @@ _REGIONS = (
            'ishikawa iwate kagawa kagoshima kanagawa kochi kumamoto kyoto mie miyagi miyazaki nagano nagasaki nara '
            'niigata oita okayama okinawa osaka saga saitama shiga shimane shizuoka tochigi tokushima tokyo tottori '
            'toyama wakayama yamagata yamaguchi yamanashi '
-           'kawasaki kitakyushu kobe nagoya sapporo sendai yokohama'),
+           'kawasaki kitakyushu kobe nagoya sapporo sendai yokohama '
+           'ad ed gr lg'),  # (and the sectors of Japan's registry: networks', schools', groups', local governments')
     ('it', 'ag al an ao ap aq ar at av ba bg bi bl bn bo br bs bt bz ca cb ce ch ci cl cn co cr cs ct cz en fc fe fg '
            'fi fm fr ge go gr im is kr lc le li lo lt lu mb mc me mi mn mo ms mt na no nu og or ot pa pc pd pe pg pi '
            'pn po pr pt pu pv pz ra rc re rg ri rm rn ro sa si so sp sr ss sv ta te tn to tp tr ts tv ud va vb vc ve '

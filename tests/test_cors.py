@@ -279,7 +279,8 @@ def test_the_readme_gives_a_region_of_each_country_as_refused_and_the_one_site_o
     'https://*.catholic.edu.au', 'https://*.schools.nsw.edu.au', 'https://*.qld.gov.au', 'https://*.RJ.gov.br',
     'https://*.osaka.jp', 'https://*.hokkaido.jp', 'https://*.kobe.jp', 'https://*.naka.yokohama.jp',
     'http://*.to.it:8080', 'https://*.vv.it', 'https://*.chtr.k12.ma.us', 'https://*.paroch.k12.ma.us',
-    'https://*.ann-arbor.mi.us', 'https://*.lib.de.us'])
+    'https://*.ann-arbor.mi.us', 'https://*.lib.de.us', 'https://*.lg.jp', 'https://*.ed.jp', 'https://*.gr.jp',
+    'https://*.ad.jp'])
 @pytest.mark.parametrize('key', ['cors', 'csrf_trusted_origins'])
 def test_a_wildcard_over_a_regional_registry_domain_is_a_config_error_naming_it(make_app, pattern, key):
     suffix = pattern.split('*.', 1)[1].split(':')[0].lower()
@@ -293,7 +294,8 @@ def test_a_wildcard_over_a_regional_registry_domain_is_a_config_error_naming_it(
 @pytest.mark.parametrize('pattern', regional_registry_examples_the_readme_gives()[1] + [
     'https://*.example.com.au', 'https://*.example.nsw.au', 'https://*.example.sp.gov.br', 'https://*.example.mi.it',
     'https://*.ab.it', 'https://*.xy.ca', 'https://*.example.pvt.k12.ma.us', 'https://*.act.gov.au',
-    'https://*.k12.wv.us', 'https://*.lib.wv.us', 'https://*.city.yokohama.jp', 'https://*.example.chuo.kobe.jp'])
+    'https://*.k12.wv.us', 'https://*.lib.wv.us', 'https://*.city.yokohama.jp', 'https://*.example.chuo.kobe.jp',
+    'https://*.example.lg.jp', 'https://*.lg.de'])
 def test_a_wildcard_over_a_site_of_its_own_in_a_region_installs_and_matches_its_subdomains(make_app, pattern):
     origin = pattern.replace('*', 'shop')
     app = hello_app(make_app, cors=pattern, cors_credentials=True, csrf_trusted_origins=pattern)
