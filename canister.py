@@ -16647,10 +16647,24 @@ class CsrfGuard:
 _STAR_ADMITS_NO_FORM = ' (cors = * admits no form posts from other sites: list the origin in cors)'
 
 
+def _foreign_naming_no_origin(environ: Mapping[str, Any]) -> bool:
+    """True for a request the browser calls foreign (``Sec-Fetch-Site``) that names no origin, or ``null``: no list
+    lets it in (``csrf_trusted_origins`` holds no null; a ``null`` in ``cors`` counts only for what a browser
+    preflights, which a form is not), nor a proxy in ``trusted_proxies`` (the browser's word is not the app's own
+    origin's), but ``csrf=False``."""
+    site = environ.get('HTTP_SEC_FETCH_SITE', '').strip().lower()
+    return (site in CsrfGuard._FOREIGN_SITES
+            and _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null') == 'null')
+
+
 def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tuple[str, str]:
-    """What the CSRF refusal's WARNING tells the app to do for a foreign origin to be let in, and what its 403
+    """What the CSRF refusal's WARNING tells the app to do for such a request to be let in, and what its 403
     adds to the reason: the one place that tells a refusal ``cors = *`` made (a form-type request, which a
-    browser sends without a preflight) from the others."""
+    browser sends without a preflight) from the others, and a foreign request naming no origin, which no list
+    lets in, from those of an origin a list could name."""
+    if _foreign_naming_no_origin(environ):
+        return ('no list in cors or csrf_trusted_origins lets in a request the browser calls foreign that names no '
+                'origin; to let such a request in, give its route csrf=False'), ''
     hint = ''
     if cors is not None and not cors.covers(environ):
         # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
@@ -16665,8 +16679,9 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tu
         listing = 'list it in cors (its pages may then read the answers too)'
     if _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null') == 'null':
         # (csrf_trusted_origins holds no null: any site's page can send it; and no answer tells to list it in cors)
-        return listing, ''
-    return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)', hint
+        return 'to let another origin in, %s, or give a route csrf=False' % listing, ''
+    return ('to let another origin in, %s or in csrf_trusted_origins (its forms may post on every path, its pages read '
+            'no answer), or give a route csrf=False' % listing), hint
 
 
 #: nginx's line that passes a proxied app the host and port the client asked for, as the README's Deploying block
@@ -16698,7 +16713,10 @@ def _proxy_advice(environ: Mapping[str, Any], own_origin: str, trusted: bool) ->
     list it in ``trusted_proxies`` (else its X-Forwarded-Host and -Proto are not read); trusted, what it sent
     that made the app's own origin differ from the one the request names (the upstream's ``Host``, nginx's
     default, and no X-Forwarded-Host; no X-Forwarded-Proto), with nginx's line for it; '' if neither did, or if
-    the origin is plainly another site's (``_refused_own_origin``): it would tell a right proxy to send what it does."""
+    the origin is plainly another site's (``_refused_own_origin``): it would tell a right proxy to send what it does;
+    '' too for a request the browser calls foreign that names no origin, which no proxy makes the app's own."""
+    if _foreign_naming_no_origin(environ):
+        return ''
     if not trusted:
         return '; behind a proxy that changes the host or scheme, list the proxy in trusted_proxies'
     claimed = _refused_own_origin(environ, own_origin)
@@ -17233,10 +17251,10 @@ class _EarlyChecks:
             return None
         # The log, not the answer, says what lets such a request in (its reader runs the app), but for the short
         # hint of a form cors = * refused (``_how_to_let_in``), which 1.x's docs had apps write for any origin.
-        listing, hint = _how_to_let_in(self.csrf.cors, environ)
-        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
-                       'give a route csrf=False%s)', reason, _escape(_mask_url_value(own_origin))[:100], listing,
-                       _proxy_advice(environ, own_origin, context.trusted))
+        advice, hint = _how_to_let_in(self.csrf.cors, environ)
+        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; %s%s)', reason,
+                       _escape(_mask_url_value(own_origin))[:100], advice, _proxy_advice(environ, own_origin,
+                                                                                          context.trusted))
         return _plain_response(403, reason + hint, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
