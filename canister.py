@@ -20602,11 +20602,26 @@ def _check_session_file(url: str, args: Any) -> None:
     _refuse_foreign_session_file(url, os.path.abspath(path), args)
     try:
         holds = _holds_sessions(_sqlite_path(url))
-    except sqlite3.Error as error:
-        raise ConfigError('canister.session_store = %s: %s' % (url, error)) from None
+    except sqlite3.Error as error:  # (SQLite's "unable to open database file" names no cause: said after it)
+        raise ConfigError('canister.session_store = %s: %s%s' % (url, error, _why_not_opened(path))) from None
     if not holds:
         raise ConfigError('canister.session_store = %s: the file has no canister_sessions table, so no app keeps its '
                           'sessions there (the wrong file?); it is left as it was' % url)
+
+
+def _why_not_opened(path: str) -> str:
+    """Why the SQLite file ``path`` could not be opened, after SQLite's words: its file system mounted read-only
+    (the ``-wal`` and ``-shm`` files SQLite needs beside it cannot be made there), or its permissions; else ''."""
+    try:
+        read_only = bool(os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # (gone meanwhile; no statvfs on Windows)
+        read_only = False
+    if read_only:
+        return ('; %s is on a file system mounted read-only, where SQLite can neither change the file nor make the '
+                '-wal and -shm files it needs beside it: run the command where the file can be written (on the host '
+                'that mounts it read-write, or after remounting it so)' % os.path.abspath(path))
+    problem = _sqlite_permissions(os.path.abspath(path))
+    return '; ' + problem if problem else ''
 
 
 def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
@@ -20658,8 +20673,20 @@ def _entries(count: int) -> str:
     return '%d %s' % (count, 'entry' if count == 1 else 'entries')
 
 
-def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> str:
+#: What a command adds to a SQLite store's "database is locked" (the store waited for the write lock in vain).
+_SQLITE_HELD = ('another connection held the file\'s write lock all the while (a long write transaction: another '
+                'process\'s, or a sqlite3 shell left in a BEGIN): run the command again once it ends')
+
+
+def _sqlite_held(store: Optional[SessionStore], error: Exception) -> bool:
+    """True if ``error`` is a SQLite store's that waited in vain for the file another connection held."""
+    return isinstance(store, SQLiteStore) and isinstance(error, StoreUnavailable) and error.timed_out
+
+
+def _tidy_failure(store: SessionStore, store_url: str, removed: int, error: Exception, why: str) -> str:
     """The line of a ``tidy-sessions`` that failed once the store was opened."""
+    if not removed and _sqlite_held(store, error):  # (reached, and held by another connection)
+        return 'cannot use %s, nothing was removed: %s; %s' % (store_url, why, _SQLITE_HELD)
     if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
         return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
     if not removed and isinstance(error, ConfigError):  # (what an install would refuse too: see _run_tidy_sessions)
@@ -20718,7 +20745,8 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
+            why = _tidy_failure(store, _mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0),
+                                error, why)
         _print_error('python -m canister tidy-sessions: %s' % why)
         return 1
     finally:
@@ -20759,6 +20787,8 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
         # as tidy-sessions's: one line, a password in a URL masked, and what end_sessions had ended by then
         why = ' '.join(_mask_urls(str(error)).split())
         ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
+        if not ended and _sqlite_held(manager and manager.store, error):
+            why += '; nothing was changed: ' + _SQLITE_HELD
         if ended:
             why = 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
                 _shown_user(args.user), ended, '' if ended == 1 else 's', why)

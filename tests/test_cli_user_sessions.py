@@ -14,7 +14,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, cookie_value, fill_up, run_canister, with_cookie
+from helpers import ROOT, WriteLock, app_with_ini, cookie_value, fill_up, run_canister, with_cookie
 from session_kit import add_session_routes, make_store_url, plugin_of
 
 TOKEN_USER = {'iss': 'https://idp.example/', 'sub': '2481', 'email': 'alice@example.com'}
@@ -381,3 +381,24 @@ def test_the_readme_says_the_stores_warnings_come_as_lines_of_the_command():
     assert ('A WARNING of the store meanwhile (a full Redis refusing the "ended" markers, say) comes on stderr as a '
             "line of the command too, not in the log's layout: `python -m canister end-sessions: warning: Session: "
             'AbCdEf... ended by deleting it: Redis is full ...`') in text
+
+
+@pytest.mark.parametrize('app_and_ini', ['sqlite'], indirect=True)  # (a Redis server has no write lock)
+def test_end_sessions_on_a_sqlite_file_another_connection_holds_says_nothing_changed_and_to_run_it_again(
+        app_and_ini, tmp_path):
+    # (session 37: SQLite's "database is locked" alone, which said neither whether a session had ended nor what to do)
+    app, ini = app_and_ini
+    alice = logged_in(app, '/login?name=alice')
+    path = tmp_path / 'sessions.db'
+    lock = WriteLock(path, 60)
+    try:
+        result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    finally:
+        lock.release()
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == (
+        'python -m canister end-sessions: the SQLite session store %s failed: database is locked; nothing was changed: '
+        "another connection held the file's write lock all the while (a long write transaction: another process's, or "
+        'a sqlite3 shell left in a BEGIN): run the command again once it ends\n' % path)
+    assert 'Traceback' not in result.stderr
+    assert user_of(app, alice) == 'alice'
