@@ -882,6 +882,16 @@ class _StoreUnusable(ConfigError):
         self.outage = outage
 
 
+class _EndsInterrupted(KeyboardInterrupt):
+    """A Ctrl-C while a user's sessions were being ended (``end_sessions``): the ones ended by then stay ended,
+    and ``python -m canister end-sessions`` says how many."""
+
+    def __init__(self, removed: int) -> None:
+        super().__init__()
+        #: How many sessions had been ended by then.
+        self.removed = removed
+
+
 class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
 
@@ -11965,6 +11975,8 @@ class SessionManager:
         except StoreUnavailable as error:
             error.removed = _count_ended(listed, done)
             raise
+        except KeyboardInterrupt:  # (as a StoreUnavailable: with how many were ended by then)
+            raise _EndsInterrupted(_count_ended(listed, done)) from None
         return _count_ended(listed, done)
 
     def _may_be_logging_in(self, key: str) -> bool:
@@ -20783,6 +20795,10 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
         manager = SessionManager(config, None, log)
         _refuse_unusable_redis(manager.store)
         return act(manager)
+    except _EndsInterrupted as interrupt:  # (as a failure partway: what was ended by then stays ended)
+        raise KeyboardInterrupt(' after ending %d session%s of %s (they stay ended)' % (
+            interrupt.removed, '' if interrupt.removed == 1 else 's', _shown_user(args.user))
+            if interrupt.removed else ', no session of %s was ended' % _shown_user(args.user)) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as tidy-sessions's: one line, a password in a URL masked, and what end_sessions had ended by then
         why = ' '.join(_mask_urls(str(error)).split())
