@@ -20800,15 +20800,7 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
             interrupt.removed, '' if interrupt.removed == 1 else 's', _shown_user(args.user))
             if interrupt.removed else ', no session of %s was ended' % _shown_user(args.user)) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
-        # as tidy-sessions's: one line, a password in a URL masked, and what end_sessions had ended by then
-        why = ' '.join(_mask_urls(str(error)).split())
-        ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
-        if not ended and _sqlite_held(manager and manager.store, error):
-            why += '; nothing was changed: ' + _SQLITE_HELD
-        if ended:
-            why = 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
-                _shown_user(args.user), ended, '' if ended == 1 else 's', why)
-        _print_error('%s: %s' % (name, why))
+        _print_error('%s: %s' % (name, _user_sessions_failure(args, manager, error)))
         return None
     finally:
         if manager is not None:
@@ -20816,6 +20808,19 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
         if log is not None:
             log.close()
             log.logger.removeHandler(lines)
+
+
+def _user_sessions_failure(args: Any, manager: Optional[SessionManager], error: Exception) -> str:
+    """Why ``sessions`` or ``end-sessions`` failed, as tidy-sessions says it: one line, a password in a URL masked,
+    and what ``end_sessions`` had ended by then."""
+    why = ' '.join(_mask_urls(str(error)).split())
+    ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
+    if ended:
+        return 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
+            _shown_user(args.user), ended, '' if ended == 1 else 's', why)
+    if manager is not None and _sqlite_held(manager.store, error):
+        return why + '; nothing was changed: ' + _SQLITE_HELD
+    return why
 
 
 class _CommandLines(logging.Handler):
