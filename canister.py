@@ -20699,9 +20699,11 @@ def _tidy_failure(store: SessionStore, store_url: str, removed: int, error: Exce
     """The line of a ``tidy-sessions`` that failed once the store was opened."""
     if not removed and _sqlite_held(store, error):  # (reached, and held by another connection)
         return 'cannot use %s, nothing was removed: %s; %s' % (store_url, why, _SQLITE_HELD)
-    if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
-        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
-    if not removed and isinstance(error, ConfigError):  # (what an install would refuse too: see _run_tidy_sessions)
+    if not removed and isinstance(error, StoreUnavailable) and not _denied_by_acl(str(error)):
+        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)  # (not "failed after removing 0")
+    # What an install would refuse too (see _run_tidy_sessions), or an ACL of the server that answered (one that
+    # denies the user SCAN, which the install's check does not send): reached, not usable.
+    if not removed and isinstance(error, (StoreUnavailable, ConfigError)):
         return 'cannot use %s, nothing was removed: %s' % (store_url, why)
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 

@@ -361,6 +361,23 @@ def test_the_command_says_a_sqlite_url_naming_a_directory_names_no_session_file(
                              'directory, not a session file\n' % (tmp_path / 'data'))
 
 
+@pytest.mark.parametrize('command', ['scan', 'sscan', 'exists'])
+def test_the_command_that_redis_denies_a_command_of_the_tidy_says_it_cannot_use_the_store(redis_server, tmp_path,
+                                                                                          command):
+    # (session 37: "cannot reach" a server that had answered, refusing canister's user a command the tidy sends)
+    client = redis.Redis.from_url(redis_server.url)
+    client.sadd(PREFIX + 'user:alice', 'gone')
+    client.acl_setuser('tidier', enabled=True, passwords=['+pw'], keys=['*'], commands=['+@all', '-' + command])
+    url = 'redis://tidier:***@127.0.0.1:%d/0' % redis_server.port
+    result = run_canister('tidy-sessions', '--store', url.replace('***', 'pw'), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr.startswith('python -m canister tidy-sessions: cannot use %s, nothing was removed: the Redis '
+                                    'session store is unavailable: ' % url), result.stderr
+    assert "this user has no permissions to run the '%s' command" % command in result.stderr
+    assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
+    assert members(client, 'alice') == {'gone'}
+
+
 def test_the_command_on_a_sqlite_file_another_connection_holds_says_so_and_to_run_it_again(make_app, tmp_path):
     # (session 37: "cannot reach" the file, which it had reached, and nothing said what to do)
     path = tmp_path / 'sessions.db'
