@@ -20614,26 +20614,11 @@ def _check_session_file(url: str, args: Any) -> None:
     _refuse_foreign_session_file(url, os.path.abspath(path), args)
     try:
         holds = _holds_sessions(_sqlite_path(url))
-    except sqlite3.Error as error:  # (SQLite's "unable to open database file" names no cause: said after it)
-        raise ConfigError('canister.session_store = %s: %s%s' % (url, error, _why_not_opened(path))) from None
+    except sqlite3.Error as error:
+        raise ConfigError('canister.session_store = %s: %s' % (url, error)) from None
     if not holds:
         raise ConfigError('canister.session_store = %s: the file has no canister_sessions table, so no app keeps its '
                           'sessions there (the wrong file?); it is left as it was' % url)
-
-
-def _why_not_opened(path: str) -> str:
-    """Why the SQLite file ``path`` could not be opened, after SQLite's words: its file system mounted read-only
-    (the ``-wal`` and ``-shm`` files SQLite needs beside it cannot be made there), or its permissions; else ''."""
-    try:
-        read_only = bool(os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):  # (gone meanwhile; no statvfs on Windows)
-        read_only = False
-    if read_only:
-        return ('; %s is on a file system mounted read-only, where SQLite can neither change the file nor make the '
-                '-wal and -shm files it needs beside it: run the command where the file can be written (on the host '
-                'that mounts it read-write, or after remounting it so)' % os.path.abspath(path))
-    problem = _sqlite_permissions(os.path.abspath(path))
-    return '; ' + problem if problem else ''
 
 
 def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:

@@ -400,39 +400,6 @@ def test_the_command_on_a_sqlite_file_another_connection_holds_says_so_and_to_ru
         assert connection.execute('SELECT sid FROM canister_sessions').fetchall() == [('gone',)]
 
 
-@pytest.fixture
-def read_only_disk(tmp_path):
-    """``(directory, remount)``: a directory on a tmpfs of its own (root only, as the tests run); ``remount()``
-    mounts it read-only, as a backup volume or a container's read-only root is."""
-    path = tmp_path / 'disk'
-    path.mkdir()
-    assert os.geteuid() == 0, 'run as root (as CI does): the test mounts a file system'
-    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', str(path)], check=True)
-    try:
-        yield path, lambda: subprocess.run(['mount', '-o', 'remount,ro', str(path)], check=True)
-    finally:
-        subprocess.run(['umount', '-l', str(path)], check=True)
-
-
-@pytest.mark.parametrize('args', [['tidy-sessions'], ['sessions', 'alice'], ['end-sessions', 'alice']])
-def test_a_command_on_a_sqlite_file_of_a_read_only_file_system_says_so(make_app, read_only_disk, args):
-    # (session 37: SQLite's own "unable to open database file" alone, which names no cause)
-    directory, remount = read_only_disk
-    path = directory / 'sessions.db'
-    app = remembering_login_app(make_app, session_store=sqlite_url(path))
-    log_in(app, 'alice')
-    app.uninstall(True)  # (its connections closed: their -wal and -shm go)
-    remount()
-    result = run_canister(*args, '--store', sqlite_url(path), cwd=directory)
-    assert (result.returncode, result.stdout) == (1, '')
-    assert result.stderr == (
-        'python -m canister %s: canister.session_store = %s: unable to open database file; %s is on a file system '
-        'mounted read-only, where SQLite can neither change the file nor make the -wal and -shm files it needs beside '
-        'it: run the command where the file can be written (on the host that mounts it read-write, or after '
-        'remounting it so)\n' % (args[0], sqlite_url(path), path))
-    assert 'Traceback' not in result.stderr
-
-
 def test_the_command_refuses_a_redis_prefix_for_a_sqlite_store(tmp_path):
     url = sqlite_url(tmp_path / 'sessions.db')
     (tmp_path / 'sessions.db').touch()
