@@ -882,6 +882,16 @@ class _StoreUnusable(ConfigError):
         self.outage = outage
 
 
+class _EndsInterrupted(KeyboardInterrupt):
+    """A Ctrl-C while a user's sessions were being ended (``end_sessions``): the ones ended by then stay ended,
+    and ``python -m canister end-sessions`` says how many."""
+
+    def __init__(self, removed: int) -> None:
+        super().__init__()
+        #: How many sessions had been ended by then.
+        self.removed = removed
+
+
 class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
 
@@ -11965,6 +11975,8 @@ class SessionManager:
         except StoreUnavailable as error:
             error.removed = _count_ended(listed, done)
             raise
+        except KeyboardInterrupt:  # (as a StoreUnavailable: with how many were ended by then)
+            raise _EndsInterrupted(_count_ended(listed, done)) from None
         return _count_ended(listed, done)
 
     def _may_be_logging_in(self, key: str) -> bool:
@@ -20718,11 +20730,25 @@ def _entries(count: int) -> str:
     return '%d %s' % (count, 'entry' if count == 1 else 'entries')
 
 
-def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> str:
+#: What a command adds to a SQLite store's "database is locked" (the store waited for the write lock in vain).
+_SQLITE_HELD = ('another connection held the file\'s write lock all the while (a long write transaction: another '
+                'process\'s, or a sqlite3 shell left in a BEGIN): run the command again once it ends')
+
+
+def _sqlite_held(store: Optional[SessionStore], error: Exception) -> bool:
+    """True if ``error`` is a SQLite store's that waited in vain for the file another connection held."""
+    return isinstance(store, SQLiteStore) and isinstance(error, StoreUnavailable) and error.timed_out
+
+
+def _tidy_failure(store: SessionStore, store_url: str, removed: int, error: Exception, why: str) -> str:
     """The line of a ``tidy-sessions`` that failed once the store was opened."""
-    if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
-        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
-    if not removed and isinstance(error, ConfigError):  # (what an install would refuse too: see _run_tidy_sessions)
+    if not removed and _sqlite_held(store, error):  # (reached, and held by another connection)
+        return 'cannot use %s, nothing was removed: %s; %s' % (store_url, why, _SQLITE_HELD)
+    if not removed and isinstance(error, StoreUnavailable) and not _denied_by_acl(str(error)):
+        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)  # (not "failed after removing 0")
+    # What an install would refuse too (see _run_tidy_sessions), or an ACL of the server that answered (one that
+    # denies the user SCAN, which the install's check does not send): reached, not usable.
+    if not removed and isinstance(error, (StoreUnavailable, ConfigError)):
         return 'cannot use %s, nothing was removed: %s' % (store_url, why)
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
@@ -20778,7 +20804,8 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
+            why = _tidy_failure(store, _mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0),
+                                error, why)
         _print_error('python -m canister tidy-sessions: %s' % why)
         return 1
     finally:
@@ -20815,14 +20842,12 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
         manager = SessionManager(config, None, log)
         _refuse_unusable_redis(manager.store)
         return act(manager)
+    except _EndsInterrupted as interrupt:  # (as a failure partway: what was ended by then stays ended)
+        raise KeyboardInterrupt(' after ending %d session%s of %s (they stay ended)' % (
+            interrupt.removed, '' if interrupt.removed == 1 else 's', _shown_user(args.user))
+            if interrupt.removed else ', no session of %s was ended' % _shown_user(args.user)) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
-        # as tidy-sessions's: one line, a password in a URL masked, and what end_sessions had ended by then
-        why = ' '.join(_mask_urls(str(error)).split())
-        ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
-        if ended:
-            why = 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
-                _shown_user(args.user), ended, '' if ended == 1 else 's', why)
-        _print_error('%s: %s' % (name, why))
+        _print_error('%s: %s' % (name, _user_sessions_failure(args, manager, error)))
         return None
     finally:
         if manager is not None:
@@ -20830,6 +20855,19 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
         if log is not None:
             log.close()
             log.logger.removeHandler(lines)
+
+
+def _user_sessions_failure(args: Any, manager: Optional[SessionManager], error: Exception) -> str:
+    """Why ``sessions`` or ``end-sessions`` failed, as tidy-sessions says it: one line, a password in a URL masked,
+    and what ``end_sessions`` had ended by then."""
+    why = ' '.join(_mask_urls(str(error)).split())
+    ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
+    if ended:
+        return 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
+            _shown_user(args.user), ended, '' if ended == 1 else 's', why)
+    if manager is not None and _sqlite_held(manager.store, error):
+        return why + '; nothing was changed: ' + _SQLITE_HELD
+    return why
 
 
 class _CommandLines(logging.Handler):

@@ -6,15 +6,22 @@ afterwards.
 """
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 
 import pytest
 import webtest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, cookie_value, fill_up, run_canister, with_cookie
+from helpers import (ROOT, WriteLock, app_with_ini, cookie_value, fill_up, run_canister, sigint_as_in_a_terminal,
+                     with_cookie)
 from session_kit import add_session_routes, make_store_url, plugin_of
 
 TOKEN_USER = {'iss': 'https://idp.example/', 'sub': '2481', 'email': 'alice@example.com'}
@@ -381,3 +388,56 @@ def test_the_readme_says_the_stores_warnings_come_as_lines_of_the_command():
     assert ('A WARNING of the store meanwhile (a full Redis refusing the "ended" markers, say) comes on stderr as a '
             "line of the command too, not in the log's layout: `python -m canister end-sessions: warning: Session: "
             'AbCdEf... ended by deleting it: Redis is full ...`') in text
+
+
+@pytest.mark.parametrize('app_and_ini', ['sqlite'], indirect=True)  # (a Redis server has no write lock)
+def test_end_sessions_on_a_sqlite_file_another_connection_holds_says_nothing_changed_and_to_run_it_again(
+        app_and_ini, tmp_path):
+    # (session 37: SQLite's "database is locked" alone, which said neither whether a session had ended nor what to do)
+    app, ini = app_and_ini
+    alice = logged_in(app, '/login?name=alice')
+    path = tmp_path / 'sessions.db'
+    lock = WriteLock(path, 60)
+    try:
+        result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    finally:
+        lock.release()
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == (
+        'python -m canister end-sessions: the SQLite session store %s failed: database is locked; nothing was changed: '
+        "another connection held the file's write lock all the while (a long write transaction: another process's, or "
+        'a sqlite3 shell left in a BEGIN): run the command again once it ends\n' % path)
+    assert 'Traceback' not in result.stderr
+    assert user_of(app, alice) == 'alice'
+
+
+@pytest.mark.parametrize('app_and_ini', ['sqlite'], indirect=True)  # (the rows of a file: many made at once)
+def test_end_sessions_stopped_with_ctrl_c_partway_says_how_many_sessions_it_had_ended(app_and_ini, tmp_path):
+    # (session 37: "interrupted" alone, after thousands of sessions had been ended)
+    app, ini = app_and_ini
+    logged_in(app, '/login?name=alice')
+    path = tmp_path / 'sessions.db'
+    sessions = 20000
+    with sqlite3.connect(str(path)) as connection:  # (as many copies of alice's session, each under an id of its own)
+        _, record, expires, key = connection.execute('SELECT * FROM canister_sessions').fetchone()
+        connection.executemany('INSERT INTO canister_sessions VALUES (?, ?, ?, ?)',
+                               [(secrets.token_urlsafe(32), record, expires, key) for _ in range(sessions - 1)])
+
+    def ended():
+        with sqlite3.connect(str(path)) as connection:
+            return connection.execute("SELECT count(*) FROM canister_sessions WHERE record = '\"ended\"'").fetchone()[0]
+
+    command = subprocess.Popen([sys.executable, '-m', 'canister', 'end-sessions', 'alice', '--config', str(ini)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    deadline = time.monotonic() + 60
+    while not ended() and command.poll() is None and time.monotonic() < deadline:  # (until it has ended some)
+        time.sleep(0.01)
+    command.send_signal(signal.SIGINT)
+    stdout, stderr = command.communicate(timeout=60)
+    said = re.fullmatch(r'python -m canister end-sessions: error: interrupted after ending (\d+) sessions? of alice '
+                        r'\(they stay ended\)\n', stderr)
+    assert (command.returncode, stdout) == (130, '') and said, stderr
+    assert 0 < int(said.group(1)) <= ended() < sessions  # (the last may have ended unconfirmed)
+    left = run_canister('sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    assert left.stdout.count('\n') == sessions - ended()

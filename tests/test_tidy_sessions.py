@@ -19,7 +19,8 @@ import redis
 import webtest
 
 import canister
-from helpers import COOKIE, ROOT, connected_to, cookie_value, run_canister, sigint_as_in_a_terminal, sqlite_url, warning_lines
+from helpers import (COOKIE, ROOT, WriteLock, connected_to, cookie_value, run_canister, sigint_as_in_a_terminal,
+                     sqlite_url, warning_lines)
 from servers import wait_until
 from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
@@ -358,6 +359,45 @@ def test_the_command_says_a_sqlite_url_naming_a_directory_names_no_session_file(
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr == ('python -m canister tidy-sessions: canister.session_store = sqlite:///data: %s is a '
                              'directory, not a session file\n' % (tmp_path / 'data'))
+
+
+@pytest.mark.parametrize('command', ['scan', 'sscan', 'exists'])
+def test_the_command_that_redis_denies_a_command_of_the_tidy_says_it_cannot_use_the_store(redis_server, tmp_path,
+                                                                                          command):
+    # (session 37: "cannot reach" a server that had answered, refusing canister's user a command the tidy sends)
+    client = redis.Redis.from_url(redis_server.url)
+    client.sadd(PREFIX + 'user:alice', 'gone')
+    client.acl_setuser('tidier', enabled=True, passwords=['+pw'], keys=['*'], commands=['+@all', '-' + command])
+    url = 'redis://tidier:***@127.0.0.1:%d/0' % redis_server.port
+    result = run_canister('tidy-sessions', '--store', url.replace('***', 'pw'), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr.startswith('python -m canister tidy-sessions: cannot use %s, nothing was removed: the Redis '
+                                    'session store is unavailable: ' % url), result.stderr
+    assert "this user has no permissions to run the '%s' command" % command in result.stderr
+    assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr
+    assert members(client, 'alice') == {'gone'}
+
+
+def test_the_command_on_a_sqlite_file_another_connection_holds_says_so_and_to_run_it_again(make_app, tmp_path):
+    # (session 37: "cannot reach" the file, which it had reached, and nothing said what to do)
+    path = tmp_path / 'sessions.db'
+    make_app(session_store=sqlite_url(path))
+    with sqlite3.connect(str(path)) as connection:
+        connection.execute("INSERT INTO canister_sessions VALUES ('gone', '[]', 1, NULL)")  # (expired long ago)
+    lock = WriteLock(path, 60)
+    try:
+        result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
+    finally:
+        lock.release()
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == (
+        'python -m canister tidy-sessions: cannot use %s, nothing was removed: the SQLite session store %s failed: '
+        "database is locked; another connection held the file's write lock all the while (a long write transaction: "
+        "another process's, or a sqlite3 shell left in a BEGIN): run the command again once it ends\n"
+        % (sqlite_url(path), path))
+    assert 'Traceback' not in result.stderr
+    with sqlite3.connect(str(path)) as connection:
+        assert connection.execute('SELECT sid FROM canister_sessions').fetchall() == [('gone',)]
 
 
 def test_the_command_refuses_a_redis_prefix_for_a_sqlite_store(tmp_path):
