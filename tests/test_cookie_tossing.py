@@ -115,8 +115,8 @@ def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning
             "characters of that first cookie, which names no session, never of the others.") in SEVERAL
     assert thread_of(line) == '127.0.0.1-' + TOSSED[:6]  # the thread's name, as every line of the request has it
     assert line.count(TOSSED[:6]) == 1 and real[:6] not in line
-    assert [thread_of(other) for other in read_log(log_dir).splitlines() if other.endswith('/account') and ' GET ' in other][-1] == \
-        thread_of(line)
+    requests = [other for other in read_log(log_dir).splitlines() if ' GET ' in other and other.endswith('/account')]
+    assert thread_of(requests[-1]) == thread_of(line)
 
 
 def at_most_once_a_second(seconds):
