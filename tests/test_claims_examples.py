@@ -757,3 +757,74 @@ def test_the_readme_flash_message_is_shown_on_the_next_page_once_over_http(make_
         assert browser.get('/notes').json() == {'flash': None, 'notes': ['buy milk']}
     finally:
         server.close()
+
+
+def test_the_readme_flash_redirect_is_303_to_an_http_1_1_client_and_302_to_an_http_1_0_one(make_app):
+    """Bottle's rule, as the block's comment says: HTTP/1.0 has no 303, so its client is sent 302."""
+    block = blocks('## Sessions', 'python')[1]
+    assert "bottle.redirect('/notes')                       # 303 (302 to an HTTP/1.0 client): the browser GETs " \
+        "/notes next" in block
+    app = make_app()
+    exec(block, {'app': app, 'bottle': bottle, 'session': session})
+    server = InProcessWaitress(app)
+    try:
+        for version, status in (('1.1', 303), ('1.0', 302)):
+            body = b'text=buy+milk'
+            head = ('POST /notes HTTP/%s\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\nSec-Fetch-Site: same-origin\r\n'
+                    'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nConnection: close\r\n'
+                    '\r\n' % (version, server.port, server.origin, len(body))).encode()
+            answer = raw_request(server.port, head, body)
+            assert status_of(answer) == status, (version, answer[:200])
+            assert b'\r\nLocation: ' + server.origin.encode() + b'/notes\r\n' in answer
+    finally:
+        server.close()
+
+
+# -- A user's sessions, and Remember me (Sessions) --------------------------------------------------
+
+def test_the_members_the_readme_lists_for_sessions_of_are_exactly_those_of_an_entry(make_app):
+    """The comment of the Sessions block names each member of an entry, and the list under *Listing and ending
+    them* describes each."""
+    [line] = [line for line in blocks('## Sessions', 'python')[0].splitlines() if line.startswith('plugin.sessions_of(')]
+    listed = re.findall(r"'(\w+)': ", line.split('#', 1)[1])
+    assert listed == ['created', 'last_used', 'current', 'remembered']
+    for key in listed:
+        assert '\n    - `%s`' % key in README, key
+    app = make_app()
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+
+    @app.post('/login')
+    def login():
+        session.user = 'alice'
+        session.remember(86400)
+
+    client(app).post('/login', headers={'Sec-Fetch-Site': 'same-origin'})
+    [entry] = plugin.sessions_of('alice')
+    assert sorted(entry) == sorted(listed)
+    assert (entry['current'], entry['remembered']) == (False, True)
+
+
+def test_a_remembered_sessions_cookie_max_age_is_capped_by_session_max_age_as_the_readme_says(make_app, clock):
+    assert ('a persistent cookie whose `Max-Age` is that length capped the same way (the seconds the session has '
+            'left before `session_max_age`, rounded up, when fewer: `remember(30 * 86400)` with `session_max_age = '
+            '100` sends `Max-Age=100`)') in section('## Sessions')
+    app = make_app(session_max_age=100)
+
+    @app.post('/login/<seconds:int>')
+    def login(seconds):
+        session.user = 'alice'
+        session.remember(seconds)
+
+    @app.get('/me')
+    def me():
+        return {'user': session.user}
+
+    def max_age(answer):
+        [cookie] = answer.headers.getall('Set-Cookie')
+        return int(re.search(r'; Max-Age=(\d+)', cookie).group(1))
+
+    browser = client(app)
+    assert max_age(browser.post('/login/%d' % (30 * 86400), headers={'Sec-Fetch-Site': 'same-origin'})) == 100
+    clock.advance(1.2)  # (canister's clock: a loaded machine adds nothing to the 1.2 s)
+    assert max_age(browser.get('/me')) == 99  # (98.8 seconds left, rounded up)
+    assert max_age(client(app).post('/login/30', headers={'Sec-Fetch-Site': 'same-origin'})) == 30

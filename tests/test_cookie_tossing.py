@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import subprocess
+import sys
 import time
 import urllib.parse
 
 import pytest
 
-from helpers import warning_lines
+from helpers import ROOT, read_log, readme_section, warning_lines
 
 import canister
 from canister import session
 
 TOSSED = 'T' * 43
+
+#: The README's words on the WARNING and the count of those held back (*Several cookies of one name*).
+SEVERAL = readme_section('## Sessions').split('*Several cookies of one name.*', 1)[1].split('\n', 1)[0]
+
+
+def thread_of(line):
+    """The ``[...]`` of a log line: the thread's name."""
+    return re.search(r' \[([^\]]*)\] ', line).group(1)
 
 
 def tossing_app(make_app, **config):
@@ -100,8 +111,12 @@ def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning
     assert ('Session: the request carries 3 cookies named session_id, and the first well-formed one names no '
             'session: the request has none, the others are never tried') in line
     assert 'a __Host- name, with session_secure = true, keeps other sites from setting it' in line
-    assert TOSSED[:6] in line  # the thread's name, as every line of the request has it
-    assert TOSSED not in line and real[:6] not in line
+    assert ("Its text shows no id, and its `[...]` is the request's, as on the request's other lines: the first 6 "
+            "characters of that first cookie, which names no session, never of the others.") in SEVERAL
+    assert thread_of(line) == '127.0.0.1-' + TOSSED[:6]  # the thread's name, as every line of the request has it
+    assert line.count(TOSSED[:6]) == 1 and real[:6] not in line
+    requests = [other for other in read_log(log_dir).splitlines() if ' GET ' in other and other.endswith('/account')]
+    assert thread_of(requests[-1]) == thread_of(line)
 
 
 def at_most_once_a_second(seconds):
@@ -129,9 +144,18 @@ def test_the_tossed_cookie_warning_cannot_flood_the_log_with_a_new_count_each_ti
     assert 1 <= len(lines) <= at_most_once_a_second(time.monotonic() - started), lines
     assert 'the request carries 2 cookies named session_id' in lines[0]
     time.sleep(1.1)
-    send_cookies(origin, 'GET', '/account')  # (the next line written brings the count held back)
-    assert [line for line in warning_lines(log_dir) if 'a request carries several cookies named session_id, and '
-            'the first well-formed one names no session' in line and 'more like it in process' in line]
+    real = login_sid(origin)  # (the next line written, its request line, brings the count held back)
+    assert ('The count is written in a line of its own, just before the first line the log writes once that second '
+            "is over (any line: the next request's request line, say)") in SEVERAL
+    assert "whose `[...]` is the thread's own name (`[MainThread]`, or the server's worker thread)" in SEVERAL
+    lines = read_log(log_dir).splitlines()
+    [at] = [index for index, line in enumerate(lines) if 'more like it in process' in line]
+    assert 'Session: a request carries several cookies named session_id, and the first well-formed one names no ' \
+        'session' in lines[at]
+    assert 'POST http://127.0.0.1' in lines[at + 1] and '/login/alice' in lines[at + 1]  # the login's request line
+    assert thread_of(lines[at + 1]) == '127.0.0.1-...'
+    assert thread_of(lines[at]).startswith('waitress-')  # no request's: no id, neither the tossed nor the login's
+    assert TOSSED[:6] not in lines[at] and real[:6] not in lines[at]
 
 
 def test_the_count_of_tossed_cookie_warnings_is_in_the_words_counted_when_another_such_request_brings_it(
@@ -146,6 +170,30 @@ def test_the_count_of_tossed_cookie_warnings_is_in_the_words_counted_when_anothe
     counted = [line for line in warning_lines(log_dir) if 'more like it in process' in line]
     assert len(counted) == 1 and 'Session: a request carries several cookies named session_id, and the first ' \
         'well-formed one names no session' in counted[0] and '(and 2 more like it' in counted[0], counted
+    assert ("When the line that brings it is such a request's own WARNING (under `log_level = warning`, where no "
+            "request line comes first), that WARNING is the count line, in that request's `[...]`.") in SEVERAL
+    assert thread_of(counted[0]) == '127.0.0.1-' + TOSSED[:6]
+    assert len([line for line in warning_lines(log_dir) if 'cookies named' in line]) == 2  # (its own is the count)
+
+
+def test_the_count_of_tossed_cookie_warnings_still_held_back_is_written_at_the_processs_exit():
+    assert "or at the uninstall or the process's exit" in SEVERAL
+    script = '''if True:
+        import bottle, webtest, canister
+        from canister import session
+        app = bottle.Bottle()
+        app.install(canister.Canister(log_path='stderr', log_level='warning'))
+        app.get('/account', callback=lambda: {'user': session.user})
+        for _ in range(3):
+            webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1'}).get(
+                '/account', headers={'Cookie': 'session_id=%s; session_id=junk'})
+    ''' % TOSSED
+    done = subprocess.run([sys.executable, '-c', script], cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if 'cookies named' in line]
+    assert len(lines) == 2, done.stderr
+    assert thread_of(lines[0]) == '127.0.0.1-' + TOSSED[:6]
+    assert '(and 2 more like it in process' in lines[1] and thread_of(lines[1]) == 'MainThread'
 
 
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
