@@ -530,26 +530,19 @@ def probe_prefix(cluster, same_node):
     raise AssertionError('no such prefix')
 
 
-@pytest.mark.parametrize('same_node', [True, False], ids=['set-beside-the-key', 'set-on-another-master'])
-def test_on_a_cluster_a_user_whose_acl_denies_what_a_users_set_needs_is_a_config_error_at_install(
-        make_app, cluster, same_node):
-    """The install's probe does on a user's set of its own what logins and end_sessions do, on its master: a
-    user that may not run SMEMBERS (end_sessions would answer 503) is refused at install, as one denied SET is."""
-    prefix = probe_prefix(cluster, same_node)
+@contextlib.contextmanager
+def cluster_user_app(cluster, prefix):
+    """``(url, grant)``: the cluster's URL as the ACL user ``app``, and ``grant(*denied)``, which gives that user every
+    command but ``denied`` on every node; the user deleted and ``prefix``'s keys swept at the end."""
     admins = [node.client() for node in cluster.nodes]
-    url = cluster.url.replace('redis+cluster://', 'redis+cluster://app:pw@')
+
+    def grant(*denied):
+        for admin in admins:
+            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'] + ['-' + c for c in denied],
+                              keys=['*'])
+
     try:
-        for admin in admins:
-            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all', '-smembers'], keys=['*'])
-        with pytest.raises(canister.ConfigError, match="no permissions to run the 'smembers' command .*"
-                                                       "ACL SETUSER app \\+smembers"):
-            topology_app(make_app, url, session_redis_prefix=prefix)
-        for admin in admins:
-            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
-        app = topology_app(make_app, url, session_redis_prefix=prefix)
-        assert sweep(cluster, 'cluster', prefix) == []  # (the probe's key and set are gone)
-        assert helpers.client(app).get('/login?name=alice').status_int == 200
-        assert app.plugin.end_sessions('alice') == 1
+        yield cluster.url.replace('redis+cluster://', 'redis+cluster://app:pw@'), grant
     finally:
         for admin in admins:
             admin.acl_deluser('app')
@@ -558,16 +551,31 @@ def test_on_a_cluster_a_user_whose_acl_denies_what_a_users_set_needs_is_a_config
 
 
 @pytest.mark.parametrize('same_node', [True, False], ids=['set-beside-the-key', 'set-on-another-master'])
+def test_on_a_cluster_a_user_whose_acl_denies_what_a_users_set_needs_is_a_config_error_at_install(
+        make_app, cluster, same_node):
+    """The install's probe does on a user's set of its own what logins and end_sessions do, on its master: a
+    user that may not run SMEMBERS (end_sessions would answer 503) is refused at install, as one denied SET is."""
+    prefix = probe_prefix(cluster, same_node)
+    with cluster_user_app(cluster, prefix) as (url, grant):
+        grant('smembers')
+        with pytest.raises(canister.ConfigError, match="no permissions to run the 'smembers' command .*"
+                                                       "ACL SETUSER app \\+smembers"):
+            topology_app(make_app, url, session_redis_prefix=prefix)
+        grant()
+        app = topology_app(make_app, url, session_redis_prefix=prefix)
+        assert sweep(cluster, 'cluster', prefix) == []  # (the probe's key and set are gone)
+        assert helpers.client(app).get('/login?name=alice').status_int == 200
+        assert app.plugin.end_sessions('alice') == 1
+
+
+@pytest.mark.parametrize('same_node', [True, False], ids=['set-beside-the-key', 'set-on-another-master'])
 def test_on_a_cluster_a_user_whose_acl_denies_what_tidying_runs_installs_with_a_warning_naming_the_grant(
         make_app, cluster, log_dir, same_node):
     """The install's probe runs tidy's SCAN, SSCAN and EXISTS on its set's master: a user denied SSCAN installs
     (no request runs it) with a WARNING naming the grant, and tidy_sessions then fails as it says."""
     prefix = probe_prefix(cluster, same_node)
-    admins = [node.client() for node in cluster.nodes]
-    url = cluster.url.replace('redis+cluster://', 'redis+cluster://app:pw@')
-    try:
-        for admin in admins:
-            admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all', '-sscan'], keys=['*'])
+    with cluster_user_app(cluster, prefix) as (url, grant):
+        grant('sscan')
         with pytest.warns(canister.CanisterWarning, match="tidying the users' sets runs: this user has no "
                                                           "permissions to run the 'sscan' command;"):
             app = topology_app(make_app, url, session_redis_prefix=prefix)
@@ -577,11 +585,6 @@ def test_on_a_cluster_a_user_whose_acl_denies_what_tidying_runs_installs_with_a_
         with pytest.raises(canister.StoreUnavailable, match="'sscan'"):
             app.plugin.tidy_sessions()
         assert app.plugin.end_sessions('alice') == 1
-    finally:
-        for admin in admins:
-            admin.acl_deluser('app')
-            admin.close()
-        sweep(cluster, 'cluster', prefix)
 
 
 def connections_to(setup):
