@@ -17,8 +17,8 @@ from helpers import client, cookie_value, counter_app, frozen, in_child, with_co
 from redis_topologies import ClusterSetup
 from servers import Client, InProcessWaitress
 
-#: The store's timeout: how long the thread asking the frozen Redis waits, during which the test forks (and its
-#: child starts a server, which a loaded machine can make take seconds).
+#: The store's timeout: how long the thread asking the frozen Redis waits, during which the test forks (its child's
+#: server, which a loaded machine can make take seconds to start, is waited for once Redis is thawed).
 TIMEOUT = 5.0
 #: The Cluster store's timeout: how long the thread making a client of frozen nodes waits, at least.
 CLUSTER_TIMEOUT = 2.0
@@ -35,7 +35,9 @@ def wait_for(condition, seconds=30.0, what='the condition'):
 
 def child_serving(app):
     """Fork a child that serves ``app`` on a waitress server of its own until the parent closes the pipe it
-    listens to; (its pid, its port, the write end of that pipe).  The child exits 0 once it stopped its server."""
+    listens to; (its pid, ``port()``, the write end of that pipe).  ``port()`` waits for the child's server to listen
+    and gives its port: the fork is over when this returns, its server started in whatever time the machine's load
+    lets it take.  The child exits 0 once it stopped its server."""
     told, tell = os.pipe()
     stop, stopping = os.pipe()
 
@@ -51,9 +53,12 @@ def child_serving(app):
     pid = in_child(serve)
     os.close(tell)
     os.close(stop)
-    with os.fdopen(told, 'rb') as lines:
-        port = int(lines.readline() or b'0')
-    assert port, 'the child did not start its server'
+
+    def port():
+        with os.fdopen(told, 'rb') as lines:
+            number = int(lines.readline() or b'0')
+        assert number, 'the child did not start its server'
+        return number
     return pid, port, stopping
 
 
@@ -93,6 +98,7 @@ def test_a_child_forked_while_a_thread_asks_a_frozen_redis_asks_it_itself_and_se
     finally:
         redis_server.thaw()
     try:
+        port = port()                                         # (its server started after the thaw, however slowly)
         asking.join(TIMEOUT + 10)
         assert asked == [200]                                 # the parent's ask got its answer
         child = Client('http://127.0.0.1:%d' % port, timeout=TIMEOUT + 10)
@@ -118,6 +124,7 @@ def test_a_child_forked_while_a_thread_connects_to_a_frozen_redis_cluster_connec
             pid, port, stopping = child_serving(app)          # forked while it does
             assert store._connecting.locked(), 'the client was made before the fork: the machine is too slow'
         try:
+            port = port()                                     # (its server started after the thaw, however slowly)
             connecting.join(CLUSTER_TIMEOUT * 10)
             assert outcome in ([200], [503])                  # the parent's request ended (served once thawed, or not)
             child = Client('http://127.0.0.1:%d' % port, timeout=CLUSTER_TIMEOUT * 10)

@@ -50,6 +50,14 @@ def count_in_a_loop(server, clients, until, answers):
     return threads
 
 
+def served_again_since(moment, answers, clients):
+    """Wait until each of the ``clients`` of :func:`count_in_a_loop` has had a 200 to a request sent after ``moment``
+    (the lock let go): its later ones, sent after it too, are served; an answer refused before it, however late a
+    loaded machine delivers it, is not its last one."""
+    wait_until(lambda: all(any(answer[0] > moment and answer[1] == 200 for answer in list(answers[number]))
+                           for number in range(clients)), 60, what='a 200 to each client once the lock was let go')
+
+
 def a_lock_held_for_3_s(server, path, answers, leaving=None):
     """One round: another process holds the file ``path`` for 3 s (under the 5 s busy timeout) while the clients
     of :func:`count_in_a_loop` go on; a fresh client pings every tenth of a second meanwhile, and ``leaving``, if
@@ -100,7 +108,7 @@ def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_eve
                                                             leaving if round_ == 0 else None)
             if round_ == 0:
                 logout = logged_out
-            time.sleep(1.5)  # (every client served again before the next round, or the end)
+            served_again_since(time.monotonic(), answers, len(clients))  # (before the next round, or the end)
             assert pings and all(status == 200 for status, _ in pings), pings
             refused = [answer for answer in during if answer[1] == 503]
             assert all(answer[3] == '1' for answer in refused), refused
