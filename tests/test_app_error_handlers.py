@@ -104,7 +104,7 @@ def test_a_form_too_large_for_bottle_goes_to_the_apps_413_page(make_app):
 
     body = b'name=' + b'x' * (bottle.BaseRequest.MEMFILE_MAX + 10)
     answer = client(app).post('/form', body, content_type='application/x-www-form-urlencoded', status=413)
-    assert answer.text.startswith('<p>413: the form body is too large: Bottle reads at most ')
+    assert answer.text.startswith("<p>413: the form body is too large for the handler's parameters: Bottle reads at most ")
 
 
 def test_a_content_length_past_the_limit_is_refused_before_routing_by_canister_itself(make_app):
