@@ -551,6 +551,10 @@ def _served_childs_error_handlers() -> Mapping[int, Any]:
     return getattr(context.plugin.app, 'error_handler', None) or {}
 
 
+#: The start of the message of the 500 that Bottle answers for an iterable of anything but text or bytes.
+_UNSUPPORTED_TYPE = 'Unsupported response type: '
+
+
 def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Tuple[Optional[bytes], Headers]:
     """The JSON body of a ``bottle.HTTPError`` (a 404 or 405 of the router, ``abort()``, the 500 of an
     exception) as canister answers its own errors, where ``_wants_json`` says JSON; None for any other
@@ -574,8 +578,12 @@ def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Tup
 def _error_message(error: bottle.HTTPError) -> Any:
     """The body of a ``bottle.HTTPError`` as the ``message`` of its JSON: a dict or list as it is, also
     when Bottle's JSON plugin (on unless ``autojson`` is off) made the dict JSON text and the error
-    ``application/json``; else the body (bytes, text, or another value)."""
+    ``application/json``; else the body (bytes, text, or another value).  Bottle's 500 for a result it cannot
+    send is told as nothing (the status line's words): its text names the app's classes, which only the log
+    says (``log_error_page``)."""
     body = error.body
+    if error.status_code == 500 and isinstance(body, str) and body.startswith(_UNSUPPORTED_TYPE):
+        return ''
     if isinstance(body, str) and body[:1] in ('{', '[') and _is_json_type(_media_type(error.content_type or '')):
         try:
             return json.loads(body)
@@ -17468,10 +17476,6 @@ _SENDABLE = ("Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plu
              "generator of text or bytes: return {'items': [...]} for a list of values, str() for a number, and "
              "set a status with bottle.response.status = 201 before returning the body (or return "
              "bottle.HTTPResponse(body, status=201)), not Flask's return body, 201")
-#: The start of the message of the 500 that Bottle answers for an iterable of anything but text or bytes.
-_UNSUPPORTED_TYPE = 'Unsupported response type: '
-
-
 def _model_dump_call(model: Any) -> str:
     """The call that turns the pydantic ``model`` into a dict JSON can hold (datetimes as text): ``model_dump(mode='json')``,
     or ``dict()`` on pydantic 1."""

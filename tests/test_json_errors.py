@@ -277,3 +277,31 @@ def test_an_error_built_from_a_session_varies_on_cookie_and_accept(make_app: Cal
 
     response = ask(app, '/cart', 404, JSON)
     assert sorted(vary_tokens(response)) == ['accept', 'cookie']
+
+
+@pytest.mark.parametrize('result', ['dicts', 'model'])
+def test_a_500_for_a_result_bottle_cannot_send_tells_a_json_client_only_internal_server_error(
+        make_app: Callable[..., bottle.Bottle], log_dir: pathlib.Path, result: str) -> None:
+    # (session 37: the JSON said "Unsupported response type: <class '__main__.Item'>", the app's class names)
+    import pydantic
+
+    from helpers import read_log, readme_section
+
+    assert ("A client that asks for JSON is told only `Internal Server Error`, as for any other 500: Bottle's words for "
+            "such a result name the returned type, which can be one of the app's own classes, and stay in the log."
+            ) in readme_section('## Request logging')
+
+    class Item(pydantic.BaseModel):
+        name: str
+
+    app = make_app(error_format='json')
+
+    @app.get('/result')
+    def returned() -> Any:
+        return [{'name': 'pen'}] if result == 'dicts' else Item(name='pen')
+
+    answer = client(app).get('/result', status=500)
+    assert answer.json == {'error': 'Internal Server Error', 'message': 'Internal Server Error'}
+    assert 'Unsupported response type' not in answer.text and 'Item' not in answer.text
+    [line] = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Unsupported response' in line]
+    assert ("<class 'dict'>" if result == 'dicts' else "<class 'tuple'>): it returned the pydantic model Item") in line
