@@ -53,7 +53,7 @@ def test_a_fault_the_running_workers_answer_503_for_stops_gunicorn_at_the_next_w
         master = server.proc.pid
         worker = next(pid for pid in server.pids() if pid != master)
         os.kill(worker, signal.SIGKILL)                                      # a crash: gunicorn starts another
-        wait_until(lambda: server.proc.poll() is not None, 30, what='gunicorn to stop')
+        wait_until(lambda: server.proc.poll() is not None, 90, what='gunicorn to stop')   # (beyond its graceful timeout)
         output = server.output()
         assert 'Worker failed to boot' in output and refused in output
     finally:

@@ -64,6 +64,14 @@ class Process:
     def stop(self) -> None:
         _terminate(self.proc, signal.SIGTERM, 10)
 
+    def wait_for_exit(self, what: str) -> None:
+        """Wait for the server to give up by itself: 90 s, beyond gunicorn's default graceful timeout (30 s, which
+        its master may wait for a worker still booting when another failed), its output told on a timeout."""
+        try:
+            wait_until(lambda: self.proc.poll() is not None, 90, what=what)
+        except Exception as exc:
+            raise AssertionError('%s\n%s' % (exc, self.output())) from None
+
 
 def accepts(port: int) -> bool:
     try:
@@ -99,7 +107,7 @@ class Deployment:
         self.app = Process([sys.executable, '-m', module, *args], cwd or directory, env, 'app')
         self.nginx = None
         try:
-            wait_until(lambda: self.app.proc.poll() is not None or accepts(self.app_port), 20, what='the app')
+            wait_until(lambda: self.app.proc.poll() is not None or accepts(self.app_port), 60, what='the app')
             assert self.app.proc.poll() is None, self.app.output()
             self.nginx = self._start_nginx()
         except BaseException:
@@ -121,7 +129,7 @@ class Deployment:
                self.location.replace('8000', str(self.app_port))))
         nginx = Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
                          '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
-        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 30, what='nginx')
+        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 60, what='nginx')
         assert nginx.proc.poll() is None, nginx.output() + (here / 'error.log').read_text()
         return nginx
 
@@ -527,7 +535,7 @@ def test_under_gunicorn_without_pyjwt_the_secret_set_stops_the_app_with_missing_
     program, *args = shlex.split(GUNICORN.replace('8000', str(free_port())))
     app = Process([sys.executable, '-m', program, *args], directory, env, 'app')
     try:
-        wait_until(lambda: app.proc.poll() is not None, 30, what='gunicorn to give up')
+        app.wait_for_exit('gunicorn to give up')
     finally:
         app.stop()
     assert app.proc.returncode != 0
@@ -556,7 +564,7 @@ def test_without_shop_session_store_the_app_stops_at_import_with_the_key_error_a
     module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
     app = Process([sys.executable, '-m', module, *args], tmp_path, env, 'app')
     try:
-        wait_until(lambda: app.proc.poll() is not None, 30, what='%s to give up' % command)
+        app.wait_for_exit('%s to give up' % command)
     finally:
         app.stop()
     output = app.output()
@@ -632,14 +640,14 @@ def test_a_hup_of_gunicorn_reads_app_ini_again_but_the_new_workers_keep_the_envi
             connection.close()
 
     try:
-        wait_until(lambda: app.proc.poll() is not None or accepts(port), 20, what='gunicorn')
+        wait_until(lambda: app.proc.poll() is not None or accepts(port), 60, what='gunicorn')
         assert release() == 'ini-1 env-1\n', app.output()
         (tmp_path / 'shop.env').write_text('export SHOP_RELEASE=env-2\n')
         (tmp_path / 'app.ini').write_text(ini_in(tmp_path) + '\n[shop]\nrelease = ini-2\n')
         booted = app.output().count('Booting worker')
         app.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: app.output().count('Booting worker') >= booted + 2, 10, what='two new workers')
-        wait_until(lambda: app.output().count('Worker exiting') >= 2, 10, what='the old workers gone')
+        wait_until(lambda: app.output().count('Booting worker') >= booted + 2, 60, what='two new workers')
+        wait_until(lambda: app.output().count('Worker exiting') >= 2, 60, what='the old workers gone')
         assert {release() for _ in range(6)} == {'ini-2 env-1\n'}
     finally:
         app.stop()
