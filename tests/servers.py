@@ -145,8 +145,15 @@ def start_on_a_free_port(start_once, move):
     raise AssertionError('unreachable')
 
 
+# Every wait of the suite is for something that must happen (a server up, a line written, a worker back): a short
+# one failed a correct product on a loaded CI machine, and a longer one costs nothing when it passes.  So none waits
+# less than this, whatever its caller says.
+WAIT_AT_LEAST = 30.0
+
+
 def wait_until(predicate, timeout, interval=0.05, what='condition'):
-    """Call ``predicate`` until it returns a truthy value; raise after ``timeout`` s."""
+    """Call ``predicate`` until it returns a truthy value; raise after ``timeout`` s (``WAIT_AT_LEAST`` at least)."""
+    timeout = max(timeout, WAIT_AT_LEAST)
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
