@@ -555,6 +555,23 @@ def _served_childs_error_handlers() -> Mapping[int, Any]:
 _UNSUPPORTED_TYPE = 'Unsupported response type: '
 
 
+def _is_unsupported_type(error: bottle.HTTPError) -> bool:
+    """True for Bottle's 500 for a result of the handler it cannot send (a list of dicts, an object of the
+    app's own class), whose text names the returned type."""
+    return error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE)
+
+
+def _told_error(error: bottle.HTTPError) -> bottle.HTTPError:
+    """A ``bottle.HTTPError`` as canister's page tells it to a client, in JSON or as Bottle's HTML page
+    (``_http_error_body``): the error itself, but for Bottle's 500 for a result it cannot send, whose text
+    names the returned type, which can be one of the app's classes, and which only the log says
+    (``log_error_page``): that one is told as a 500 after an exception is, ``Internal Server Error``.  An
+    error handler of the app's own (``@app.error(500)``) still gets Bottle's error as it is."""
+    if _is_unsupported_type(error):
+        return bottle.HTTPError(500, error.status_line.partition(' ')[2])
+    return error
+
+
 def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Tuple[Optional[bytes], Headers]:
     """The JSON body of a ``bottle.HTTPError`` (a 404 or 405 of the router, ``abort()``, the 500 of an
     exception) as canister answers its own errors, where ``_wants_json`` says JSON; None for any other
@@ -578,12 +595,8 @@ def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Tup
 def _error_message(error: bottle.HTTPError) -> Any:
     """The body of a ``bottle.HTTPError`` as the ``message`` of its JSON: a dict or list as it is, also
     when Bottle's JSON plugin (on unless ``autojson`` is off) made the dict JSON text and the error
-    ``application/json``; else the body (bytes, text, or another value).  Bottle's 500 for a result it cannot
-    send is told as nothing (the status line's words): its text names the app's classes, which only the log
-    says (``log_error_page``)."""
+    ``application/json``; else the body (bytes, text, or another value)."""
     body = error.body
-    if error.status_code == 500 and isinstance(body, str) and body.startswith(_UNSUPPORTED_TYPE):
-        return ''
     if isinstance(body, str) and body[:1] in ('{', '[') and _is_json_type(_media_type(error.content_type or '')):
         try:
             return json.loads(body)
@@ -18032,7 +18045,7 @@ class _RequestContext(SessionState):
         the path, not UTF-8, of bottle 0.12's 400."""
         if error.exception is not None:
             self.log_caught(error.exception)
-        elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
+        elif _is_unsupported_type(error):
             self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
                                   'other than text or bytes (%s): %s', _escape(error.body),
                                   _returned_model_note() or _SENDABLE)
@@ -19594,9 +19607,9 @@ class Canister:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
         ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
         that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
-        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did; a
-        session store found down outside the route (a ``before_request`` hook that reads the session)
-        is the route's 503 instead."""
+        handler it replaced, each telling the error as ``_told_error`` says.  The exception of a 500 is logged
+        here, unless the route wrapper did; a session store found down outside the route (a ``before_request``
+        hook that reads the session) is the route's 503 instead."""
         context = _local.context
         if isinstance(error.exception, StoreUnavailable) and context is not None:
             context.error_logged = True  # (its one ERROR line is the 503's, as in a route: no traceback)
@@ -19607,11 +19620,12 @@ class Canister:
             self._look_at_new_routes()
             if error.status_code == 404:  # (or one on Bottle's default app?)
                 self._note_default_app_route()
-        body, headers = _http_error_body(error, bottle.request.environ)
+        told = _told_error(error)
+        body, headers = _http_error_body(told, bottle.request.environ)
         for name, token in headers:  # (the error's own headers are the response's by now: a Vary among them)
             _merge_response_header(name, token)
         if body is None:
-            return self._bottle_error_page(error)
+            return self._bottle_error_page(told)
         bottle.response.content_type = 'application/json'
         return body
 

@@ -1,6 +1,7 @@
 """Bottle's own errors (the router's 404 and 405, ``abort()``, a raised ``HTTPError``, the 500 of an
 exception) answered as canister answers its own: JSON to a client whose ``Accept`` asks for it,
-Bottle's HTML page, unchanged, to any other.  An app's ``@app.error`` handler still comes first."""
+Bottle's HTML page, unchanged, to any other (but for a result Bottle cannot send: test_unsendable_result_page.py).
+An app's ``@app.error`` handler still comes first."""
 from __future__ import annotations
 
 import json
@@ -287,9 +288,9 @@ def test_a_500_for_a_result_bottle_cannot_send_tells_a_json_client_only_internal
 
     from helpers import read_log, readme_section
 
-    assert ("A client that asks for JSON is told only `Internal Server Error`, as for any other 500: Bottle's words for "
-            "such a result name the returned type, which can be one of the app's own classes, and stay in the log."
-            ) in readme_section('## Request logging')
+    assert ("The client is told only `Internal Server Error`, in JSON or on Bottle's HTML page, as for any other 500: "
+            "Bottle's words for such a result name the returned type, which can be one of the app's own classes, and "
+            "stay in the log.") in readme_section('## Request logging')
 
     class Item(pydantic.BaseModel):
         name: str
