@@ -154,7 +154,7 @@ def app_whose_401_page_raises(make_app, raise_in_page):
 
 def status_and_location(origin, path):
     """The status and the ``Location`` header of a GET of ``path`` on a real server."""
-    connection = http.client.HTTPConnection(urllib.parse.urlsplit(origin).netloc, timeout=10)
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(origin).netloc, timeout=30)
     try:
         connection.request('GET', path)
         response = connection.getresponse()

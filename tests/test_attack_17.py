@@ -43,7 +43,7 @@ pytestmark = pytest.mark.usefixtures('nothing_left_running')
 def _chunked_post(port: int, path: str, content_type: str, body: bytes) -> bytes:
     head = (b'POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Type: %s\r\n'
             b'Connection: close\r\n\r\n' % (path.encode(), content_type.encode()))
-    return raw_request(port, head, body, timeout=10)
+    return raw_request(port, head, body, timeout=30)
 
 
 def _body_of(answer: bytes) -> bytes:

@@ -95,7 +95,7 @@ def test_help_whose_reader_stopped_reading_ends_with_status_1_and_says_nothing(t
         os.close(read)
         try:
             result = subprocess.run([sys.executable, '-m', 'canister', *args], stdout=write, stderr=subprocess.PIPE,
-                                    encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                    encoding='utf-8', cwd=str(tmp_path), timeout=60,
                                     env=dict(os.environ, PYTHONPATH=str(ROOT)))
         finally:
             os.close(write)

@@ -93,7 +93,7 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+            process.wait(60)
 
 
 def counts(pages: List[Any]) -> List[str]:
@@ -285,7 +285,7 @@ try:
     deadline = time.monotonic() + 30
     while get(8080, 2) != 200 and time.monotonic() < deadline and server.poll() is None:
         time.sleep(0.05)
-    print(json.dumps({'development server': get(8080, 2), 'production server': get(8000, 1)}))
+    print(json.dumps({'development server': get(8080, 30), 'production server': get(8000, 1)}))
 finally:
     os.killpg(server.pid, signal.SIGKILL)
 """
@@ -307,7 +307,7 @@ def test_the_first_app_as_written_starts_bottles_development_server_inside_the_p
     (tmp_path / 'unguarded.py').write_text(IN_A_NETWORK_OF_ITS_OWN)
     env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')   # (ip)
     done = subprocess.run(['unshare', '--net', sys.executable, 'unguarded.py', str(BIN / server), listen, 'app:app'],
-                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {'development server': 200, 'production server': never}
 
@@ -697,7 +697,7 @@ def test_a_coding_other_than_chunked_alone_is_refused_by_canister_or_by_the_serv
     for coding in CODINGS[server]:
         head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: %s\r\n'
                 b'Content-Type: application/json\r\nConnection: close\r\n\r\n' % coding)
-        answer = raw_request(app.port, head, chunked(b'{"n": 5}', 0), timeout=10)
+        answer = raw_request(app.port, head, chunked(b'{"n": 5}', 0), timeout=30)
         body = answer.split(b'\r\n\r\n', 1)[1].decode('utf-8', 'replace')
         status, words = CODINGS[server][coding]
         got[coding] = (status_of(answer), words if words in body else body[:200])
@@ -723,7 +723,7 @@ def test_a_body_cut_short_is_canisters_400_on_gunicorn_and_never_reaches_the_app
 
 def test_gunicorn_hands_over_a_body_past_max_body_size_at_once_so_canisters_413_comes_before_the_body(serve_limits):
     server = serve_limits('gunicorn')
-    with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+    with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
         sock.sendall(b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000000\r\n'
                      b'Content-Type: application/json\r\nConnection: close\r\n\r\n')   # and not a byte of the body
         # read until gunicorn closes the connection (the socket's timeout fails the test if it waited for the body)

@@ -142,7 +142,7 @@ def test_at_sigterm_gunicorn_finishes_the_request_in_flight_and_answers_no_new_o
     os.kill(server.proc.pid, signal.SIGTERM)
     with pytest.raises(ConnectionError):                # reset (or refused): never an answer
         Client(server.url).get('/ping')
-    in_flight.join(10)
+    in_flight.join(30)
     assert held['answer'].status == 200 and held['answer'].json()['user'] == 'alice'
 
 
@@ -166,8 +166,8 @@ def test_a_request_gunicorn_kills_at_its_graceful_timeout_leaves_its_request_lin
     request.start()
     wait_until(lambda: 'killed-1' in read_log(logs), 30, what='the request in flight')
     os.kill(server.proc.pid, signal.SIGTERM)
-    server.proc.wait(10)                                # (the worker killed after 1 s, the master gone)
-    request.join(10)
+    server.proc.wait(60)                                # (the worker killed after 1 s, the master gone)
+    request.join(60)
     assert isinstance(held.get('error'), ConnectionError)
     entries = [json.loads(line) for line in read_log(logs).splitlines()]
     mine = [entry['message'] for entry in entries if entry['request_id'] == 'killed-1']

@@ -320,7 +320,7 @@ def run_canister_without(fd: int, *args: str, stdout: Union[int, None] = subproc
     shell's ``<&-``, ``>&-`` or ``2>&-`` leaves it (``-1``: none closed), stdout given as ``stdout``; a password
     piped to stdin (if open), stderr as text."""
     return subprocess.run([sys.executable, '-m', 'canister', *args], input=PASSWORD + '\n', stdout=stdout,
-                          stderr=subprocess.PIPE, encoding='utf-8', cwd=str(cwd), timeout=20,
+                          stderr=subprocess.PIPE, encoding='utf-8', cwd=str(cwd), timeout=60,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)),
                           preexec_fn=(lambda: os.close(fd)) if fd >= 0 else None)
 
@@ -412,7 +412,7 @@ def test_a_command_with_stderr_closed_writes_its_error_nowhere_and_keeps_its_sta
 def test_a_command_whose_stderr_is_full_loses_its_error_line_and_keeps_its_status(tmp_path, args, status):
     with open('/dev/full', 'wb') as full:
         result = subprocess.run([sys.executable, '-m', 'canister', *args], input=PASSWORD + '\n', stdout=subprocess.PIPE,
-                                stderr=full, encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                stderr=full, encoding='utf-8', cwd=str(tmp_path), timeout=60,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert (result.returncode, result.stdout) == (status, '')
 

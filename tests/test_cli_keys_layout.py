@@ -54,7 +54,7 @@ def test_keys_into_a_reader_that_stopped_reading_ends_without_a_traceback():
     os.close(read_end)
     try:
         result = subprocess.run([sys.executable, '-m', 'canister', 'keys'], stdout=write_end,
-                                stderr=subprocess.PIPE, env=env, timeout=20)
+                                stderr=subprocess.PIPE, env=env, timeout=60)
     finally:
         os.close(write_end)
     assert result.stderr == b''

@@ -62,7 +62,7 @@ def send_cookies(origin, method, path, *sids, name='session_id'):
     """A request whose Cookie header carries ``name=sid`` for each sid, in order: (status, the
     values the response sets the cookie to, body)."""
     parts = urllib.parse.urlsplit(origin)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {'Connection': 'close'}
     if sids:
         headers['Cookie'] = '; '.join('%s=%s' % (name, sid) for sid in sids)

@@ -328,7 +328,7 @@ def test_a_guard_that_finds_the_store_down_after_such_a_call_failed_is_a_503(mak
     request = urllib.request.Request(serve(app) + '/guarded-below?current_user=admin',
                                      headers={'Cookie': 'session_id=' + 'a' * 43})
     with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(request, timeout=10)
+        urllib.request.urlopen(request, timeout=30)
     assert raised.value.code == 503
     assert 'the test store is down' in read_log(log_dir)
 

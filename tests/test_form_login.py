@@ -418,7 +418,7 @@ def test_outside_a_request_it_raises_a_clear_error():
 
     worker = threading.Thread(target=elsewhere)
     worker.start()
-    worker.join(10)
+    worker.join(30)
     assert len(raised) == 1 and 'only available in a handler of a request canister serves' in raised[0], raised
 
 

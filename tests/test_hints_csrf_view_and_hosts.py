@@ -26,7 +26,7 @@ def test_csrf_failure_view_and_allowed_hosts_as_canister_keys_say_what_canister_
 
 def answer(server: Server, method: str, path: str, headers: dict) -> tuple:
     """Status and body of one request to the server."""
-    connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=5)
+    connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
     try:
         connection.request(method, path, body=b'a=1' if method == 'POST' else None, headers=headers)
         response = connection.getresponse()

@@ -55,7 +55,7 @@ def stderr_of_one_request(tmp_path: pathlib.Path, quiet: bool) -> Tuple[List[str
             wait_until(lambda: any(line.endswith('GET %s/next' % origin) for line in stderr()), 10, what='/next')
         finally:
             server.terminate()
-            server.wait(10)
+            server.wait(30)
     lines = stderr()
     first = [index for index, line in enumerate(lines) if line.endswith('GET %s/probe' % origin)]
     last = [index for index, line in enumerate(lines) if line.endswith('GET %s/next' % origin)]

@@ -51,13 +51,15 @@ def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path)
     drainer = threading.Thread(target=drain)
     drainer.start()
     try:
-        assert finishes_in_child(lambda: client(app).get('/').text == 'ok', within=10), \
-            'the child was stuck on its first log line for 10 s, or its request failed'
-        writer.join(10)
-        time.sleep(0.2)
+        assert finishes_in_child(lambda: client(app).get('/').text == 'ok', within=30), \
+            'the child was stuck on its first log line for 30 s, or its request failed'
+        writer.join(30)
+        deadline = time.monotonic() + 30  # (both lines are in the pipe now: until the drainer has read them)
+        while b''.join(drained).count(b'Response: 200') < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         stop.set()
-        drainer.join(10)
+        drainer.join(30)
         app.uninstall(canister.Canister)
         os.dup2(stdout, 1)
         os.close(stdout)
@@ -75,7 +77,7 @@ def test_gunicorn_workers_forked_after_preload_give_requests_ids_no_other_worker
     server.start()
     try:
         ids, pids = collections.Counter(), set()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (len(pids) < 3 or sum(ids.values()) < 30) and time.monotonic() < deadline:
             answer = Client(server.url).get('/ping')
             assert answer.status == 200

@@ -68,7 +68,7 @@ def kill_a_writer_mid_line(log_dir):
     for _ in range(100):
         before = log_size(log_dir)
         writer = subprocess.Popen([sys.executable, '-c', WRITER, str(log_dir)], env=environment)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while log_size(log_dir) < before + 3 * LONG and time.monotonic() < deadline:
             time.sleep(0.001)
         os.kill(writer.pid, signal.SIGKILL)

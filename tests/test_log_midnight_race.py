@@ -31,7 +31,7 @@ class HeldClock(Clock):
         now = self.now
         if threading.current_thread().name == 'held' and not self.reading.is_set():
             self.reading.set()
-            assert self.release.wait(10)
+            assert self.release.wait(30)
         return now
 
 
@@ -49,13 +49,13 @@ def across_midnight(app, clock: HeldClock, meanwhile=lambda: None) -> None:
     held = threading.Thread(target=app.log.info, args=('line: stamped before midnight, written after',), name='held')
     held.start()
     try:
-        assert clock.reading.wait(10)                   # (its time is taken: 23:59:59,900)
+        assert clock.reading.wait(30)                   # (its time is taken: 23:59:59,900)
         clock.now = AFTER
         app.log.info('line: the first line of the new day')  # (opens the new day's file)
         meanwhile()
     finally:
         clock.release.set()
-        held.join(10)
+        held.join(30)
     assert not held.is_alive()
     clock.now = AFTER + 0.1
     app.log.info('line: the next line')

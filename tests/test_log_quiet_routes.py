@@ -22,7 +22,7 @@ def get(server, path, request_id='-'):
     """The status of ``GET path`` from ``server``, sent with ``X-Request-ID: request_id``."""
     request = urllib.request.Request(server.origin + path, headers={'X-Request-ID': request_id})
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=30) as answer:
             answer.read()
             return answer.status
     except urllib.error.HTTPError as error:
@@ -108,7 +108,7 @@ def served(make_app):
 
 
 def test_a_quiet_routes_success_writes_neither_line_and_other_routes_still_log(served, log_dir):
-    server = served(log_slow=5)
+    server = served(log_slow=30)
     log = Reader(log_dir)
     assert get(server, '/ping') == 200
     assert get(server, '/ready') == 200

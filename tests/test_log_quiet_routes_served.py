@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import http.client
-import time
 import urllib.error
 import urllib.request
 
@@ -25,7 +24,7 @@ BOTTLE_0_12 = bottle.__version__.startswith('0.12')
 def get(server, path):
     """The status of ``GET path`` from ``server``."""
     try:
-        with urllib.request.urlopen(server.origin + path, timeout=10) as answer:
+        with urllib.request.urlopen(server.origin + path, timeout=30) as answer:
             answer.read()
             return answer.status
     except urllib.error.HTTPError as error:
@@ -35,10 +34,8 @@ def get(server, path):
         return None
 
 
-def requests_logged(log_dir, seconds=0.0):
-    """The messages of the request and response lines in ``log_dir`` (after ``seconds``: a server may write a
-    request's lines after its answer is out)."""
-    time.sleep(seconds)
+def requests_logged(log_dir):
+    """The messages of the request and response lines in ``log_dir``."""
     messages = [line.split(']   ', 1)[1] for line in read_log(log_dir).splitlines()
                 if not line.startswith('  ') and ']   ' in line]
     return [message for message in messages if message.startswith(('GET ', 'Response: '))]
@@ -46,14 +43,14 @@ def requests_logged(log_dir, seconds=0.0):
 
 def served_and_logged(app, log_dir, *paths):
     """``app`` served by waitress, each of ``paths`` asked for in turn: their statuses, the request and response lines
-    then in ``log_dir``, and the server's origin."""
+    then in ``log_dir`` (read once the server is closed: its threads have finished their requests, whose lines a
+    server may write after the answer is out), and the server's origin."""
     server = InProcessWaitress(app)
     try:
         statuses = [get(server, path) for path in paths]
-        logged = requests_logged(log_dir, 0.3)
     finally:
         server.close()
-    return statuses, logged, server.origin
+    return statuses, requests_logged(log_dir), server.origin
 
 
 @pytest.mark.parametrize('parent_has_canister', [False, True])
@@ -127,9 +124,8 @@ def test_a_held_request_line_shows_when_the_request_came_in_the_day_it_is_writte
     server = InProcessWaitress(app)
     try:
         assert get(server, '/ready') == 503
-        time.sleep(0.3)
     finally:
-        server.close()
+        server.close()  # (its threads have finished their requests, and written their lines)
     day_file = log_dir / ('log.%s' % midnight.date().isoformat())
     lines = [line for line in day_file.read_text().splitlines() if '/ready' in line or 'Response: ' in line]
     before = (midnight - datetime.timedelta(seconds=0.5)).isoformat(sep='T' if log_format == 'json' else ' ')

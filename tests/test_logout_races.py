@@ -20,7 +20,7 @@ def failing_logout_app(make_app, store_url):
         held = app.gates(name)
         session.invalidate()
         held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        assert held.release.wait(30), 'the test never released gate %s' % name
         raise ValueError('the audit log could not be written')
 
     return app

@@ -51,7 +51,7 @@ def test_the_two_commands_stay_short_and_send_the_reader_to_command_line_for_the
     assert '\n- [Command line](#command-line)\n  - [The demo](#the-demo)\n- [Development](#development)\n' in contents
 
 def status_and_body(port: int, path: str = '/') -> tuple:
-    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     try:
         connection.request('GET', path)
         response = connection.getresponse()

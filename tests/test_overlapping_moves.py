@@ -31,7 +31,7 @@ def _second_move_held_or_waiting(store: Any) -> Tuple[threading.Event, threading
         if record.startswith('"moved:'):
             marking.append(sid)
             (second_ready if first.is_set() else first).set()
-            assert release.wait(10), 'the test never released the moves'
+            assert release.wait(30), 'the test never released the moves'
         return update(sid, expected, record, ttl)
 
     def watched(read: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,13 +70,13 @@ def _two_moves_at_once(make_app: Any, serve: Any, store_url: str, monkeypatch: A
     laptop = logged_in(origin, cart='1')
     copy = Browser(origin, laptop.sid)
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
-    assert first.wait(10), 'the first move never reached its second step'
+    assert first.wait(30), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     wait_until(second_ready.is_set, 30, 0.005, 'the second move to reach its second step or wait')
 
     def finish() -> Tuple[Answer, Answer]:
         release.set()
-        return laptop_moved(10), copy_moved(10)
+        return laptop_moved(30), copy_moved(30)
 
     return app, origin, tablet, laptop, copy, finish
 
@@ -139,7 +139,7 @@ def test_a_regenerate_that_loaded_the_session_before_another_one_noted_its_move_
     laptop = logged_in(origin, cart='1')
     copy_moves = hold_request(app, origin, laptop.sid, '/hold-then-regenerate?name=copy')
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
-    assert first.wait(10), 'the first move never reached its second step'
+    assert first.wait(30), 'the first move never reached its second step'
     copy_moved = in_background(copy_moves)
     wait_until(second_ready.is_set, 30, 0.005, 'the second move to reach its second step or wait')
 
@@ -147,7 +147,7 @@ def test_a_regenerate_that_loaded_the_session_before_another_one_noted_its_move_
     release.set()
 
     assert len(during) == 2, during
-    assert laptop_moved(10).status == 200 and copy_moved(10).status == 200
+    assert laptop_moved(30).status == 200 and copy_moved(30).status == 200
     assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
     assert len(plugin_of(app).sessions_of('alice')) == 2
 
@@ -175,7 +175,7 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
     laptop = logged_in(origin, cart='1')
     copy = Browser(origin, laptop.sid)
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
-    assert first.wait(10), 'the first move never reached its second step'
+    assert first.wait(30), 'the first move never reached its second step'
     started = time.monotonic()
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     wait_until(lambda: len(warning_lines(log_dir)) > 0, 30, 0.01, 'the WARNING of the stalled move')
@@ -183,7 +183,7 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
     wait_until(lambda: len(markers) == 2, 30, 0.005, "the copy's move to note itself and reach its marker")
     release.set()
 
-    assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
+    assert copy_moved(30).status == 200 and laptop_moved(30).status == 200
     assert 0.9 < waited < 5, waited
     assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line], warning_lines(log_dir)
     assert copy.read() == ['alice', {'cart': '1'}]
@@ -205,7 +205,7 @@ def test_a_stalled_move_let_go_after_another_move_took_over_stores_nothing_and_t
             turn = len(marks)
             marks.append(record)
             arrived[turn].set()
-            assert let_go[turn].wait(10), 'the test never let the move go on'
+            assert let_go[turn].wait(30), 'the test never let the move go on'
         return update(sid, expected, record, ttl)
 
     store.update = held_update
@@ -215,13 +215,13 @@ def test_a_stalled_move_let_go_after_another_move_took_over_stores_nothing_and_t
     old = laptop.sid
     copy = Browser(origin, old)
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
-    assert arrived[0].wait(10), 'the laptop\'s move never reached its second step'
+    assert arrived[0].wait(30), 'the laptop\'s move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
-    assert arrived[1].wait(10), 'the copy\'s move never reached its second step'  # (after waiting its second)
+    assert arrived[1].wait(30), 'the copy\'s move never reached its second step'  # (after waiting its second)
     let_go[0].set()
-    laptop_answer = laptop_moved(10)
+    laptop_answer = laptop_moved(30)
     let_go[1].set()
-    copy_answer = copy_moved(10)
+    copy_answer = copy_moved(30)
 
     assert (laptop_answer.status, copy_answer.status) == (200, 200)
     assert laptop_answer.new_sid is None and laptop.sid == old  # stored nothing, set no cookie
@@ -252,12 +252,12 @@ def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_t
     old = first_tab.sid
     second_tab = Browser(origin, old, follow=False)
     first_moved = in_background(lambda: first_tab.get('/password-login'))
-    assert first.wait(10), 'the first login never reached its second step'
+    assert first.wait(30), 'the first login never reached its second step'
     second_moved = in_background(lambda: second_tab.get('/password-login'))
     wait_until(second_ready.is_set, 30, 0.005, 'the second login to reach its second step or wait')
     assert len(plugin_of(app).sessions_of('alice')) == 2  # (the tablet's, and the moving one once)
     release.set()
-    first_answer, second_answer = first_moved(10), second_moved(10)
+    first_answer, second_answer = first_moved(30), second_moved(30)
 
     assert first_answer.status == 200 and first_answer.json() == {'in': True}, first_answer
     assert second_answer.status == 200 and second_answer.json() == {'in': True}, second_answer
@@ -289,13 +289,13 @@ def _reads_of_a_move_waiting_for_another(make_app: Any, serve: Any, log_dir: Any
 
     store.load = timed_load
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
-    assert first.wait(10), 'the first move never reached its second step'
+    assert first.wait(30), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
     try:
         wait_until(lambda: len(warning_lines(log_dir)) > warned, 30, 0.01, 'the WARNING of the stalled move')
     finally:
         release.set()                                 # (the copy's move waits there too, once it goes on)
-    assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
+    assert copy_moved(30).status == 200 and laptop_moved(30).status == 200
     assert [line for line in warning_lines(log_dir)[warned:] if 'was still being moved to' in line]
     return [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
 

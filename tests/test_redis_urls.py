@@ -52,7 +52,9 @@ def _output_of_a_gunicorn_that_stops_at_boot(url: str) -> str:
         with pytest.raises(ServerError):
             server.start()
         left = server.pids()
-        for _ in range(300):    # (its master may still be taking its workers down)
+        # (its master may still be taking its workers down: 90 s, past its 30 s graceful timeout, which it can spend
+        # on a second worker still booting, with the slack of a loaded machine)
+        for _ in range(900):
             if not left:
                 break
             time.sleep(0.1)

@@ -32,7 +32,7 @@ def add_held_stream(app, path, late):
         session.data.get('')
         held.loaded.set()
         yield 'first '
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        assert held.release.wait(30), 'the test never released gate %s' % name
         late()
         yield 'second'
 

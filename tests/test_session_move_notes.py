@@ -32,7 +32,7 @@ def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, s
         ended = session.end_other_sessions()
         held = app.gates(name)
         held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        assert held.release.wait(30), 'the test never released gate %s' % name
         return str(ended)
 
     @app.get('/hold-then-set')
@@ -82,7 +82,7 @@ def _held_before_the_moves_note(store: Any) -> Tuple[threading.Event, threading.
     def held_update(sid, expected, record, ttl):
         if '"moving:' in record and not noting.is_set():
             noting.set()
-            assert go_on.wait(10), 'the test never let the move note its new id'
+            assert go_on.wait(30), 'the test never let the move note its new id'
         return update(sid, expected, record, ttl)
 
     store.update = held_update
@@ -119,7 +119,7 @@ def _a_save_into_the_old_id(make_app, serve, clock, store_url, when, cap=0):
     clock.advance(0.01)
     assert saving().status == 200
     go_on.set()
-    assert arrived.wait(10), 'the move never reached its second step'
+    assert arrived.wait(30), 'the move never reached its second step'
     return app, origin, tablet, laptop, finish
 
 
@@ -316,7 +316,7 @@ def _fails_then_holds_its_read(store: Any) -> Tuple[threading.Event, threading.E
         record = load(sid)
         if threading.get_ident() in failed_in and not arrived.is_set():
             arrived.set()
-            assert release.wait(10), 'the test never released the move'
+            assert release.wait(30), 'the test never released the move'
         return record
 
     store.create, store.load = create_or_fail, load_then_hold
@@ -336,11 +336,11 @@ def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out
     answers = {}
     moving = threading.Thread(target=lambda: answers.setdefault('moved', laptop.get('/regenerate')), daemon=True)
     moving.start()
-    assert arrived.wait(10), 'the failed move never read the old id'
+    assert arrived.wait(30), 'the failed move never read the old id'
 
     assert Browser(origin, old, follow=False).get('/set?key=cart&value=2').status == 200
     release.set()
-    moving.join(10)
+    moving.join(30)
 
     assert answers['moved'].status == 503 and laptop.sid == old, answers
     assert 'moving:' not in store.load(old), store.load(old)
@@ -423,7 +423,7 @@ def test_a_move_that_kept_losing_to_other_requests_reports_that_when_the_store_g
     """The laptop's regenerate loses every try to mark its old id moved (each finds the session changed by
     another request), and Redis stops as the new id is removed: the 503 is logged as the move's own failure,
     the session kept changing, not as the removal's, and a WARNING says the new id could not be removed."""
-    store = canister.RedisStore(redis_server.url, timeout=2)
+    store = canister.RedisStore(redis_server.url, timeout=30)
     update, delete, refused = store.update, store.delete, []
 
     def update_or_lose(sid, expected, record, ttl):

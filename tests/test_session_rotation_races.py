@@ -157,7 +157,7 @@ class _PausedListing:
         found = super().sessions_of(user_key)
         if hasattr(self, 'listed'):
             self.listed.set()
-            assert self.go_on.wait(20), 'the test never let the listing go on'
+            assert self.go_on.wait(30), 'the test never let the listing go on'
         return found
 
 
@@ -181,11 +181,11 @@ def test_end_sessions_ends_a_session_moved_to_a_new_id_while_it_ran(
     result = {}
     ending = threading.Thread(target=lambda: result.update(ended=plugin_of(app).end_sessions('alice')))
     ending.start()
-    assert store.listed.wait(10)
+    assert store.listed.wait(30)
 
     assert browser.get('/regenerate').status == 200 and browser.sid != old  # after the listing
     store.go_on.set()
-    ending.join(20)
+    ending.join(30)
 
     assert result['ended'] == 1
     assert browser.read() == [None, {}], 'alice is still logged in under the new id after end_sessions'
@@ -210,11 +210,11 @@ def test_end_other_sessions_ends_a_session_moved_to_a_new_id_while_it_ran(
     result = {}
     ending = threading.Thread(target=lambda: result.update(answer=Browser(origin, here.sid).get('/end-others')))
     ending.start()
-    assert store.listed.wait(10)
+    assert store.listed.wait(30)
 
     assert other.get('/regenerate').status == 200 and other.sid != old
     store.go_on.set()
-    ending.join(20)
+    ending.join(30)
 
     assert result['answer'].text == '1'
     assert other.read() == [None, {}], 'the other device is still logged in under its new id'

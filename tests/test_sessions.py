@@ -722,7 +722,7 @@ def test_many_threads_each_only_ever_see_their_own_session(make_app):
 
     def worker(index):
         me = 'client%d' % index
-        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
         try:
             connection.request('GET', '/login?me=' + me)
             response = connection.getresponse()
@@ -1056,7 +1056,7 @@ def test_an_abort_in_a_later_chunk_is_logged_with_its_traceback_on_a_real_server
         bottle.abort(403, 'too late to refuse')
 
     origin = serve(app)
-    connection = http.client.HTTPConnection(origin[len('http://'):], timeout=10)
+    connection = http.client.HTTPConnection(origin[len('http://'):], timeout=30)
     connection.request('GET', '/stream')
     response = connection.getresponse()
     assert response.status == 200  # sent with the first chunk: the abort can only cut the body short

@@ -213,7 +213,7 @@ def test_two_logins_of_one_user_at_once_under_a_cap_of_one_leave_the_later_login
     later (the two ended each other: the person was logged out by logging in)."""
     store = canister.open_store(store_url)
     count_of, sessions_of = store.count_of, store.sessions_of
-    both_stored, both_listed = threading.Barrier(2, timeout=10), threading.Barrier(2, timeout=10)
+    both_stored, both_listed = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
     store.count_of = lambda key: (both_stored.wait(), count_of(key))[1]
     store.sessions_of = lambda key: (sessions_of(key), both_listed.wait())[0]
     app = cap_app(make_app, session_max_per_user=1, store=store)
@@ -323,7 +323,7 @@ def _earlier_login_counts_last(make_app, serve, clock, store):
     def first_waits(key):
         if not arrived.is_set():  # the earlier login's
             arrived.set()
-            assert release.wait(10)
+            assert release.wait(30)
         return method(key)
 
     setattr(store, name, first_waits)
@@ -331,12 +331,12 @@ def _earlier_login_counts_last(make_app, serve, clock, store):
     earlier, later = Browser(origin), Browser(origin)
     thread = threading.Thread(target=earlier.get, args=('/login?name=alice',), daemon=True)
     thread.start()
-    assert arrived.wait(10)
+    assert arrived.wait(30)
     clock.advance(0.01)
     time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
     assert later.get('/login?name=alice').status == 200
     release.set()
-    thread.join(10)
+    thread.join(30)
     setattr(store, name, method)
     return earlier, later
 

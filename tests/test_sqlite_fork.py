@@ -72,15 +72,15 @@ def test_a_thread_whose_connection_a_fork_closed_opens_another(tmp_path):
     def other_thread():
         store.save('thread', '1', 60)  # its own connection, closed by the fork below
         go.set()
-        forked.wait(10)
+        forked.wait(30)
         results.append(store.load('thread'))
 
     thread = threading.Thread(target=other_thread)
     thread.start()
-    assert go.wait(10)
+    assert go.wait(30)
     pid = in_child(lambda: store.load('thread') == '1')
     forked.set()
-    thread.join(10)
+    thread.join(30)
     assert exit_code(pid) == 0
     assert results == ['1']
 

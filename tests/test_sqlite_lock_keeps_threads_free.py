@@ -40,7 +40,7 @@ def count_in_a_loop(server, clients, until, answers):
     def loop(number):
         while not until.is_set():
             started = time.monotonic()
-            answer = clients[number].get('/incr?key=n', timeout=20)
+            answer = clients[number].get('/incr?key=n', timeout=30)
             counter = answer.json()['value'] if answer.status == 200 else None
             answers[number].append((started, answer.status, answer.elapsed, answer.headers.get('Retry-After'), counter))
             time.sleep(0.01)
@@ -71,13 +71,13 @@ def a_lock_held_for_3_s(server, path, answers, leaving=None):
         while time.monotonic() < held_at + 3.0:
             started = time.monotonic()
             try:
-                answer = Client(server.url).get('/ping', timeout=10)
+                answer = Client(server.url).get('/ping', timeout=30)
                 pings.append((answer.status, answer.elapsed))
             except TimeoutError:  # (what a liveness probe with a timeout reports: the pod is restarted)
                 pings.append((None, time.monotonic() - started))
             time.sleep(max(0.0, started + 0.1 - time.monotonic()))
         if leaving is not None:
-            logout = leaving.get('/logout', timeout=10)  # (refused while the file is held, or waits it out)
+            logout = leaving.get('/logout', timeout=30)  # (refused while the file is held, or waits it out)
     finally:
         holder.communicate('\n', timeout=30)
     released_at = time.monotonic()
@@ -129,7 +129,7 @@ def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_eve
     while logout.status == 503:  # as its Retry-After says, until it is through
         assert logout.headers['Retry-After'] == '1'
         time.sleep(1)
-        logout = leaving.get('/logout', timeout=10)
+        logout = leaving.get('/logout', timeout=30)
     assert logout.status == 200
     stale = Client(gthread_server.url)
     stale.cookies.update(their_cookies)
@@ -187,14 +187,14 @@ def connections_opened_on_a_held_file(folder):
             threads = count_in_a_loop(server, clients, stop, answers)
             time.sleep(0.2)
             pinged: Dict[str, Any] = {}
-            pinging = threading.Thread(target=lambda: pinged.update(ping=Client(server.url).get('/ping', timeout=10)))
+            pinging = threading.Thread(target=lambda: pinged.update(ping=Client(server.url).get('/ping', timeout=30)))
             pinging.start()
             time.sleep(2.8)
             answered_while_held = 'ping' in pinged  # (a ping waiting behind held threads waits the lock out)
             stop.set()
         finally:
             holder.communicate('\n', timeout=30)
-        pinging.join(10)
+        pinging.join(30)
         for thread in threads:
             thread.join(30)
         assert pinged['ping'].status == 200, pinged

@@ -198,7 +198,7 @@ def test_a_route_whose_threads_raise_and_return_starlettes_status_code_at_once_i
 
     def handler(number):
         def answer():
-            barriers[number].wait(timeout=10)
+            barriers[number].wait(timeout=30)
             if number % 2:
                 raise bottle.HTTPResponse('created', status_code=201)
             return bottle.HTTPResponse('created', status_code=201)
@@ -212,7 +212,8 @@ def test_a_route_whose_threads_raise_and_return_starlettes_status_code_at_once_i
     try:
         for number in range(routes):
             with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-                answers = list(pool.map(lambda path: Client(origin).request('POST', path), ['/api/r%d' % number] * threads))
+                answers = list(pool.map(lambda path: Client(origin, timeout=30).request('POST', path),
+                                        ['/api/r%d' % number] * threads))
             assert [answer.status for answer in answers] == [200] * threads
     finally:
         sys.setswitchinterval(interval)

@@ -83,7 +83,7 @@ def cookie_from(source: str, origin: str, headers: Dict[str, str]) -> str:
     """The Set-Cookie of a GET /count sent with ``headers`` from the loopback address ``source`` (127.0.0.2: a peer
     other than the proxy on 127.0.0.1)."""
     host, port = origin.rpartition('/')[2].split(':')
-    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
     try:
         connection.request('GET', '/count', headers=headers)
         answer = connection.getresponse()

@@ -38,7 +38,7 @@ def held(path: str, delay: float) -> None:
         time.sleep(delay)
     if path:
         pathlib.Path(path + '.reached').touch()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not os.path.exists(path) and time.monotonic() < deadline:
             time.sleep(0.01)
 

@@ -90,7 +90,7 @@ def incr(key: str, delay: float = 0.0, hold: str = ''):
     value = session.data.get(key, 0)
     app.log.info('incr %s: loaded %d', key, value)
     time.sleep(delay)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while hold and not os.path.exists(hold) and time.monotonic() < deadline:
         time.sleep(0.01)
     session.data[key] = value + 1
@@ -113,7 +113,7 @@ def slow(seconds: float = 0.0, hold: str = ''):
     time.sleep(seconds)
     if hold:
         open(hold + '.reached', 'w').close()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while hold and not os.path.exists(hold) and time.monotonic() < deadline:
         time.sleep(0.01)
     return {'slept': seconds}

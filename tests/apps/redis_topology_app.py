@@ -93,7 +93,7 @@ def hold(key, value):
     session.data.get(key)  # the session is loaded ...
     hold_dir = os.environ['CANISTER_HOLD_DIR']
     open(os.path.join(hold_dir, 'loaded'), 'w').close()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not os.path.exists(os.path.join(hold_dir, 'release')):
         time.sleep(0.01)  # ... and kept while the test moves its slot
     session.data[key] = value

@@ -40,7 +40,7 @@ if os.environ.get('SESSION_APP_HOLD_DIR'):
         counter = session.data.get('counter', 0)
         session.data['counter'] = counter + 1
         open(os.path.join(hold, 'held.%d.%d' % (os.getpid(), threading.get_ident())), 'w').close()
-        end = time.monotonic() + 10
+        end = time.monotonic() + 60
         while not os.path.exists(os.path.join(hold, 'release')) and time.monotonic() < end:
             time.sleep(0.01)
         return {'counter': counter, 'pid': os.getpid()}
