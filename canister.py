@@ -882,9 +882,10 @@ class StoreUnavailable(CanisterError):
     #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
     full = False
     #: The store cannot have made the change: the command was never sent (no connection could be made, no master
-    #: was found, or Redis was taken to be stalled and not asked), or a SQLite file stayed locked for the whole busy
-    #: timeout (the write rolled back): there is nothing to undo, and nothing runs it later.  (A SQLite store says
-    #: it of every failed ``create`` once, with ``failed_create_writes_nothing``.)
+    #: was found, or Redis was taken to be stalled and not asked), a read-only Redis replica refused it, or a
+    #: SQLite file stayed locked for the whole busy timeout (the write rolled back): there is nothing to undo, and
+    #: nothing runs it later.  (A SQLite store says it of every failed ``create`` once, with
+    #: ``failed_create_writes_nothing``.)
     unapplied = False
     #: The store did not answer in time, and another command now would wait as long: a Redis may have run the
     #: command; a SQLite file that another connection held locked for the whole busy timeout ran nothing.
@@ -3691,9 +3692,10 @@ class RequestLog:
             else:
                 self._hold()
 
-    def banner(self, config: Config) -> None:
+    def banner(self, config: Config, notes: Optional[Dict[str, str]] = None) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
-        the keys padded to the longest one's length) with secrets masked."""
+        the keys padded to the longest one's length) with secrets masked; a setting in ``notes`` with its note
+        after its value (one that a store given as ``Canister(store=...)`` leaves unused)."""
         info = functools.partial(self.write, logging.INFO)
         for text in ('============', 'Initializing', '============'):
             info(text)
@@ -3703,8 +3705,13 @@ class RequestLog:
         info('------------------------------------------')
         items = config.redacted_items()
         width = max(len('canister.' + key) for key, _ in items)  # (1.x padded to 30, which four keys pass)
+        notes = notes or {}
         for key, value in items:
-            info('%-*s = %s', width, 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
+            shown = ', '.join(value) if isinstance(value, tuple) else value
+            if key in notes:
+                info('%-*s = %s (%s)', width, 'canister.' + key, shown, notes[key])
+            else:
+                info('%-*s = %s', width, 'canister.' + key, shown)
         info('------------------------------------------')
 
 
@@ -9517,6 +9524,11 @@ _REDIS_CLUSTER_UNANSWERED = 'Redis Cluster cannot be connected'
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
 #: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
 _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
+#: The hint of a write refused with ``READONLY`` by a server that was a replica when first checked: the URL names
+#: one (a failover's hint, to connect again, would not help).
+_REDIS_REPLICA_NAMED = ('the server the URL names is a read-only replica, which refuses every write: point the URL '
+                        'at the master, or use a redis+sentinel:// URL, which finds the master (redis+cluster:// '
+                        'for a Cluster)')
 #: What Redis answers (``NOPERM``, its code cut by redis-py) a command or key the ACL of the user denies: while it
 #: lasts, a readiness check also runs the scripts on a key of its own (the user's PING may still be allowed).
 _REDIS_NO_RIGHTS = 'no permissions to '
@@ -9796,8 +9808,11 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         #: How many replicas must have a save before it counts (Redis ``WAIT``); 0: none.
         self.wait = wait
-        #: ``wait`` is ``session_redis_wait`` (``open_store`` made the store), not the app's own: what warnings name.
-        self._wait_from_config = False
+        #: ``open_store`` made the store from the config (``session_store``, ``session_redis_wait``), not the app:
+        #: what warnings name.
+        self._from_config = False
+        #: The URL given (None for a client the app built): what ``_describe_store`` shows, its password masked.
+        self.url = url
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
         #: Idle seconds before TCP keepalive probes a connection of a URL's client (0: none; not a client of the
@@ -9995,7 +10010,8 @@ class RedisStore(SessionStore):
             # A failover that keeps the old master as a replica (ElastiCache, a DNS name moved by hand): the pool's
             # connections stay open to it, and would refuse every write until the app restarts.
             self._drop_connections()
-            text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
+            text += (' (%s)' % _REDIS_REPLICA_NAMED if self.replica_note else
+                     ' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
         self._say_what_failed(unavailable, error, text)
@@ -10025,10 +10041,11 @@ class RedisStore(SessionStore):
 
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
-        memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
+        memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never made
         (``unapplied``: redis-py's ``Error 111 connecting to ...``, raised as it connects, before it sends; no master
-        found).  A Cluster none of whose nodes answered is never taken to have been sent nothing, whatever connection
-        error its text quotes: redis-py says so of a command it sent too (a timeout, then a topology refresh that
+        found; one server's ``READONLY``: a replica refuses each write sent to it, a pipeline's every one).  A Cluster
+        none of whose nodes answered is never taken to have been sent nothing, whatever connection error its text
+        quotes: redis-py says so of a command it sent too (a timeout, then a topology refresh that
         reached no node); nor is the failed command of a Cluster's pipeline (redis-py's note names it): redis-py sends
         again, one at a time, the commands whose connection failed once they were sent (whatever retries the client
         has), and the error of that second try, ``connecting to`` a node that died meanwhile, is what it raises."""
@@ -10036,7 +10053,8 @@ class RedisStore(SessionStore):
         unavailable.full = _REDIS_FULL in text
         unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
         unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or (
-            ' connecting to ' in text and not (self._cluster and _REDIS_PIPELINE_NOTE.match(str(error)))))
+            ' connecting to ' in text and not (self._cluster and _REDIS_PIPELINE_NOTE.match(str(error)))) or (
+            isinstance(error, self._read_only_error) and not self._cluster))  # (a replica refuses every write sent)
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -10452,17 +10470,20 @@ class RedisStore(SessionStore):
         answers (at install, or the first after an install that found it down) also loads the update script, looks
         at the kind of server and at its ``maxmemory-policy``, and counts the replicas; each later one
         (``store_problem()``, a readiness probe) is a PING, and a SET of a key of its own while a write of this
-        process was refused (``_refusing``)."""
+        process was refused (``_refusing``), and with ``wait`` an ``INFO replication``.  A master with fewer replicas
+        connected than ``wait`` is a problem too (``_replicas_short``'s words): every save answers 503 meanwhile."""
         started = _monotonic()
         try:
             client = self.client
             client.ping()
-            if not self._checked:
+            first = not self._checked
+            if first:
                 self._check_mode(client)  # (first: the read script's probe on a Cluster node's key is a MOVED)
                 self._load_scripts(client)
                 self._check_eviction(client)
                 self._check_password(client)
             self._try_write(client)
+            short = self._short_now(first)
         except StoreUnavailable as error:
             self._refuse_certificate(str(error))
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
@@ -10475,10 +10496,17 @@ class RedisStore(SessionStore):
             self._refuse_certificate(text)
             self._refuse_misconfigured(error, text, started)
             return str(self._unreachable(error, started=started))  # (the words of the 503's ERROR line: one text for one outage)
-        if not self._checked:
-            self._count_replicas()
-            self._checked = self._replicas_counted  # (else the next check asks again)
-        return None
+        return short
+
+    def _short_now(self, first: bool) -> Optional[str]:
+        """For ``check``: what ``_replicas_short`` says now (with ``wait``; else None).  The ``first`` check Redis
+        answers counts the replicas once for ``wait_note`` (its warning), and says what that count says."""
+        if not first:
+            return self._replicas_short()
+        counted = self._replicas_counted
+        self._count_replicas()
+        self._checked = self._replicas_counted  # (else the next check asks again)
+        return self._replicas_short() if counted else self.wait_note
 
     def _refuse_misconfigured(self, error: Exception, text: str, started: float) -> None:
         """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
@@ -10531,10 +10559,29 @@ class RedisStore(SessionStore):
         except self._errors:
             return
         if 'nopass' in flags:
-            self.password_note = ('canister.session_store gives a password, but the Redis user %r has nopass: '
-                                  'Redis takes any password for it, and anyone who reaches the server may read and '
-                                  'change the sessions (set a password on the server: requirepass, or ACL SETUSER '
-                                  '%s resetpass >password)' % (user, user))
+            self.password_note = ('%s gives a password, but the Redis user %r has nopass: Redis takes any password '
+                                  'for it, and anyone who reaches the server may read and change the sessions (set a '
+                                  'password on the server: requirepass, or ACL SETUSER %s resetpass >password)'
+                                  % ('canister.session_store' if self._from_config else
+                                     'the RedisStore given as Canister(store=...)', user, user))
+
+    #: What the install says when the server is a read-only replica (its probe's write refused with ``READONLY``):
+    #: every save would answer 503 while it is one; None if it took the write (or is a Cluster's node).
+    replica_note: Optional[str] = None
+
+    def _note_replica(self, error: Exception) -> None:
+        """Set ``replica_note`` for the install probe's write that a read-only replica refused (``error``; or the
+        first probe's that Redis answered, after an install that found it down), and have each later check write a
+        key of its own (``_refusing``), as after a request's write refused: a replica answers a PING as a master
+        does."""
+        named = ('canister.session_store = %s' % _mask_url_value(self.url) if self._from_config and self.url else
+                 'the RedisStore given as Canister(store=...)')
+        text = _redis_error_text(error, self._tls)
+        self.replica_note = ('%s names a read-only replica (Redis refused the install\'s test write: %s): every '
+                             'save answers 503 while it is one; point the URL at the master, or use a '
+                             'redis+sentinel:// URL, which finds the master (redis+cluster:// for a Cluster)'
+                             % (named, text))
+        self._refusing = 'the Redis session store is unavailable: %s (%s)' % (text, _REDIS_REPLICA_NAMED)
 
     def _try_write(self, client: Any) -> None:
         """After a write of this process was refused, write a key of its own (for a second): a full or read-only
@@ -10567,10 +10614,10 @@ class RedisStore(SessionStore):
         delete it; and on a user's set of its own what logins, ``sessions_of``, ``end_sessions`` and the cap per
         user do (``_list_probe``), and what ``tidy`` runs besides (``_tidy_probe``).  A user whose ACL denies one of
         these commands, in a script or not, or the keys under the prefix, is told at install (a ConfigError; a
-        WARNING for those of ``tidy``, ``tidy_note``); a Redis that refuses writes for now (full, a replica) is not:
-        a request's write says so.  One server takes all seventeen in one pipeline; a Cluster, the four on the key
-        in one to its node, and the set's eleven there too when the set's slot is on that node (else in one to
-        its)."""
+        WARNING for those of ``tidy``, ``tidy_note``); a Redis that refuses writes for now (full) is not: a request's
+        write says so; a read-only replica (one server's) is a WARNING (``replica_note``).  One server takes all
+        seventeen in one pipeline; a Cluster, the four on the key in one to its node, and the set's eleven there too
+        when the set's slot is on that node (else in one to its)."""
         key = self.prefix + _REDIS_PROBE
         if self._cluster:
             for source in (_REDIS_LOAD, _REDIS_UPDATE):
@@ -10589,6 +10636,9 @@ class RedisStore(SessionStore):
         self._list_probe(lists)
         tidied = self._tidy_probe(lists)
         results = pipe.execute(raise_on_error=False)
+        refused = [result for result in results[loads:] if isinstance(result, self._read_only_error)]
+        if refused and not self._cluster:  # (a Cluster's client finds its masters itself)
+            self._note_replica(refused[0])
         if lists is not pipe:
             self._raise_refused(results, loads)
             results, loads = lists.execute(raise_on_error=False), 0
@@ -10732,7 +10782,7 @@ class RedisStore(SessionStore):
         if fewest >= self.wait:
             return None
         setting, name = (('canister.session_redis_wait = %d' % self.wait, 'session_redis_wait')
-                         if self._wait_from_config else ('RedisStore(wait=%d)' % self.wait, "RedisStore's wait"))
+                         if self._from_config else ('RedisStore(wait=%d)' % self.wait, "RedisStore's wait"))
         return ('%s, but %s has %d replica(s) connected: every save answers 503 (the session is saved, but not '
                 'confirmed by %d replica(s)) until enough replicas connect; set %s to at most the replicas each '
                 'master keeps' % (setting, 'a master' if self._cluster else 'the master', fewest, self.wait, name))
@@ -10798,7 +10848,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
         store = RedisStore(url, prefix=redis_prefix, timeout=redis_timeout, wait=redis_wait, max_age=max_age,
                            keepalive=redis_keepalive)
-        store._wait_from_config = True
+        store._from_config = True
         return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
@@ -10815,6 +10865,34 @@ def _configured_store(config: Config) -> SessionStore:
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
                       config['session_redis_wait'], config['session_max_age'], config['session_redis_timeout'],
                       config['session_redis_keepalive'])
+
+
+def _describe_store(store: Any) -> str:
+    """A session store as the install names it: its class (with its module, for one not canister's), and what
+    it was made with: a Redis store's URL, its password masked (or its client's class), prefix, wait and timeout;
+    a SQLite store's file; another's ``url``, if it has one."""
+    kind = type(store)
+    name = kind.__name__ if kind.__module__ == __name__ else '%s.%s' % (kind.__module__, kind.__qualname__)
+    if isinstance(store, RedisStore):
+        made_with = ('%s, ' % _mask_url_value(store.url) if store.url else 'client=%s, ' % type(store._client).__name__)
+        return '%s(%sprefix=%r, wait=%d, timeout=%s)' % (name, made_with, store.prefix, store.wait, store.timeout)
+    if isinstance(store, SQLiteStore):
+        return '%s(%s)' % (name, store.path)
+    if isinstance(store, MemoryStore):
+        return '%s(max_sessions=%d)' % (name, store.max_sessions)
+    url = getattr(store, 'url', None)
+    return '%s(%s)' % (name, _mask_url_value(url)) if isinstance(url, str) else name
+
+
+def _unreachable_note(store: Any, problem: str) -> str:
+    """The install's WARNING of a store whose ``check()`` found ``problem``: canister's own stores make requests
+    that need a session answer 503 meanwhile; of another, canister knows only what its methods raise."""
+    if isinstance(store, (MemoryStore, SQLiteStore, RedisStore)):
+        return ('The session store is unreachable for now (%s); requests that need a session answer 503 until it '
+                'is back' % problem)
+    return ('The session store is unreachable for now (%s), as the check() of %s says; requests that need a '
+            'session answer as its methods do meanwhile: 503 where they raise canister.StoreUnavailable, 500 where '
+            'they raise another error' % (problem, _describe_store(store)))
 
 
 ###############################################################################
@@ -19296,7 +19374,7 @@ class Canister:
 
     def _set_up_parts(self, app: bottle.Bottle, config: Config) -> None:
         """Make the parts that serve requests (logging the banner and what the config warns of)."""
-        self.log.banner(config)
+        self.log.banner(config, self._unused_in_banner())
         for warning in config.warnings:
             self.log.write(logging.WARNING, '%s', warning)
         self._note_root_handlers()
@@ -19323,13 +19401,23 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
-        self._wait_note_untold, self._eviction_note_untold, self._tidy_note_untold = (
+        self._wait_note_untold, self._eviction_note_untold, self._tidy_note_untold, self._replica_note_untold = (
             [] if isinstance(getattr(self.sessions.store, name, None), str) else [True]
-            for name in ('wait_note', 'eviction_note', 'tidy_note'))
+            for name in ('wait_note', 'eviction_note', 'tidy_note', 'replica_note'))
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
         self._watch_users_file(self.authenticator.schemes.get('basic'))
+
+    def _unused_in_banner(self) -> Dict[str, str]:
+        """The banner's note on the store settings that a store given as ``Canister(store=...)`` leaves unused:
+        ``session_store`` names the store in use (``_describe_store``), the others that it reads nothing of them."""
+        if self.custom_store is None:
+            return {}
+        unused = {key: 'not used: the store is given as Canister(store=...)' for key in _REDIS_STORE_KEYS}
+        unused['session_store'] = 'not used: the store in use is %s, given as Canister(store=...)' % (
+            _describe_store(self.custom_store))
+        return unused
 
     def _note_root_handlers(self) -> None:
         """Say at install that the root logger's handlers get none of canister's lines: an app written for
@@ -19377,19 +19465,17 @@ class Canister:
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
-        for now, a Redis master with fewer replicas than ``session_redis_wait``, and a SQLite file that other
-        users may read or write."""
+        for now, a Redis master with fewer replicas than ``session_redis_wait`` or a read-only replica (their own
+        notes, which say what its check does), and a SQLite file that other users may read or write."""
+        store = self.sessions.store
         notes = list(self.sessions.warnings)
-        problem = _store_check(self.sessions.store)
-        if problem:
-            notes.append('The session store is unreachable for now (%s); requests that need a session '
-                         'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'eviction_note', 'password_note', 'tidy_note', 'exposure_note',
-                     'directory_note'):  # (Redis; SQLite)
-            note = getattr(self.sessions.store, name, None)
-            if isinstance(note, str):
-                notes.append(note)
-        return notes
+        problem = _store_check(store)
+        store_notes = [note for note in (getattr(store, name, None) for name in (
+            'wait_note', 'replica_note', 'eviction_note', 'password_note', 'tidy_note', 'exposure_note',
+            'directory_note')) if isinstance(note, str)]  # (Redis; SQLite)
+        if problem and not any(isinstance(getattr(store, name, None), str) for name in ('wait_note', 'replica_note')):
+            notes.append(_unreachable_note(store, _mask_urls(problem)))
+        return notes + store_notes
 
     #: One item while the store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``)
     #: is still to be logged; the thread whose ``pop`` takes it logs it (a list's pop is atomic: of threads
@@ -19399,12 +19485,15 @@ class Canister:
     _eviction_note_untold: List[bool]
     #: The same for the store's ``tidy_note`` (a Redis user that may not run what ``tidy_sessions()`` runs).
     _tidy_note_untold: List[bool]
+    #: The same for the store's ``replica_note`` (the URL names a read-only replica).
+    _replica_note_untold: List[bool]
 
     def _tell_wait_note(self) -> None:
-        """Log the store's replica, eviction and tidying warnings (WARNING, as at install) once known, if the install
-        could not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        """Log the store's replica (too few, or a read-only one), eviction and tidying warnings (WARNING, as at
+        install) once known, if the install could not (it found Redis down): called after a probe (``store_problem``)
+        and after a 503 of the store."""
         for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold),
-                             ('tidy_note', self._tidy_note_untold)):
+                             ('tidy_note', self._tidy_note_untold), ('replica_note', self._replica_note_untold)):
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str) and untold:
                 try:

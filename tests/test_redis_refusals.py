@@ -131,9 +131,10 @@ def test_a_url_that_names_a_replica_for_good_answers_503_with_the_replica_line_a
     answers.append(web.get('/read', headers=with_cookie(sid), expect_errors=True))
 
     assert [answer.status_int for answer in answers] == [503, 503, 503]
-    refused = ("You can't write against a read only replica. (the server is a read-only replica now, as after a "
-               "failover: its connections are dropped, and the next request connects again to the server that the "
-               "URL names now)")
+    # (the install found a replica: the hint is to point the URL at the master, not a failover's to connect again)
+    refused = ("You can't write against a read only replica. (the server the URL names is a read-only replica, which "
+               "refuses every write: point the URL at the master, or use a redis+sentinel:// URL, which finds the "
+               "master (redis+cluster:// for a Cluster))")
     lines = non_response_error_lines(log_dir)
     assert len(lines) == 3, lines
     assert lines[0].endswith('the Redis session store is unavailable: ' + refused), lines  # the read
@@ -190,7 +191,7 @@ def test_a_login_on_a_replica_answers_503_saying_the_login_cannot_be_counted_and
     assert basic_login.text == form_login.text == THROTTLE_UNAVAILABLE
     assert basic_login.headers['Retry-After'] == form_login.headers['Retry-After'] == '1'
     refused = ("the Redis login throttle is unavailable: You can't write against a read only replica. (the server "
-               "is a read-only replica now, as after a failover: its connections are dropped, and the next request "
-               "connects again to the server that the URL names now)")
+               "the URL names is a read-only replica, which refuses every write: point the URL at the master, or use "
+               "a redis+sentinel:// URL, which finds the master (redis+cluster:// for a Cluster))")
     lines = non_response_error_lines(log_dir)
     assert len(lines) == 2 and all(line.endswith(refused) for line in lines), lines
