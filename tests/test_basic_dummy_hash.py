@@ -287,5 +287,5 @@ def test_a_users_mapping_entry_whose_bcrypt_salt_is_no_salt_does_not_make_unknow
     worker = threading.Thread(target=lambda: answers.append(
         web.post('/login', {'username': 'nobody', 'password': 'pw'}, expect_errors=True).status_int), daemon=True)
     worker.start()
-    worker.join(20)   # (a check at bcrypt's cost 31 would take days)
+    worker.join(30)   # (a check at bcrypt's cost 31 would take days)
     assert answers == [200] and not worker.is_alive()

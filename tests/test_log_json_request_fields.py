@@ -43,7 +43,7 @@ def test_a_killed_workers_request_is_the_one_request_line_no_response_line_answe
             assert time.monotonic() < deadline
             time.sleep(0.02)
         server.kill()
-        hung.join(10)
+        hung.join(30)
     finally:
         server.cleanup()
     lines = [entry for entry in entries(logs) if entry['request_id'] in ('done-0', 'done-1', 'hung-1')]
