@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -1303,10 +1304,18 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
                 browser.get('/count').status for _ in range(15)]) for browser in browsers]) == []
         finally:
             sys.setswitchinterval(switch_interval)
-        time.sleep(0.5)  # (the last commands reach the capture)
+        # (a command sent after every request ended is captured after all of theirs: once it is in the capture, so
+        # are they, however late a loaded machine writes it)
+        marker, probe = 'canister-test:end-of-capture', master.client()
+        try:
+            probe.get(marker)
+        finally:
+            probe.close()
+        wait_until(lambda: marker in pathlib.Path(capture.name).read_text(errors='replace'), 30,
+                   what='the last commands in the MONITOR capture')
     finally:
         monitor.terminate()
-        monitor.wait(10)
+        monitor.wait(30)
         capture.close()
     last, unconfirmed, waits = {}, [], 0
     with open(capture.name) as lines:

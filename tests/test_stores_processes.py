@@ -214,7 +214,7 @@ def test_the_memory_store_under_several_gunicorn_workers_is_a_warning_at_each_wo
     app = serve_session_app('gunicorn', workers=2, **app_env(tmp_path, 'memory'))
     client = Client(app.url)
     pids = set()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
         answer = client.get('/ping')
         assert answer.status == 200
@@ -232,7 +232,7 @@ def test_a_mounted_app_on_the_memory_store_under_several_workers_is_warned_which
     client = Client(app.url)
     for path in ('/ping', '/memory/ping'):
         pids = set()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
             answer = client.get(path)
             assert answer.status == 200

@@ -90,8 +90,8 @@ def _test_script_as_a_ci_job(start: str, fake: pathlib.Path, marks: pathlib.Path
 
 
 def _runs_started(marks: pathlib.Path, script: subprocess.Popen, count: int) -> Set[int]:
-    """The pids of the runs started once ``count`` have (or the script ended, or 20 s passed)."""
-    deadline = time.monotonic() + 20
+    """The pids of the runs started once ``count`` have (or the script ended, or 30 s passed)."""
+    deadline = time.monotonic() + 30
     while len(_marked(marks, 'started')) < count and time.monotonic() < deadline and script.poll() is None:
         time.sleep(0.05)
     return _marked(marks, 'started')
@@ -233,7 +233,7 @@ def test_the_test_command_in_one_lane_leaves_each_run_the_terminal_to_read_as_py
     os.close(terminal)
     output = b''
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         for typed in (b'up\n', b'next\n'):
             while output.count(b'== pytest in') < (2 if typed == b'next\n' else 1) and time.monotonic() < deadline:
                 if select.select([main], [], [], 0.1)[0]:
