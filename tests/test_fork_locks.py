@@ -39,7 +39,7 @@ def held_for_a_while(lock, seconds=1.0):
 class HeldOneInsideTheOther(threading.Thread):
     """A thread that takes ``outer`` and, ``seconds`` later, ``inner`` while it still holds ``outer``
     (as canister's own code nests them).  A fork that took ``inner`` first would wait for ``outer``
-    forever, and the thread for ``inner``: the thread gives up after 5 s, and ``nested`` says whether
+    forever, and the thread for ``inner``: the thread gives up after 30 s, and ``nested`` says whether
     it got ``inner``."""
 
     def __init__(self, outer, inner, seconds=0.5):
@@ -52,7 +52,7 @@ class HeldOneInsideTheOther(threading.Thread):
         with self.outer:
             self.holding.set()
             time.sleep(self.seconds)
-            self.nested = self.inner.acquire(timeout=5)
+            self.nested = self.inner.acquire(timeout=30)
             if self.nested:
                 self.inner.release()
 
@@ -267,4 +267,4 @@ def test_a_fork_while_the_garbage_collector_frees_a_users_file_app_in_a_thread_h
         assert holding.wait(30)
         return finishes_in_child(lambda: store.load('sid-1') == 'record')
 
-    assert finishes_in_child(fork_while_collecting, within=20)
+    assert finishes_in_child(fork_while_collecting, within=60)

@@ -296,14 +296,14 @@ def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_ap
 def client_of(name, setup):
     """The redis-py client an app would build itself for this deployment."""
     import redis
-    # (a 10 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
+    # (a 30 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
     if name == 'sentinel':
-        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=10).master_for('canister', socket_timeout=10)
+        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=30).master_for('canister', socket_timeout=30)
     if name == 'cluster':
         from redis.cluster import ClusterNode, RedisCluster
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in setup.startup_nodes()],
-                            socket_timeout=10)
-    return redis.Redis.from_url(setup.url(), socket_timeout=10)
+                            socket_timeout=30)
+    return redis.Redis.from_url(setup.url(), socket_timeout=30)
 
 
 def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, deployment, prefix):

@@ -324,7 +324,7 @@ def test_waitress_receives_the_whole_body_before_canisters_413(serve_limits):
         sock.sendall(head + b'n=1')
         with pytest.raises(socket.timeout):
             sock.recv(65536)  # no answer while most of the body is still to come
-        sock.settimeout(10)
+        sock.settimeout(30)
         sock.sendall(b'x' * (announced - 3))
         answer = b''.join(iter(lambda: sock.recv(65536), b''))   # until the server closes
     assert status_of(answer) == 413, answer[:300]
