@@ -24,7 +24,7 @@ from session_kit import STORES, make_store_url
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run', '--disable-quic']
-BROWSER_TIMEOUT_MS = 10_000
+BROWSER_TIMEOUT_MS = 30_000
 INSTALL_HELP = (
     'The browser tests need Playwright for Python and a system Chromium. '
     'Install them with `pip install playwright` and `apt-get install chromium` '

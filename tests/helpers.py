@@ -445,7 +445,7 @@ class WriteLock:
 
     def release(self) -> None:
         self.released.set()
-        self.thread.join(10)
+        self.thread.join(30)
 
 
 #: Run by another process: makes the file if missing and holds it (``BEGIN EXCLUSIVE``, nothing committed) until
@@ -888,7 +888,7 @@ def in_child(work: Any) -> int:
     return pid
 
 
-def finishes_in_child(work: Any, within: float = 10.0) -> bool:
+def finishes_in_child(work: Any, within: float = 30.0) -> bool:
     """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
     pid = in_child(work)
     deadline = time.monotonic() + within
@@ -935,7 +935,7 @@ def sigint_as_in_a_terminal() -> None:
 
 
 @contextlib.contextmanager
-def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 10,
+def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 30,
                          start_timeout: float = 30, config: Optional[str] = None
                          ) -> Iterator[Tuple[subprocess.Popen, Client]]:
     """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args``: a
@@ -1138,7 +1138,7 @@ class CookieBrowser:
 
     def get(self, path: str) -> Tuple[int, str]:
         try:
-            with self.opener.open(self.origin + path, timeout=10) as answer:
+            with self.opener.open(self.origin + path, timeout=30) as answer:
                 return answer.status, answer.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()

@@ -134,7 +134,7 @@ class RedisNode:
         if self.tls.get('cert'):
             context.load_cert_chain(self.tls['cert'], self.tls['key'])
         try:
-            with socket.create_connection((HOST, self.port), timeout=0.5) as raw:
+            with socket.create_connection((HOST, self.port), timeout=5) as raw:
                 with context.wrap_socket(raw, server_hostname=HOST) as s:
                     s.sendall(b'PING\r\n')
                     return s.recv(64).startswith(b'+PONG')
@@ -143,8 +143,8 @@ class RedisNode:
 
     def client(self, **options: Any) -> Any:
         import redis
-        options.setdefault('socket_timeout', 2)
-        options.setdefault('socket_connect_timeout', 2)
+        options.setdefault('socket_timeout', 10)
+        options.setdefault('socket_connect_timeout', 10)
         if self.tls is not None:
             options.update(ssl=True, ssl_ca_certs=self.tls['ca'])
             if self.tls.get('cert'):
@@ -911,7 +911,7 @@ class FailoverLoad:
         finally:
             self.stop.set()
             for client in everyone:
-                client.join(15)
+                client.join(30)
         # (requests sent after the measurement ended are not part of it)
         return {name: FailoverReport(name, group, self.killed_at, ended) for name, group in self.groups.items()}
 

@@ -170,7 +170,7 @@ def wait_until(predicate, timeout, interval=0.05, what='condition'):
         time.sleep(interval)
 
 
-def _port_accepts(host, port, timeout=0.2):
+def _port_accepts(host, port, timeout=5):
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -229,7 +229,7 @@ def _terminate(proc, graceful_sig, timeout, kill_group=True):
     elif proc.poll() is None:
         proc.kill()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired as exc:  # pragma: no cover
         raise ServerError('process %d did not die after SIGKILL' % proc.pid) from exc
     if kill_group:
@@ -301,7 +301,7 @@ def _output_since(path, offset, chars=5000):
         return ''
 
 
-def _redis_ping(host, port, timeout=0.5):
+def _redis_ping(host, port, timeout=5):
     """True when redis answers PING with +PONG (not -LOADING etc.)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
@@ -418,7 +418,7 @@ class RedisServer(_StartsOnAFreePort):
         if self.running:
             self.proc.send_signal(signal.SIGCONT)
 
-    def stop(self, timeout=5):
+    def stop(self, timeout=30):
         """Graceful shutdown (SIGTERM flushes the AOF); SIGKILL after ``timeout``."""
         if self.proc is not None:
             self.thaw()
@@ -458,7 +458,7 @@ class RedisServer(_StartsOnAFreePort):
 class UnixHTTPConnection(http.client.HTTPConnection):
     """http.client over a connected AF_UNIX socket (a server bound to a UNIX socket path)."""
 
-    def __init__(self, path, timeout=10):
+    def __init__(self, path, timeout=30):
         super().__init__('localhost', timeout=timeout)
         self.path = path
 
@@ -553,7 +553,7 @@ class AppServer(_StartsOnAFreePort):
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def connection(self, timeout=10):
+    def connection(self, timeout=30):
         """An http.client connection to the server (over its UNIX socket if it has one)."""
         if self.socket_path:
             return UnixHTTPConnection(self.socket_path, timeout=timeout)
@@ -640,7 +640,7 @@ class AppServer(_StartsOnAFreePort):
                 return 'exited'  # (gunicorn tries a taken port five times, a second apart, before it exits)
             if self._ready_count() < self.workers:
                 return False
-            conn = self.connection(timeout=2)
+            conn = self.connection(timeout=10)
             try:
                 conn.request('GET', self.ready_path, headers={'Connection': 'close'})
                 return self.ready_status in (None, conn.getresponse().status)
@@ -659,7 +659,7 @@ class AppServer(_StartsOnAFreePort):
                                 % (self.server, self.port, self._errors_since(starts, 10000))) from None
             raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output())) from None
 
-    def _stop(self, graceful_sig, timeout=10):
+    def _stop(self, graceful_sig, timeout=60):
         if self.proc is not None:
             _terminate(self.proc, graceful_sig, timeout)
             self.proc = None
@@ -674,7 +674,7 @@ class AppServer(_StartsOnAFreePort):
         """SIGKILL the server and all its workers at once (no cleanup in the app)."""
         self._stop(None)
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=60):
         """Graceful stop (SIGTERM to the master), SIGKILL after ``timeout``."""
         self._stop(signal.SIGTERM, timeout)
 
@@ -744,7 +744,7 @@ class InProcessWaitress:
         (a freed fd number is soon reused by the next server's sockets); then the loop closes
         every socket itself, through its trigger, and returns."""
         server = self.server
-        server.task_dispatcher.shutdown(timeout=5)
+        server.task_dispatcher.shutdown(timeout=30)
         try:
             server.trigger.pull_trigger(lambda: self._wasyncore.close_all(server._map))
         except OSError as error:
@@ -755,13 +755,13 @@ class InProcessWaitress:
                           'emptying its map' % (self.origin, error, self.thread.is_alive()), stacklevel=2)
             dispatchers = [d for d in list(server._map.values()) if d is not server.trigger]
             server._map.clear()
-            self.thread.join(5)
+            self.thread.join(30)
             for dispatcher in dispatchers:
                 try:
                     dispatcher.close()
                 except OSError:
                     pass
-        self.thread.join(5)
+        self.thread.join(30)
         assert not self.thread.is_alive(), 'waitress on %s did not stop' % self.origin
 
 
@@ -770,7 +770,7 @@ class Client:
     so gunicorn may hand each request to a different worker) and a cookie jar
     kept by hand (name -> value, from Set-Cookie)."""
 
-    def __init__(self, base_url, timeout=10):
+    def __init__(self, base_url, timeout=30):
         parts = urllib.parse.urlsplit(base_url)
         self.host = parts.hostname
         self.port = parts.port
@@ -853,14 +853,14 @@ class WsgirefServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-        self.thread.join(5)
+        self.thread.join(30)
 
 
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
     sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs,
     ``hit_at`` holds the ``time.monotonic()`` of each.
-    ``held``: an event each GET waits for (20 s at most), once counted and before its ``delay``: the test lets
+    ``held``: an event each GET waits for (30 s at most), once counted and before its ``delay``: the test lets
     the answers go by setting it (None: none waits).
     ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
     (a slow provider whose every line comes within a client's socket timeout, the whole answer later).
@@ -888,7 +888,7 @@ class JwksServer:
                 owner.hit_at.append(time.monotonic())
                 owner.hits += 1
                 if owner.held is not None:
-                    owner.held.wait(20)
+                    owner.held.wait(30)
                 time.sleep(owner.delay)
                 body, pause, owner.trickle = owner.body, owner.trickle, 0.0
                 if owner.pause:
@@ -993,7 +993,7 @@ class HangingServer:
 # --------------------------------------------------------------------------
 # raw HTTP over a socket: bytes as sent, bytes as answered
 
-def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
+def raw_request(port, head: bytes, body: bytes = b'', timeout=30.0) -> bytes:
     """Send the head, then the body from another thread (the server may answer before reading it),
     and return everything the server sent back until it closed the connection."""
     sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
@@ -1023,7 +1023,7 @@ def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
         sock.close()
 
 
-def wsgiref_answer(app, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
+def wsgiref_answer(app, head: bytes, body: bytes = b'', timeout=30.0) -> bytes:
     """The raw answer of ``app``, served by Bottle's default server (a ``WsgirefServer``, closed after), to ``head``
     then ``body`` sent as they are (``raw_request``)."""
     server = WsgirefServer(app)
@@ -1035,7 +1035,7 @@ def wsgiref_answer(app, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
 
 def send_all_then_read(port: int, data: bytes) -> bytes:
     """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
         try:
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)

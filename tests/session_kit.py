@@ -212,7 +212,7 @@ class Browser:
     with ``follow=False`` every request sends the same cookie whatever the answers said.
     """
 
-    def __init__(self, origin: str, sid: Optional[str] = None, follow: bool = True, timeout: float = 20) -> None:
+    def __init__(self, origin: str, sid: Optional[str] = None, follow: bool = True, timeout: float = 30) -> None:
         parts = urllib.parse.urlsplit(origin)
         self.host, self.port = parts.hostname, parts.port
         self.sid = sid
@@ -572,7 +572,7 @@ def answer_cut_off(store: Any, method: str, master: Any, replica: Any) -> Tuple[
         try:
             return write(sid, *arguments)
         finally:
-            killer.join(15)
+            killer.join(60)
 
     setattr(store, method, write_then_cut)
     return armed, cut

@@ -103,7 +103,7 @@ def test_on_the_memory_store_a_basic_login_whose_check_was_under_way_when_end_se
                what='the login registered as under way, its check of a second or more begun')
 
     assert plugin_of(app).end_sessions('alice') == 0
-    thread.join(20)
+    thread.join(30)
 
     assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []
@@ -126,7 +126,7 @@ def test_on_the_memory_store_a_token_login_whose_check_was_under_way_when_end_se
 
     assert plugin_of(app).end_sessions('alice') == 0
     jwks_server.held.set()
-    thread.join(20)
+    thread.join(30)
 
     assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []
@@ -166,5 +166,5 @@ def test_on_the_memory_store_a_note_kept_for_a_login_under_way_takes_about_200_b
         per_note = (canister_bytes() - before) / 2000
     finally:
         tracemalloc.stop()
-        thread.join(20)
+        thread.join(30)
     assert 160 <= per_note <= 240, per_note

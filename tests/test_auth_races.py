@@ -39,7 +39,7 @@ def held_login_app(make_app: Any, store_url: str) -> Any:
     def users(name: str) -> str:
         if name == 'slow':
             app.entered.set()
-            assert app.held.wait(20)
+            assert app.held.wait(30)
         return WONDERLAND
 
     @app.get('/login')
@@ -62,7 +62,7 @@ def begin_held_login(app: Any, origin: str) -> Dict[str, int]:
     thread = threading.Thread(target=lambda: answer.update(status=login(origin, 'slow', 'wonderland')))
     thread.start()
     assert app.entered.wait(30)
-    app.finish = lambda: (app.held.set(), thread.join(20))
+    app.finish = lambda: (app.held.set(), thread.join(30))
     return answer
 
 
@@ -162,7 +162,7 @@ def test_a_request_of_a_user_the_users_file_drops_while_it_runs_finishes_as_the_
     def hold():
         assert canister.session.user == 'alice'  # (loaded before the change)
         app.entered.set()
-        assert app.held.wait(20)
+        assert app.held.wait(30)
         canister.session.data['cart'] = 'book'  # a change to save after the change of the file ended the session
         return {'user': canister.session.user}
 
@@ -176,7 +176,7 @@ def test_a_request_of_a_user_the_users_file_drops_while_it_runs_finishes_as_the_
     look_twice(clock, Browser(origin))
     assert len(ended_lines(log_dir)) == 1
     app.held.set()
-    thread.join(20)
+    thread.join(30)
 
     assert held['answer'].status == 200 and held['answer'].json() == {'user': 'alice'}  # under way: finished as alice
     assert held['answer'].new_sid == ''  # its cookie expired
@@ -206,7 +206,7 @@ def test_a_login_with_the_old_password_checked_while_an_admin_request_changes_it
         stored = accounts.get(name)  # (read from the database before the change ...)
         if name == 'alice' and not held.is_set():
             looked_up.set()
-            assert held.wait(20)
+            assert held.wait(30)
         return stored  # (... and checked after it)
 
     @app.get('/login')
@@ -233,7 +233,7 @@ def test_a_login_with_the_old_password_checked_while_an_admin_request_changes_it
     assert looked_up.wait(30)
     assert Browser(origin).get('/admin/reset?password=new-password').json() == {'ended': 1}
     held.set()
-    thread.join(20)
+    thread.join(30)
 
     assert answers[0].json() == {'in': True, 'user': 'alice'}  # checked against the old hash, as read
     assert answers[0].new_sid is None  # but no live cookie: the login was overtaken

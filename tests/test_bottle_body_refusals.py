@@ -114,7 +114,7 @@ def test_a_chunked_json_body_past_memfile_max_through_waitress_is_the_413_with_i
                                                                                             serve):
     app = self_reading_app(make_app)
     port = int(serve(app).rsplit(':', 1)[1])
-    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     try:
         chunks = (BIG_JSON[i:i + 8192] for i in range(0, len(BIG_JSON), 8192))
         connection.request('POST', '/json', body=chunks, headers={'Content-Type': 'application/json'},

@@ -46,7 +46,7 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
     with demo_ctrl_c_can_stop(tmp_path, port, '-c', script, client_timeout=2) as (process, _):
         body = json.dumps({'message': 'hello', 'times': 2}).encode()
         answering.unlink()
-        with socket.create_connection(('127.0.0.1', port), timeout=10) as conn:
+        with socket.create_connection(('127.0.0.1', port), timeout=30) as conn:
             conn.sendall(b'POST /api/echo HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n'
                          b'Content-Length: %d\r\n\r\n' % (port, len(body)) + body[:5])
             # (the demo has read the request's head, and answers: it waits for the rest of the body; a busy

@@ -133,7 +133,7 @@ def served(directory, program: str) -> Iterator[Client]:
         yield Client('http://127.0.0.1:%d' % port)
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(30)
 
 
 @pytest.fixture

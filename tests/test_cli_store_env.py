@@ -112,7 +112,7 @@ def test_a_config_file_without_a_store_is_enough_with_the_variable(make_app, tmp
 def test_a_missing_variable_is_a_bad_argument_said_in_one_line_that_names_it(tmp_path, command):
     env = {key: value for key, value in os.environ.items() if key != 'SHOP_SESSION_STORE'}
     result = subprocess.run([sys.executable, '-m', 'canister', *command, '--store-env', 'SHOP_SESSION_STORE'],
-                            capture_output=True, encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                            capture_output=True, encoding='utf-8', cwd=str(tmp_path), timeout=60,
                             env=dict(env, PYTHONPATH=str(ROOT)))
     assert (result.returncode, result.stdout) == (2, '')
     assert result.stderr == ('python -m canister %s: error: --store-env SHOP_SESSION_STORE: no such variable in the '

@@ -17,7 +17,7 @@ def test_an_empty_json_body_is_named_in_the_400_of_a_missing_parameter_and_in_th
     request = urllib.request.Request(origin + '/todos', data=b'', method='POST',
                                      headers={'Content-Type': 'application/json; charset=utf-8'})
     try:
-        urllib.request.urlopen(request, timeout=10)
+        urllib.request.urlopen(request, timeout=30)
     except urllib.error.HTTPError as error:
         status, body = error.code, error.read().decode()
     assert (status, body) == (400, 'Bad request: %s\n' % NOTE)

@@ -28,7 +28,7 @@ def end_others_app(make_app, url, **config):
         held = app.gates(name)
         session.user = user  # (the credentials were checked)
         held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        assert held.release.wait(30), 'the test never released gate %s' % name
         return 'held'
 
     @app.get('/login-and-end-others')
@@ -136,7 +136,7 @@ def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_n
 
     def look_up(name):
         checking.loaded.set()
-        assert checking.release.wait(20), 'the test never released the check'
+        assert checking.release.wait(30), 'the test never released the check'
         return canister.hash_password('pw', iterations=1000) if name == 'alice' else None
 
     @app.get('/form-login')
@@ -147,11 +147,11 @@ def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_n
     browser, answers = Browser(origin), []
     thread = threading.Thread(target=lambda: answers.append(browser.get('/form-login')))
     thread.start()
-    assert checking.loaded.wait(10)
+    assert checking.loaded.wait(30)
 
     assert plugin_of(app).end_sessions('alice') == 0
     checking.release.set()
-    thread.join(20)
+    thread.join(30)
 
     assert answers[0].json() == {'in': True} and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []

@@ -39,7 +39,7 @@ def _held_before_the_moves_create(store: Any, step: str = 'create') -> Tuple[thr
     def hold():
         armed.clear()
         creating.set()
-        assert go_on.wait(20), 'the test never let the move go on'
+        assert go_on.wait(30), 'the test never let the move go on'
 
     def held(*arguments):
         holding = armed.is_set() and (step != 'marker' or arguments[2].startswith('"moved:'))
@@ -66,7 +66,7 @@ def _a_regenerate_held_before_its_create(make_app, serve, store,
     old = laptop.sid
     armed.set()
     moving = in_background(lambda: laptop.get('/regenerate'))
-    assert creating.wait(10), 'the regenerate never came to create its new id'
+    assert creating.wait(30), 'the regenerate never came to create its new id'
     assert 'moving:' in store.load(old)  # (the note is there)
     return app, laptop, old, moving, go_on
 
@@ -81,7 +81,7 @@ def _a_login_held(make_app, serve, store, step: str) -> Tuple[Browser, str, Any,
     old = phone.sid
     armed.set()
     moving = in_background(lambda: phone.get('/login?name=alice'))
-    assert reached.wait(10), 'the login never came to the %s step the store holds' % step
+    assert reached.wait(30), 'the login never came to the %s step the store holds' % step
     return phone, old, moving, go_on
 
 

@@ -93,7 +93,7 @@ def start_hammers(url, stop, clients=CLIENTS):
 def stop_hammers(hammers, stop):
     stop.set()
     for hammer in hammers:
-        hammer.join(15)
+        hammer.join(30)
     stuck = [h.name for h in hammers if h.is_alive()]
     assert not stuck, 'client threads still running: %s' % stuck
 

@@ -42,7 +42,7 @@ def logged_client(make_app, log_dir, server_class):
 
     server = server_class(app)
     try:
-        get_through_the_proxy(http.client.HTTPConnection('127.0.0.1', server.port, timeout=10), '/who')
+        get_through_the_proxy(http.client.HTTPConnection('127.0.0.1', server.port, timeout=30), '/who')
     finally:
         server.close()
     [client] = re.findall(r'\[([^\]-]+)-[^\]]*\]   GET http://\S+/who$', read_log(log_dir), re.M)
@@ -84,7 +84,7 @@ def client_seen(make_app, trusted, forwarded):
 
     server = InProcessWaitress(app, clear_untrusted_proxy_headers=False)
     try:
-        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
+        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
         connection.request('GET', '/who', headers={'X-Forwarded-For': forwarded})
         seen = json.loads(connection.getresponse().read())
         connection.close()

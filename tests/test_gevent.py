@@ -164,7 +164,7 @@ def test_under_gevent_each_log_line_carries_its_own_request_client_and_session(c
 
 def test_under_gevent_nothing_of_a_request_outlives_it(crowd, gevent_server):
     # Keep-alive connections left open: their greenlets live on, idle, after their requests ended.
-    idle = [http.client.HTTPConnection('127.0.0.1', gevent_server.port, timeout=10) for _ in range(3)]
+    idle = [http.client.HTTPConnection('127.0.0.1', gevent_server.port, timeout=30) for _ in range(3)]
     try:
         for number, connection in enumerate(idle):
             connection.request('GET', '/login?name=idle', headers={'X-Forwarded-For': '10.0.2.%d' % number})
@@ -225,7 +225,7 @@ def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_stic
                            for entry in log_entries(gevent_server.log_dir)), 30, what='the slow request to load its session')
     assert Browser(gevent_server.url, sid).get('/logout').status == 200
     hold.touch()
-    thread.join(10)
+    thread.join(30)
 
     assert held['answer'].status == 200
     assert held['answer'].new_sid == ''  # its answer expires the cookie too
@@ -247,7 +247,7 @@ def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server
     errors = run_threads([lambda number=number: crowd_of_one(gevent_server.url, 60 + number) for number in range(8)])
     answered_meanwhile = thread.is_alive()
     hold.touch()
-    thread.join(10)
+    thread.join(30)
 
     assert not errors, errors
     assert answered_meanwhile, 'the other requests were answered only after the slow one'
@@ -273,7 +273,7 @@ def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server
     finally:
         other.execute('ROLLBACK')
         other.close()
-    thread.join(10)
+    thread.join(30)
 
     assert pings == [200] * 3
     assert answered_while_it_waited, ('requests that do not use the file were answered after %.2fs, once the write '

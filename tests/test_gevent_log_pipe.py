@@ -121,7 +121,7 @@ def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requ
             break
     answered_while_it_waited = waiting.is_alive()
     lines = read_until(server, lambda lines: 'held-up' in messages_of(lines))
-    waiting.join(10)
+    waiting.join(30)
 
     assert None not in pings, 'the server answered nothing while a line waited for room in the pipe: %r' % pings
     assert [answer.status for answer in pings] == [200] * 3
@@ -143,7 +143,7 @@ def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(se
     none_answered = all(thread.is_alive() for thread, _ in waiting)
     lines = read_until(server, lambda lines: len(answered(lines)) == 3)
     for thread, _ in waiting:
-        thread.join(10)
+        thread.join(30)
 
     assert none_answered, 'a request was answered while its lines had no room in the pipe'
     assert [held['answer'].status for _, held in waiting] == [200] * 3

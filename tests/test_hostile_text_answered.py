@@ -78,7 +78,7 @@ def server(tmp_path: pathlib.Path) -> Iterator[Tuple[int, pathlib.Path]]:
         yield port, logs
     finally:
         process.kill()
-        process.wait(10)
+        process.wait(30)
 
 
 def answered_meanwhile(port: int, head: bytes, body: bytes = b'', timeout: float = 5.0) -> bytes:

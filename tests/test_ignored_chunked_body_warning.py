@@ -61,7 +61,7 @@ def serve_chunked(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 def post_chunked(port: int, path: str, pieces: Any, content_type: str = 'text/plain') -> http.client.HTTPResponse:
     """POST ``pieces`` (an iterable of bytes) with ``Transfer-Encoding: chunked``, one chunk each, no Content-Length."""
-    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     connection.request('POST', path, body=iter(pieces), encode_chunked=True,
                        headers={'Content-Type': content_type, 'Transfer-Encoding': 'chunked', 'Connection': 'close'})
     answer = connection.getresponse()
@@ -79,7 +79,7 @@ def test_a_chunked_json_object_sent_as_text_plain_logs_the_warning(serve_chunked
 
 def test_a_handler_reading_a_chunked_body_that_was_looked_at_gets_all_of_it(serve_chunked, log_dir):
     port = serve_chunked(notes_app(log_dir))
-    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     connection.request('POST', '/read', body=iter(PIECES), encode_chunked=True,
                        headers={'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked'})
     answer = connection.getresponse()
@@ -118,7 +118,7 @@ def test_a_chunked_body_past_max_body_size_is_not_looked_at_and_a_handler_that_n
         head = (b'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
                 b'Content-Type: text/plain\r\nConnection: close\r\n\r\n')
         for _ in range(3):  # (sent at once: a handler that never reads it may answer before it has all come)
-            with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+            with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
                 sock.sendall(head + framed)
                 assert status_of(sock.recv(65536)) == 200
         log = read_log(log_dir)
@@ -135,7 +135,7 @@ def test_chunk_framing_bottle_cannot_read_is_not_looked_at_and_a_handler_that_ne
     try:
         head = (b'POST /notes HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
                 b'Content-Type: text/plain\r\nConnection: close\r\n\r\n')
-        with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+        with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
             sock.sendall(head + b'zz\r\n{"title": "milk"}\r\n0\r\n\r\n')
             answer = sock.recv(65536)
         assert status_of(answer) == 200
@@ -162,7 +162,7 @@ def test_within_the_minute_after_the_warning_the_handler_runs_before_the_body_ha
     for the body, so only the request that says the WARNING waits; the others of its minute run at once."""
     server = WsgirefServer(notes_app(log_dir))
     try:
-        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
+        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
         connection.request('POST', '/notes', body=BODY, headers={'Content-Type': 'text/plain'})
         assert connection.getresponse().status == 200
         connection.close()

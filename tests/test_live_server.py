@@ -153,7 +153,7 @@ def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, live_ser
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(10)
+        worker.join(30)
     assert results == [200] * 8
     lines = read_log(log_dir).splitlines()
     assert len([line for line in lines if line.endswith('/whoami')]) == 8

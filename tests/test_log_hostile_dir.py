@@ -35,7 +35,7 @@ def _as_root():
     assert os.geteuid() == 0, 'run as root (as CI does): the tests chown files to another user'
 
 
-def _outcome_in_child(work, tmp_path, within=10.0):
+def _outcome_in_child(work, tmp_path, within=30.0):
     """What ``work()`` (a forked child's, which returns a text) returned, or 'still waiting' if it had not returned
     within ``within`` seconds (the child is then killed: a hang is a failure, not a hung suite)."""
     outcome = tmp_path / 'outcome'

@@ -38,12 +38,12 @@ def test_a_killed_workers_request_is_the_one_request_line_no_response_line_answe
         hung = threading.Thread(target=lambda: _ask_and_ignore(server.url, '/login?name=bob&hold=' + hold),
                                 daemon=True)
         hung.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while not os.path.exists(hold + '.reached'):   # (the handler runs: its request line is written)
             assert time.monotonic() < deadline
             time.sleep(0.02)
         server.kill()
-        hung.join(10)
+        hung.join(30)
     finally:
         server.cleanup()
     lines = [entry for entry in entries(logs) if entry['request_id'] in ('done-0', 'done-1', 'hung-1')]

@@ -18,7 +18,7 @@ WORKERS = 1234
 def _served_by(server, pids, first) -> int:
     """Send requests (``/ping?n=first``, ``n=first+1``, ...) until each of ``pids``, and no other pid, has answered
     one; the number of the next request."""
-    seen, n, deadline = set(), first, time.monotonic() + 15
+    seen, n, deadline = set(), first, time.monotonic() + 30
     while seen != set(pids) and time.monotonic() < deadline:
         answer = Client(server.url).get('/ping?n=%d' % n)
         assert answer.status == 200
@@ -30,7 +30,7 @@ def _served_by(server, pids, first) -> int:
 
 def _workers(server) -> set:
     """The pids of the server's workers (its master's children), once there are two."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         pids = set(server.pids()) - {server.proc.pid}
         if len(pids) == 2:
@@ -57,7 +57,7 @@ def test_every_worker_of_a_preloading_root_master_with_user_logs_to_the_days_fil
         n = _served_by(server, first, n)
         killed = min(first)
         os.kill(killed, signal.SIGKILL)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while killed in _workers(server) and time.monotonic() < deadline:
             time.sleep(0.05)
         n = _served_by(server, _workers(server), n)

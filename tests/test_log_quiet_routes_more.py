@@ -19,7 +19,7 @@ from servers import InProcessWaitress
 def fetch(server, path):
     """``GET path`` from ``server``, its body read as far as the server sends it."""
     try:
-        with urllib.request.urlopen(server.origin + path, timeout=10) as answer:
+        with urllib.request.urlopen(server.origin + path, timeout=30) as answer:
             answer.read()
     except (urllib.error.URLError, http.client.HTTPException, OSError):
         pass  # (a stream cut by an exception: the client reads a short body)
@@ -83,8 +83,8 @@ def test_a_quiet_routes_exception_while_streaming_follows_its_request_and_respon
 def test_a_quiet_request_writes_nothing_until_it_ends(make_app, log_dir):
     app = make_app(log_slow=30)
     release = threading.Event()
-    app.route('/ready', callback=lambda: release.wait(10) and 'ready', log=False)
-    app.route('/status', callback=lambda: release.wait(10) and 'status')
+    app.route('/ready', callback=lambda: release.wait(30) and 'ready', log=False)
+    app.route('/status', callback=lambda: release.wait(30) and 'status')
     server = InProcessWaitress(app)
     clients = [threading.Thread(target=fetch, args=(server, path)) for path in ('/ready', '/status')]
     try:

@@ -34,7 +34,7 @@ def logout_app(make_app: Any, store_url: str) -> Any:
     def wait_then_logout(name):
         held = app.gates(name)
         held.loaded.set()  # (nothing loaded yet: the session is read by invalidate())
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        assert held.release.wait(30), 'the test never released gate %s' % name
         session.invalidate()
         return 'bye'
 
@@ -157,7 +157,7 @@ def sent_at_once(origin: str, sid: str, path: str, barrier: threading.Barrier, a
     """What a thread runs to send ``path`` with the cookie ``sid`` ``delay`` seconds after every thread of
     ``barrier`` is there, its answer kept in ``answers[path]``."""
     def run() -> None:
-        barrier.wait(10)
+        barrier.wait(30)
         time.sleep(delay)
         answers[path] = Browser(origin, sid, follow=False).get(path)
     return run

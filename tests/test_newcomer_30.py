@@ -111,7 +111,7 @@ def test_keys_whose_reader_leaves_after_the_whole_list_is_in_the_pipe_ends_0_as_
     read, write = os.pipe()
     try:
         result = subprocess.run([sys.executable, '-m', 'canister', 'keys'], stdout=write, stderr=subprocess.PIPE,
-                                encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                encoding='utf-8', cwd=str(tmp_path), timeout=60,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
         os.close(write)
         with os.fdopen(read, encoding='utf-8') as reader:

@@ -43,7 +43,7 @@ class ForwardingProxy:
                     sent = self.headers.get('X-Forwarded-For')
                     headers['X-Forwarded-For'] = (sent + ', ' if sent else '') + self.client_address[0]
                 headers.update(add or {})
-                upstream = http.client.HTTPConnection('127.0.0.1', upstream_port, timeout=10)
+                upstream = http.client.HTTPConnection('127.0.0.1', upstream_port, timeout=30)
                 try:
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     answer = upstream.getresponse()
@@ -73,7 +73,7 @@ class ForwardingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-        self.thread.join(5)
+        self.thread.join(30)
 
 
 def shop_app(log_dir: Any, **settings: Any) -> bottle.Bottle:

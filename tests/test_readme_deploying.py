@@ -143,7 +143,7 @@ class Deployment:
         """``method`` ``path`` over TLS through nginx, from 127.0.0.2, with the ``Host`` a browser sends for
         :attr:`origin` unless ``headers`` has another."""
         context = ssl.create_default_context(cafile=self.ca)
-        connection = http.client.HTTPSConnection('127.0.0.1', self.port, context=context, timeout=10,
+        connection = http.client.HTTPSConnection('127.0.0.1', self.port, context=context, timeout=30,
                                                  source_address=(CLIENT, 0))
         try:
             connection.request(method, path, body=body,
@@ -283,7 +283,7 @@ def test_the_app_listens_on_127_0_0_1_only_where_a_client_reaching_it_could_forg
     shop = deploy(app_py=VERSIONED)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((CLIENT, shop.app_port), timeout=2)
-    direct = http.client.HTTPConnection('127.0.0.1', shop.app_port, timeout=10)
+    direct = http.client.HTTPConnection('127.0.0.1', shop.app_port, timeout=30)
     direct.request('GET', '/version?direct=1', headers={'X-Forwarded-For': FORGED})
     assert direct.getresponse().status == 200
     direct.close()
@@ -632,7 +632,7 @@ def test_a_hup_of_gunicorn_reads_app_ini_again_but_the_new_workers_keep_the_envi
                   tmp_path, env, 'app')
 
     def release() -> str:
-        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
         try:
             connection.request('GET', '/release')
             return connection.getresponse().read().decode()

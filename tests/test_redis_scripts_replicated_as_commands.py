@@ -56,7 +56,7 @@ def test_a_logout_on_a_full_redis_that_replicates_scripts_by_running_them_leaves
     answer = web.get('/logout', expect_errors=True)
     assert (answer.status_int, answer.text) == (200, 'out'), answer
     assert not full.exists('canister:session:' + sid)
-    assert full.wait(1, 5000) == 1  # (the replica has every write of the master so far)
+    assert full.wait(1, 30000) == 1  # (the replica has every write of the master so far)
     assert redis.Redis(port=replica.port).get('canister:session:' + sid) is None
     assert read_back(master).get('canister:session:' + sid) is None
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401

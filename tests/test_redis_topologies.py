@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -295,14 +296,14 @@ def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_ap
 def client_of(name, setup):
     """The redis-py client an app would build itself for this deployment."""
     import redis
-    # (a 10 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
+    # (a 30 s timeout: the tests count on each answer, not on how soon a loaded machine gives it)
     if name == 'sentinel':
-        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=10).master_for('canister', socket_timeout=10)
+        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=30).master_for('canister', socket_timeout=30)
     if name == 'cluster':
         from redis.cluster import ClusterNode, RedisCluster
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in setup.startup_nodes()],
-                            socket_timeout=10)
-    return redis.Redis.from_url(setup.url(), socket_timeout=10)
+                            socket_timeout=30)
+    return redis.Redis.from_url(setup.url(), socket_timeout=30)
 
 
 def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, deployment, prefix):
@@ -1305,10 +1306,18 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
                 browser.get('/count').status for _ in range(15)]) for browser in browsers]) == []
         finally:
             sys.setswitchinterval(switch_interval)
-        time.sleep(0.5)  # (the last commands reach the capture)
+        # (a command sent after every request ended is captured after all of theirs: once it is in the capture, so
+        # are they, however late a loaded machine writes it)
+        marker, probe = 'canister-test:end-of-capture', master.client()
+        try:
+            probe.echo(marker)  # (a command of no key: any node of a Cluster runs it)
+        finally:
+            probe.close()
+        wait_until(lambda: marker in pathlib.Path(capture.name).read_text(errors='replace'), 30,
+                   what='the last commands in the MONITOR capture')
     finally:
         monitor.terminate()
-        monitor.wait(10)
+        monitor.wait(30)
         capture.close()
     last, unconfirmed, waits = {}, [], 0
     with open(capture.name) as lines:

@@ -116,7 +116,7 @@ def send_order(server, coding):
     """POST /order the JSON body ``{"quantity": 5}`` in chunks, under ``Transfer-Encoding: <coding>``; the raw answer."""
     head = (b'POST /order HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: %s\r\n'
             b'Content-Type: application/json\r\nConnection: close\r\n\r\n' % coding)
-    return raw_request(server.port, head, chunked(b'{"quantity": 5}', 0), timeout=5)
+    return raw_request(server.port, head, chunked(b'{"quantity": 5}', 0), timeout=30)
 
 
 @pytest.mark.parametrize('coding', [b'gzip, chunked', b'chunked, chunked', b'identity', b'x-custom'])
@@ -151,7 +151,7 @@ def test_a_chunked_body_past_the_limit_gets_413_without_waiting_for_more_of_it_o
     asks for at most one byte past the limit, so a client that sent that much gets its 413 at once."""
     calls = []
     server = wsgiref_server(body_app(make_app, calls, max_body_size=1000))
-    with socket.create_connection(('127.0.0.1', server.port), timeout=5) as sock:
+    with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
         sock.sendall(CHUNKED_HEAD + b'30d40\r\n' + b'x' * 1000)   # 1,007 bytes of a 200,000-byte chunk, then wait
         answer = b''.join(iter(lambda: sock.recv(65536), b''))   # until the server closes
     assert status_of(answer) == 413
@@ -171,7 +171,7 @@ def test_on_wsgiref_the_413_of_a_chunked_body_is_answered_in_the_route_by_the_ap
         return 'our own 413 page'
 
     server = wsgiref_server(app)
-    with socket.create_connection(('127.0.0.1', server.port), timeout=5) as sock:
+    with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
         sock.sendall(CHUNKED_HEAD + b'30d40\r\n' + b'x' * 1000)
         answer = b''.join(iter(lambda: sock.recv(65536), b''))
     assert status_of(answer) == 413
@@ -307,7 +307,7 @@ def test_gunicorn_answers_413_to_a_chunked_upload_as_soon_as_it_passes_the_limit
     # would ask.  (Some 14 KB past the limit, since gunicorn 23, the last for Python 3.9, reads ahead
     # of what it hands over.)
     sent = framed[:(UPLOAD_LIMIT // 7 + 2000) * 12]
-    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), sent, timeout=5)
+    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), sent, timeout=30)
     assert status_of(answer) == 413, answer[:500]
     assert b'more than %d bytes' % UPLOAD_LIMIT in answer and b'<html' not in answer.lower()
     assert 'Request body too large: more than %d bytes (chunked)' % UPLOAD_LIMIT in read_log(tmp_path / 'logs')
@@ -324,7 +324,7 @@ def test_waitress_receives_the_whole_body_before_canisters_413(serve_limits):
         sock.sendall(head + b'n=1')
         with pytest.raises(socket.timeout):
             sock.recv(65536)  # no answer while most of the body is still to come
-        sock.settimeout(10)
+        sock.settimeout(30)
         sock.sendall(b'x' * (announced - 3))
         answer = b''.join(iter(lambda: sock.recv(65536), b''))   # until the server closes
     assert status_of(answer) == 413, answer[:300]

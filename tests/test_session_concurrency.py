@@ -327,7 +327,7 @@ def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_n
 
     ended = Browser(workers.url).get('/end?name=' + name)
     hold.touch()
-    login.join(20)
+    login.join(30)
 
     assert ended.json()['ended'] == 1, ended
     assert result['answer'].status == 200 and ended.json()['pid'] != result['answer'].json()['pid']
@@ -347,7 +347,7 @@ def test_a_regenerate_under_way_in_one_worker_when_a_logout_ran_in_another_store
 
     out = Browser(workers.url, sid, follow=False).get('/logout')
     hold.touch()
-    moving.join(20)
+    moving.join(30)
 
     moved = result['answer']
     assert out.status == 200 and moved.status == 200 and out.json()['pid'] != moved.json()['pid'], (out, moved)
@@ -373,7 +373,7 @@ def test_ending_a_session_during_concurrent_writes_through_three_workers_never_b
         return run
 
     def end():
-        assert started.wait(20)
+        assert started.wait(30)
         if ending == 'logout':
             assert Browser(workers.url, sid, follow=False).get('/logout').status == 200
         else:

@@ -41,7 +41,7 @@ def at_once_app(make_app, path, **overrides):
 
     @app.get('/at-once')
     def at_once(name):
-        together.wait(10)
+        together.wait(30)
         session.user = name
         return session.sid
 
@@ -61,7 +61,7 @@ def on_every_thread(origin, path, cookies=None, headers=None):
         client = Client(origin)
         if cookies:
             client.cookies[COOKIE] = cookies[index]
-        together.wait(10)
+        together.wait(30)
         responses[index] = client.get(path, headers=headers)
 
     threads = [threading.Thread(target=send, args=(index,)) for index in range(THREADS)]
@@ -319,7 +319,7 @@ def test_a_closed_sqlite_store_holds_no_descriptor_and_refuses_work_in_every_thr
     def server_thread():
         store.save('a' * 32, '{}', 0)
         used.set()
-        closed.wait(10)
+        closed.wait(30)
         try:
             seen.append(store.load('a' * 32))
         except canister.StoreUnavailable as error:
@@ -327,11 +327,11 @@ def test_a_closed_sqlite_store_holds_no_descriptor_and_refuses_work_in_every_thr
 
     thread = threading.Thread(target=server_thread)
     thread.start()
-    used.wait(10)
+    used.wait(30)
     store.close()
     assert open_descriptors(path) == []
     closed.set()
-    thread.join(10)
+    thread.join(30)
     assert len(seen) == 1 and 'closed' in seen[0], seen
     assert open_descriptors(path) == []
 

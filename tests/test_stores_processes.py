@@ -160,7 +160,7 @@ def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app,
     answers = {}
 
     def change(number):
-        answers[number] = clients[number].get('/count-held', timeout=20)
+        answers[number] = clients[number].get('/count-held', timeout=30)
 
     threads = [threading.Thread(target=change, args=(number,)) for number in range(len(clients))]
     for thread in threads:
@@ -171,11 +171,11 @@ def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app,
     assert app.proc.poll() is None, 'gunicorn did not wait for the requests in flight'
     (hold / 'release').touch()
     for thread in threads:
-        thread.join(20)
+        thread.join(30)
     statuses = {number: (answer.status, answer.json()['counter'] if answer.status == 200 else answer.text)
                 for number, answer in answers.items()}
     assert statuses == {number: (200, 1) for number in range(len(clients))}
-    assert app.proc.wait(10) == 0, app.output()
+    assert app.proc.wait(60) == 0, app.output()
     app.stop()
     assert 'Traceback' not in read_log(tmp_path / 'logs') + app.output()
 
@@ -214,7 +214,7 @@ def test_the_memory_store_under_several_gunicorn_workers_is_a_warning_at_each_wo
     app = serve_session_app('gunicorn', workers=2, **app_env(tmp_path, 'memory'))
     client = Client(app.url)
     pids = set()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
         answer = client.get('/ping')
         assert answer.status == 200
@@ -232,7 +232,7 @@ def test_a_mounted_app_on_the_memory_store_under_several_workers_is_warned_which
     client = Client(app.url)
     for path in ('/ping', '/memory/ping'):
         pids = set()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
             answer = client.get(path)
             assert answer.status == 200
@@ -457,7 +457,7 @@ def test_at_sigterm_waitress_exits_at_once_and_a_request_in_flight_gets_no_answe
 
     def held():
         try:
-            outcome['answer'] = client.get('/count-held', timeout=20)
+            outcome['answer'] = client.get('/count-held', timeout=30)
         except ConnectionError as error:           # (closed, or reset: no status line)
             outcome['error'] = error
 
@@ -465,8 +465,8 @@ def test_at_sigterm_waitress_exits_at_once_and_a_request_in_flight_gets_no_answe
     thread.start()
     wait_until(lambda: list(hold.glob('held.*')), 10, what='the request held in its handler')
     app.proc.send_signal(signal.SIGTERM)
-    assert app.proc.wait(5) == -signal.SIGTERM     # (at once: the handler is still waiting for release)
-    thread.join(10)
+    assert app.proc.wait(30) == -signal.SIGTERM     # (at once: the handler is still waiting for release)
+    thread.join(30)
     assert 'answer' not in outcome and isinstance(outcome.get('error'), ConnectionError), outcome
     assert not (hold / 'release').exists()
     lines = read_log(tmp_path / 'logs').splitlines()

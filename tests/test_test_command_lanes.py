@@ -90,8 +90,8 @@ def _test_script_as_a_ci_job(start: str, fake: pathlib.Path, marks: pathlib.Path
 
 
 def _runs_started(marks: pathlib.Path, script: subprocess.Popen, count: int) -> Set[int]:
-    """The pids of the runs started once ``count`` have (or the script ended, or 20 s passed)."""
-    deadline = time.monotonic() + 20
+    """The pids of the runs started once ``count`` have (or the script ended, or 30 s passed)."""
+    deadline = time.monotonic() + 30
     while len(_marked(marks, 'started')) < count and time.monotonic() < deadline and script.poll() is None:
         time.sleep(0.05)
     return _marked(marks, 'started')
@@ -112,9 +112,9 @@ def _stop_lanes(tmp_path: pathlib.Path, preexec_fn: Callable[[], None], send: Ca
         groups = [int((marks / ('started-%d' % pid)).read_text()) for pid in started]
         send(script)
         try:
-            status = script.wait(timeout=15)
+            status = script.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            pytest.fail('the script still runs 15 s after the signal; runs started: %s, interrupted: %s'
+            pytest.fail('the script still runs 60 s after the signal; runs started: %s, interrupted: %s'
                         % (sorted(_marked(marks, 'started')), sorted(_marked(marks, 'interrupted'))))
         output = (tmp_path / 'output.txt').read_text()
         assert status == expected_status, output
@@ -189,9 +189,9 @@ def test_a_sigterm_or_a_sighup_to_the_test_command_in_one_lane_stops_its_run_and
         assert len(started) == 1, (tmp_path / 'output.txt').read_text()
         script.send_signal(signal_number)
         try:
-            code = script.wait(timeout=15)
+            code = script.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            pytest.fail('the script still runs 15 s after the signal')
+            pytest.fail('the script still runs 60 s after the signal')
         output = (tmp_path / 'output.txt').read_text()
         assert code == status, output
         assert _marked(marks, 'interrupted') == started   # (noted before the script exited: it waited for it)
@@ -233,13 +233,13 @@ def test_the_test_command_in_one_lane_leaves_each_run_the_terminal_to_read_as_py
     os.close(terminal)
     output = b''
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         for typed in (b'up\n', b'next\n'):
             while output.count(b'== pytest in') < (2 if typed == b'next\n' else 1) and time.monotonic() < deadline:
                 if select.select([main], [], [], 0.1)[0]:
                     output += os.read(main, 4096)
             os.write(main, typed)
-        assert script.wait(timeout=15) == 0
+        assert script.wait(timeout=60) == 0
         while select.select([main], [], [], 0.1)[0]:
             output += os.read(main, 4096)
     except OSError:   # (EIO: the terminal's last process has closed it)

@@ -295,9 +295,9 @@ def test_a_request_that_does_not_use_the_session_gets_no_cookie_and_the_readmes_
     for login in ('/login-reads-user', '/login-reads-sid', '/login-writes-data'):
         jar = http.cookiejar.CookieJar()
         browse = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)).open
-        with browse(urllib.request.Request(origin + login, headers=ALICE), timeout=10) as answer:
+        with browse(urllib.request.Request(origin + login, headers=ALICE), timeout=30) as answer:
             assert answer.read() == b'hello alice'
-        with browse(origin + '/me', timeout=10) as answer:
+        with browse(origin + '/me', timeout=30) as answer:
             seen[login] = (len(jar), answer.read())
     assert seen == {'/login-reads-user': (0, b'me=None'), '/login-reads-sid': (1, b'me=alice'),
                     '/login-writes-data': (1, b'me=alice')}
@@ -376,7 +376,7 @@ def test_concurrent_requests_keep_each_change_and_a_logout_sticks(app_1x):
         session.data[key] = 1
         if key == 'slow':
             loaded.set()
-            release.wait(10)
+            release.wait(30)
         return 'ok'
 
     @app.get('/logout')
@@ -394,7 +394,7 @@ def test_concurrent_requests_keep_each_change_and_a_logout_sticks(app_1x):
 
     def held(path):
         answer = in_background(lambda: client(app).get(path, headers=cookie))
-        assert loaded.wait(10)
+        assert loaded.wait(30)
         return answer
 
     slow = held('/set/slow')

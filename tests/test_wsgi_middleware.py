@@ -55,7 +55,7 @@ def _app() -> bottle.Bottle:
 def _get(origin: str, headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """The status, body and the headers that tell who served ``/x``."""
     try:
-        answer = urllib.request.urlopen(urllib.request.Request(origin + '/x', headers=headers or {}), timeout=10)
+        answer = urllib.request.urlopen(urllib.request.Request(origin + '/x', headers=headers or {}), timeout=30)
     except urllib.error.HTTPError as error:
         answer = error
     return {'status': answer.status, 'body': answer.read().decode(), 'mw': answer.headers.get('X-Mw'),
