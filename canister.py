@@ -812,9 +812,18 @@ def _throttle_key(client: str) -> str:
 class CanisterError(Exception):
     """Base class of every error canister raises."""
 
+    #: A session store of the app's own returned what its method must not (``_wrong_store_answer``): the request
+    #: answers 500, and the ERROR line says which store and method, what it returned and what it must return, with
+    #: no traceback, which would show canister's code and not the store's.
+    wrong_store_answer = False
+
 
 class ConfigError(CanisterError, ValueError):
     """A configuration value is invalid; raised at install, never per request."""
+
+    #: For a store that cannot be used until someone acts (``_store_unusable``): what a request's ERROR line says
+    #: of the same fault; None for any other.
+    outage: Optional[str] = None
 
 
 class MissingExtraError(CanisterError, ImportError):
@@ -892,16 +901,14 @@ class StoreUnavailable(CanisterError):
     timed_out = False
 
 
-class _StoreUnusable(ConfigError):
-    """A store that cannot be used until someone acts (a SQLite file that is not a database, permissions, its
-    directory gone; credentials Redis refuses): the install's ConfigError, which also carries the words of a
-    request's ERROR line of the same fault, which ``store_problem()`` gives (one fault, one text, whether a request
-    or a probe met it)."""
-
-    def __init__(self, message: str, outage: str) -> None:
-        super().__init__(message)
-        #: What a request that met the fault logs (``SQLiteStore._failed``, ``RedisStore._unreachable``).
-        self.outage = outage
+def _store_unusable(message: str, outage: str) -> ConfigError:
+    """The install's ConfigError for a store that cannot be used until someone acts (a SQLite file that is not a
+    database, permissions, its directory gone; credentials Redis refuses), carrying the words of a request's ERROR
+    line of the same fault (``outage``), which ``store_problem()`` gives (one fault, one text, whether a request or a
+    probe met it).  A plain ConfigError, so that the user's traceback names no private class."""
+    error = ConfigError(message)
+    error.outage = outage
+    return error
 
 
 class _EndsInterrupted(KeyboardInterrupt):
@@ -922,6 +929,23 @@ def _a_type(value: Any) -> str:
     """The type of a value with its article, for a message: ``an object``, ``a set``, ``a UUID``."""
     name = type(value).__name__
     return '%s %s' % ('an' if name[:1] in 'aeiouAEIO' else 'a', name)
+
+
+def _shown_answer(answer: Any) -> str:
+    """A store's wrong answer as an ERROR line shows it: ``None``, or its type and the start of its repr."""
+    if answer is None:
+        return 'None'
+    shown = repr(answer)
+    return '%s %s' % (_a_type(answer), shown if len(shown) <= 80 else shown[:77] + '...')
+
+
+def _wrong_store_answer(store: Any, method: str, answer: Any, expected: str) -> CanisterError:
+    """The error of a session store of the app's own that returned what its method must not (an ``update`` that
+    returns None): a CanisterError, public in a traceback, marked ``wrong_store_answer``."""
+    error = CanisterError('the session store %s returned %s from %s(), which must return %s (see "Writing a store" '
+                          'in the README)' % (type(store).__name__, _shown_answer(answer), method, expected))
+    error.wrong_store_answer = True
+    return error
 
 
 class BadRequest(CanisterError):
@@ -7804,10 +7828,24 @@ class _Record(typing.NamedTuple):
     moving: Optional[str] = None
 
 
+def _record_text(record: Any) -> Any:
+    """A record a store gave as text: a store of the app's own may return it as UTF-8 bytes, as many database
+    clients do, decoded here alone, so that canister goes on with the same text whichever it was given (and
+    calls the store alike).  Anything else (None, text, bytes that are not UTF-8) is returned as it is."""
+    if isinstance(record, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(record).decode('utf-8')
+        except UnicodeDecodeError:
+            return record  # (no session record: ``_read_record`` says it is corrupt)
+    return record
+
+
 def _decode_record(text: Any) -> Any:
     """The JSON value of a stored text (bytes from a custom store too); ValueError if it is not JSON."""
     if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
-        text = bytes(text).decode('utf-8')
+        text = _record_text(text)
+        if not isinstance(text, str):
+            raise ValueError('not UTF-8 text: %s' % _a_type(text))
     try:
         if _scan_record is None:
             return json.loads(text)
@@ -7932,9 +7970,9 @@ def _marker(record: Any) -> Optional[str]:
     """The text of a marker (``moved``, ``moved:<id>`` or ``ended``; text or UTF-8 bytes, as ``load``
     may return any record); None for anything else."""
     if type(record) is not str:
-        if not isinstance(record, (bytes, bytearray, memoryview)):
+        record = _record_text(record)
+        if type(record) is not str:
             return None
-        record = bytes(record).decode('utf-8', 'replace')
     if len(record) < 7 or record[0] != '"' or record[-1] != '"' or not record.startswith(('"moved', '"ended')):
         return None
     return record[1:-1]
@@ -8082,7 +8120,7 @@ class SessionStore:
         creates a session.
         """
         current = self.load(sid)
-        if current is None or current != expected:
+        if current is None or _record_text(current) != _record_text(expected):
             return False, current
         self.save(sid, record, ttl)
         return True, None
@@ -8092,7 +8130,7 @@ class SessionStore:
         self.save(sid, record, ttl)
 
     def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
-        """The live sessions listed under ``user_key``: (sid, record, expiry in ms, 0: never)."""
+        """The live sessions listed under ``user_key``: (sid, record, expiry in ms since the epoch, 0: never)."""
         raise CanisterError('the session store %s cannot list the sessions of a user: it has no '
                             'sessions_of() method' % type(self).__name__)
 
@@ -9122,13 +9160,13 @@ class SQLiteStore(SessionStore):
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
                 return self._failed(error)
-            raise _StoreUnusable('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                                 % (path, error, '; ' + problem if problem else ''),
-                                 self._failed(error, problem)) from None
+            raise _store_unusable('canister.session_store: the SQLite file %s cannot be used: %s%s'
+                                  % (path, error, '; ' + problem if problem else ''),
+                                  self._failed(error, problem)) from None
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
-            raise _StoreUnusable('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem),
-                                 self._failed(problem))
+            raise _store_unusable('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem),
+                                  self._failed(problem))
         if self._short_of_room:  # (a save failed for want of room: until the disk has room, so do others)
             problem = _sqlite_disk_full(path)
             if problem:
@@ -10512,25 +10550,25 @@ class RedisStore(SessionStore):
         """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
         Redis server where a Sentinel URL wants sentinels, credentials or a database number it refuses, or a user
         whose ACL denies a command canister runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail
-        every request until someone acts; those about the user also carry a request's words (``_StoreUnusable``)."""
+        every request until someone acts; those about the user also carry a request's words (``_store_unusable``)."""
         if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
             raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
                               'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
                               'by default), or use redis://host:port/db for a single server)' % text) from None
         if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH')):
-            raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
-                                 'name and password of the URL, or of the client given as store)' % text,
-                                 str(self._unreachable(error, started=started))) from None
+            raise _store_unusable('canister.session_store: Redis refused the credentials: %s (check the user '
+                                  'name and password of the URL, or of the client given as store)' % text,
+                                  str(self._unreachable(error, started=started))) from None
         if _denied_by_acl(text):  # (an ACL: it stays so until someone changes it)
             user = _redis_user(self.client)
             denied = _REDIS_DENIED_COMMAND.search(text)
             grant = '+' + denied.group(1) if denied else '~%s*' % self.prefix
             if _REDIS_SCRIPT_NO_RIGHTS in text:  # (Redis 6 and 7.0 do not say which command a script was denied)
                 grant = _REDIS_SCRIPT_COMMANDS
-            raise _StoreUnusable('canister.session_store: Redis refused the user %r a command or key canister uses: '
-                                 '%s (let the user run canister\'s commands on the keys under its prefix, %s; for '
-                                 'this one: ACL SETUSER %s %s)' % (user, text, self.prefix, user, grant),
-                                 str(self._unreachable(error, started=started))) from None
+            raise _store_unusable('canister.session_store: Redis refused the user %r a command or key canister uses: '
+                                  '%s (let the user run canister\'s commands on the keys under its prefix, %s; for '
+                                  'this one: ACL SETUSER %s %s)' % (user, text, self.prefix, user, grant),
+                                  str(self._unreachable(error, started=started))) from None
         if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
             raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                               'has databases 0 to 15 unless its databases setting gives more)' % text) from None
@@ -11352,6 +11390,102 @@ _SESSIONS_1X_NOTE = (
     'session.user, session.invalidate()), and the plugin\'s sessions_of(user) and end_sessions(user) from a script')
 
 
+def _empty() -> None: ...
+
+
+def _empty_documented() -> None:
+    """A method left as the README's skeleton wrote it, with a docstring."""
+
+
+#: The bytecode of a function whose body does nothing (``...``, ``pass``, a docstring alone): a method of a store
+#: left as the README's skeleton has it, which canister refuses at install rather than lose every session.
+_EMPTY_BODIES = frozenset((_empty.__code__.co_code, _empty_documented.__code__.co_code))
+#: The store methods whose empty body loses sessions or fails requests, as the install tells the user to
+#: mend them: ``write it`` for a required one, for an optional one to delete it as well.
+_MUST_DO_SOMETHING = (('load', ''), ('save', ''), ('create', 'save()'), ('update', 'load() and save()'),
+                      ('load_and_touch', 'load() and touch()'), ('sessions_of', ''), ('count_of', 'sessions_of()'))
+#: The store classes canister wrote, whose answers it takes as they are (no check, no decoding per request).
+_OWN_STORES = (MemoryStore, SQLiteStore, RedisStore)
+#: What a store's ``update`` must return, as the ERROR line of one that returned something else says.
+_UPDATE_ANSWER = ('(True, None) when it replaced the record, else (False, the record stored now), or (False, None) '
+                  'when the session is gone')
+
+
+def _does_nothing(method: Any) -> bool:
+    """Whether ``method`` (a store's, bound) is a Python function whose body does nothing."""
+    code = getattr(getattr(method, '__func__', method), '__code__', None)
+    return code is not None and code.co_code in _EMPTY_BODIES
+
+
+def _refuse_unusable_store(store: Any) -> None:
+    """Refuse a store given as its class (``Canister(store=DictStore)``, whose methods would be called without an
+    instance), without one of the four required methods, or (one of the app's own) with a method that must do
+    something left with an empty body (the README's skeleton as it is): its ``create`` would lose every session
+    without a word."""
+    if isinstance(store, type):
+        raise ConfigError('canister: the session store %s given as Canister(store=...) is a class: pass an '
+                          'instance of it, Canister(store=%s())' % (store.__name__, store.__name__))
+    for method in ('load', 'save', 'touch', 'delete'):
+        if not callable(getattr(store, method, None)):
+            raise ConfigError('canister: the session store %r has no %s() method' % (store, method))
+    if type(store) in _OWN_STORES:
+        return
+    for name, fallback in _MUST_DO_SOMETHING:
+        if _does_nothing(getattr(store, name, None)):
+            mend = ('write it, or delete it so that canister uses its own, built from %s' % fallback if fallback
+                    else 'write it' if name in ('load', 'save') else 'write it, or delete it')
+            raise ConfigError('canister: the session store %s has a %s() method that does nothing (its body is `...`, '
+                              '`pass` or a docstring): %s (see "Writing a store" in the README)'
+                              % (type(store).__name__, name, mend))
+
+
+class _OwnStoreCalls:
+    """The calls to a store of the app's own, as a request makes them: its records read as text (``_record_text``,
+    the one place where the UTF-8 bytes some stores return are decoded, so that a request calls such a store as it
+    would one that returns text), and the answer of its ``update`` checked (``_wrong_store_answer``) rather than
+    failing later with a TypeError that names nothing.  Canister's own stores are called directly, and pay nothing."""
+
+    #: The store gave a record as bytes: the record an ``update`` expects goes back to it as bytes too, as it gave
+    #: it (a store that compares what it holds, a database's BLOB, finds it equal).
+    gives_bytes = False
+
+    def __init__(self, store: Any, update: Callable[..., Any]) -> None:
+        #: The store.
+        self.store = store
+        #: Its ``update``, or the base class's built from ``load`` and ``save``.
+        self._update = update
+
+    def _text(self, record: Any) -> Any:
+        """``record`` as the store gave it, read as text."""
+        if record is None or type(record) is str:
+            return record
+        text = _record_text(record)
+        if type(text) is str:
+            self.gives_bytes = True
+        return text
+
+    def load(self, sid: str) -> Any:
+        return self._text(self.store.load(sid))
+
+    def load_and_touch(self, sid: str, ttl: float) -> Any:
+        return self._text(self.store.load_and_touch(sid, ttl))
+
+    def update(self, sid: str, expected: Any, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        if self.gives_bytes and type(expected) is str:
+            expected = expected.encode('utf-8')
+        answer = self._update(sid, expected, record, ttl)
+        try:
+            done, current = answer
+        except (TypeError, ValueError):
+            raise _wrong_store_answer(self.store, 'update', answer, _UPDATE_ANSWER) from None
+        if current is None or type(current) is str:
+            return answer
+        text = self._text(current)
+        if type(text) is not str:
+            raise _wrong_store_answer(self.store, 'update', answer, _UPDATE_ANSWER)
+        return done, text
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
@@ -11480,8 +11614,11 @@ class SessionManager:
         #: a request that leaves its session unchanged then needs no separate touch.
         load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
         self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
+        calls = getattr(self.load, '__self__', None)
+        if self.touches_on_load and isinstance(calls, _OwnStoreCalls):  # (a store of the app's own: see ``load``)
+            load_and_touch = calls.load_and_touch
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
-                                                  if self.touches_on_load else self.store.load)
+                                                  if self.touches_on_load else self.load)
         #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
         #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
         self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
@@ -11545,13 +11682,17 @@ class SessionManager:
         """Check the store has the four required methods; take ``create`` and ``update`` from it, or
         the base class's (not atomic: a WARNING says so) for a store written without them."""
         store = self.store
-        for method in ('load', 'save', 'touch', 'delete'):
-            if not callable(getattr(store, method, None)):
-                raise ConfigError('canister: the session store %r has no %s() method' % (store, method))
+        _refuse_unusable_store(store)
+        own = type(store) in _OWN_STORES
         self.create: Callable[..., None] = getattr(store, 'create', None) or functools.partial(
             SessionStore.create, store)
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
             functools.partial(SessionStore.update, store)
+        #: The store's ``load``: for a store of the app's own, its record as text (see ``_OwnStoreCalls``).
+        self.load: Callable[[str], Any] = store.load
+        if not own:
+            calls = _OwnStoreCalls(store, self.update)
+            self.load, self.update = calls.load, calls.update
         #: The store's optional ``count_of`` and ``unlist`` (see ``cap_sessions``), or None; taken once, as
         #: ``create`` and ``update`` are, not looked up at every login.
         count_of, unlist = getattr(store, 'count_of', None), getattr(store, 'unlist', None)
@@ -11818,7 +11959,7 @@ class SessionManager:
         """The id a session loaded as ``sid`` has now: ``sid`` while its record is there (a store whose list
         lags behind), where a parallel login or regenerate moved it (as far as a request's changes follow,
         ``_FOLLOW_HOPS``), or None when it was ended or is gone (nobody's session then, never current)."""
-        record = self.store.load(sid)
+        record = self.load(sid)
         if record is not None and _marker(record) is None:
             return sid
         moved_to, _, _ = context._through_markers(sid, record, 0)
@@ -11868,8 +12009,8 @@ class SessionManager:
         for its minute (``_MOVED_TTL``): a request that loaded the session before and saves in that
         time learns that it was ended, and its answer expires the cookie.  A session that other
         requests keep changing through every try gets the marker all the same (``_end_anyway``)."""
-        store, followed = self.store, False
-        current = store.load(sid) if expected is None else expected
+        followed = False
+        current = self.load(sid) if expected is None else expected
         for _ in range(_UPDATE_TRIES):
             if current is None:
                 return False
@@ -11877,7 +12018,7 @@ class SessionManager:
                 target = self._moved_on(sid, current)
                 if target is None or target in keep:
                     return False
-                sid, followed, current = target, True, store.load(target)
+                sid, followed, current = target, True, self.load(target)
             elif self._spared(current, followed, person, spare, tag):
                 return False
             else:
@@ -12115,7 +12256,7 @@ class SessionManager:
     def _noted_ends(self, key: str) -> List[Tuple[float, Optional[str], Optional[str]]]:
         """The ends of the person ``key`` noted in the last ``_MOVED_TTL`` seconds (``_note_ends``): when each
         ran, and for a users file's its tag and the login line it spared (None, None for ``end_sessions``)."""
-        text = _marker(self.store.load(_ENDS_AT % key))
+        text = _marker(self.load(_ENDS_AT % key))
         if text is None or not text.startswith('ended:'):
             return []
         ends = []
@@ -12147,18 +12288,27 @@ class SessionManager:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
         tidy = getattr(self.store, 'tidy', None)
         try:
-            removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
+            answer = tidy(_TIDY_BATCH) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
         except StoreUnavailable as error:  # what went before stays gone: the caller learns how much
             done = getattr(self.store, 'tidy_removed', None)
             error.removed = done if isinstance(done, int) else None
             if error.removed == 0:  # (not "failed after removing 0": it never got going)
                 self.log.write(logging.WARNING, 'Session: the store could not be tidied, nothing was removed: %s',
                                _mask_urls(_safe_text(error)))
-            else:
-                self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
-                               'sessions: %s', '?' if error.removed is None else error.removed,
+            elif error.removed is None:  # (a store of the app's own that keeps no count)
+                self.log.write(logging.WARNING, 'Session: tidying the store failed; how many entries of ended sessions '
+                               'it removed first is not known (%s keeps no tidy_removed): %s', type(self.store).__name__,
                                _mask_urls(_safe_text(error)))
+            else:
+                self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %d entries of ended '
+                               'sessions: %s', error.removed, _mask_urls(_safe_text(error)))
             raise
+        try:
+            removed = int(answer)
+        except (TypeError, ValueError):  # (a tidy() that returns nothing: what it removed is not known)
+            wrong = _wrong_store_answer(self.store, 'tidy', answer, 'how many entries it removed (an int, 0 for none)')
+            self.log.write(logging.ERROR, 'Session: tidying the store: %s', wrong)
+            raise wrong from None
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
@@ -12484,7 +12634,7 @@ class SessionState:
         nothing is left to end, but the answer expires the cookie, as the other logout's did."""
         if (not self.exists and self.cookie_sid is not None and self.cookie_sid not in self.dead
                 and self.manager is not None):
-            marker = self.manager.store.load(self.cookie_sid)
+            marker = self.manager.load(self.cookie_sid)
             if _marker(marker) is not None:
                 self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
 
@@ -12528,9 +12678,7 @@ class SessionState:
         the record this request writes under the same id keeps (a ``remember()``, the same person set again):
         without it, both ids counted again until the old one is marked.  None when this request moves the
         session itself, or nothing is noted."""
-        end: Any = self.snapshot[-80:]  # (the note is the record's last value: an id of 43 characters)
-        if type(end) is not str:  # (a store of the app's own may give bytes)
-            end = bytes(end).decode('utf-8', 'replace')
+        end = self.snapshot[-80:]  # (the note is the record's last value: an id of 43 characters)
         if self.old_sid is not None or ',"' + _MOVING not in end:
             return None
         try:
@@ -12874,7 +13022,7 @@ class SessionState:
         while time.monotonic() < deadline:
             time.sleep(pause)
             pause, waited = min(pause * 2, 0.05), True
-            current = manager.store.load(self.old_sid)
+            current = manager.load(self.old_sid)
             other = _noted_elsewhere(current, sid)  # (another move still: the same, or one that took over from it)
             if other is None:
                 return current
@@ -12948,7 +13096,7 @@ class SessionState:
                 self.marker_unanswered = not getattr(failure, 'unapplied', False)  # (not if unsent or rolled back)
                 raise
             try:
-                marked = _moved_to(manager.store.load(self.old_sid)) == sid
+                marked = _moved_to(manager.load(self.old_sid)) == sid
             except Exception:
                 marked = False
             if not marked:
@@ -13013,7 +13161,7 @@ class SessionState:
         if stored is not None:
             return stored
         manager.store.delete(sid)
-        there = manager.store.load(target)
+        there = manager.load(target)
         if (loaded == user_key or there is None or _marker(there) is not None
                 or _record_user_key(there) != user_key):  # not a login, or not its person's session
             return _MOVED
@@ -13157,7 +13305,7 @@ class SessionState:
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         try:
-            current = manager.store.load(self.old_sid)
+            current = manager.load(self.old_sid)
             for _ in range(_UPDATE_TRIES):
                 stored = _read_record(current) if current is not None else None
                 if stored is None or stored.moving != sid:
@@ -13211,7 +13359,7 @@ class SessionState:
         changes = self._changes()
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
-            current = manager.store.load(self.sid)
+            current = manager.load(self.sid)
             if current is None:
                 return _ABSENT
             if _moved_to(current) is not None:
@@ -13260,7 +13408,7 @@ class SessionState:
         assert manager is not None
         target = _moved_to(record)
         while target and hops < _FOLLOW_HOPS:
-            sid, record, hops = target, manager.store.load(target), hops + 1
+            sid, record, hops = target, manager.load(target), hops + 1
             target = _moved_to(record)
         return sid, record, hops
 
@@ -18182,6 +18330,9 @@ class _RequestContext(SessionState):
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
             code, message = 500, 'Internal server error: the session could not be saved: %s' % error
+        elif getattr(error, 'wrong_store_answer', False):  # (the app's store to mend: no traceback, of canister's code)
+            self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
+            code, message = 500, 'Internal server error: the session could not be saved'
         else:  # called inside the except clause: exc_info is this error
             self.plugin.log.write(logging.ERROR, 'Session not saved: the session store raised %s',
                                   type(error).__name__, exc_info=True)
@@ -19742,10 +19893,8 @@ class Canister:
         """None if the session store can be reached now, else why, its secrets masked (for a readiness check)."""
         try:
             problem = _store_check(self._user_sessions().store)
-        except _StoreUnusable as error:  # (a file that is not a database, refused credentials: a request's words)
-            problem = error.outage
-        except ConfigError as error:  # (a database number, a kind of URL, a certificate refused: not ready either)
-            problem = str(error)
+        except ConfigError as error:  # (a file that is not a database, refused credentials: a request's words;
+            problem = error.outage or str(error)  # a database number, a kind of URL, a certificate: not ready either)
         self._tell_wait_note()
         return _mask_urls(problem) if problem else None
 

@@ -1,0 +1,253 @@
+"""A store of one's own written with a common mistake, or in a way README "Writing a store" allows: what the user
+then sees (the calls the store gets, the install's error, the answer and the log line), and the README's words."""
+from __future__ import annotations
+
+import pathlib
+import re
+import time
+import traceback
+import warnings
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+import redis
+
+import canister
+from helpers import client, counter_app, read_log
+
+README = (pathlib.Path(__file__).resolve().parent.parent / 'README.md').read_text(encoding='utf-8')
+
+
+def logged(log_dir: Any, words: str) -> str:
+    """The level of the log line that ends with ``words`` ('' if there is none)."""
+    for line in read_log(log_dir).splitlines():
+        if line.endswith(words):
+            return line.split()[2]
+    return ''
+
+
+def writing_a_store() -> str:
+    """The README's section "Writing a store", with its lines joined."""
+    start = README.index('### Writing a store')
+    return README[start:README.index('\n## ', start)]
+
+
+class DictStore:
+    """The four required methods, records kept as text; every call noted."""
+
+    def __init__(self) -> None:
+        self.records: Dict[str, Tuple[str, float]] = {}
+        self.calls: List[str] = []
+
+    def load(self, sid: str) -> Any:
+        self.calls.append('load')
+        record, expiry = self.records.get(sid, ('', 0.0))
+        return record if record and (not expiry or expiry > time.time()) else None
+
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self.calls.append('save')
+        self.records[sid] = (record, time.time() + ttl if ttl > 0 else 0.0)
+
+    def touch(self, sid: str, ttl: float) -> None:
+        self.calls.append('touch')
+        if sid in self.records:
+            self.records[sid] = (self.records[sid][0], time.time() + ttl if ttl > 0 else 0.0)
+
+    def delete(self, sid: str) -> bool:
+        self.calls.append('delete')
+        return self.records.pop(sid, None) is not None
+
+
+class BytesStore(DictStore):
+    """The same, whose load returns the record as UTF-8 bytes, as many database clients do (README allows it)."""
+
+    def load(self, sid: str) -> Any:
+        record = super().load(sid)
+        return None if record is None else record.encode('utf-8')
+
+
+def calls_of_a_read_and_a_change(make_app: Any, store: DictStore) -> Tuple[List[str], List[str]]:
+    """The calls ``store`` gets from a request that only reads its session, then from one that changes it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)   # the one about the missing atomic update()
+        app = counter_app(make_app, store=store)
+    app.route('/read', callback=lambda: str(canister.session.data['counter']))
+    web = client(app)
+    assert web.get('/').text == '0'
+    store.calls.clear()
+    assert web.get('/read').text == '0'
+    read, store.calls[:] = list(store.calls), []
+    assert web.get('/').text == '1'
+    return read, store.calls
+
+
+@pytest.mark.parametrize('store', [DictStore, BytesStore])
+def test_a_store_whose_load_returns_bytes_gets_the_calls_of_one_that_returns_text(make_app, store):
+    """README: load may also return the record as UTF-8 bytes.  A read is load then touch (which never creates a
+    session), a change load, load, save: the same for both, where a read of bytes used to be load, load, save."""
+    read, change = calls_of_a_read_and_a_change(make_app, store())
+    assert read == ['load', 'touch']
+    assert change == ['load', 'load', 'save']
+
+
+class AtomicBytesStore(BytesStore):
+    """The same with an atomic update of its own, which compares what it holds, as bytes, with what it expects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected: List[type] = []
+
+    def update(self, sid: str, expected: Any, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        self.calls.append('update')
+        self.expected.append(type(expected))
+        current = self.load(sid)
+        if current != expected:
+            return False, current
+        self.save(sid, record, ttl)
+        return True, None
+
+
+def test_a_store_whose_load_returns_bytes_gets_back_as_bytes_the_record_its_update_expects(make_app):
+    """README: canister hands the record an update expects back as bytes, as load gave it (a database that holds
+    bytes finds it equal); a read is load then update, a change load then update, as on a store of text."""
+    store = AtomicBytesStore()
+    read, change = calls_of_a_read_and_a_change(make_app, store)
+    assert read == change == ['load', 'update', 'load', 'save']  # (canister's load and update; the update's own)
+    assert set(store.expected) == {bytes}
+
+
+def test_a_store_class_given_instead_of_an_instance_fails_the_install_saying_to_pass_an_instance(make_app, log_dir):
+    with pytest.raises(canister.ConfigError, match=re.escape(
+            'the session store DictStore given as Canister(store=...) is a class: pass an instance of it, '
+            'Canister(store=DictStore())')):
+        make_app(store=DictStore)
+    assert 'WARNING' not in read_log(log_dir)
+
+
+class SkeletonStore(DictStore):
+    """The four required methods filled in, and the README skeleton's create left as it was."""
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None: ...
+
+
+def test_a_store_whose_create_is_left_empty_fails_the_install_saying_to_write_or_delete_it(make_app):
+    """It used to install, and every session was lost: a new cookie at each request."""
+    with pytest.raises(canister.ConfigError, match=re.escape(
+            'the session store SkeletonStore has a create() method that does nothing (its body is `...`, `pass` or a '
+            'docstring): write it, or delete it so that canister uses its own, built from save()')):
+        make_app(store=SkeletonStore())
+
+
+class UnansweringStore(DictStore):
+    """An update that does its work and forgets to return its answer."""
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Any:
+        self.calls.append('update')
+        if self.load(sid) == expected:
+            self.save(sid, record, ttl)
+
+
+def test_a_store_whose_update_returns_none_answers_500_with_an_error_line_naming_the_store_and_method(
+        make_app, log_dir):
+    """It used to answer 500 with ``TypeError: cannot unpack non-iterable NoneType object`` in a traceback of
+    canister's code, which named neither the store nor the method."""
+    store = UnansweringStore()
+    app = counter_app(make_app, store=store)
+    app.route('/read', callback=lambda: str(canister.session.data['counter']))
+    web = client(app)
+    assert web.get('/').text == '0'
+    answer = web.get('/read', expect_errors=True)
+    assert (answer.status_int, answer.text) == (500, 'Internal server error: the session could not be saved\n')
+    assert logged(log_dir, 'Session not saved: the session store UnansweringStore returned None from update(), which '
+                  'must return (True, None) when it replaced the record, else (False, the record stored now), or '
+                  '(False, None) when the session is gone (see "Writing a store" in the README)') == 'ERROR'
+    assert 'Traceback' not in read_log(log_dir) and 'Set-Cookie' not in answer.headers
+
+
+def test_the_readme_says_to_delete_the_optional_methods_a_store_does_not_implement():
+    section = writing_a_store()
+    assert ('Delete the methods of the skeleton that your store does not implement: one left with its `...` body '
+            'would be called, and would do nothing.') in section
+    assert ('The install refuses a store whose `load`, `save`, `create`, `update`, `load_and_touch`, `sessions_of` '
+            'or `count_of` does nothing (a body of `...`, `pass` or a docstring alone)') in section
+
+
+def test_the_readme_says_the_expiry_sessions_of_gives_is_a_time_in_epoch_milliseconds():
+    section = writing_a_store()
+    assert '(sid, record, expiry in ms since the epoch, 0: never)' in section
+    assert ('`sessions_of(user_key)` gives each session with its expiry as a time, in milliseconds since the epoch '
+            '(`int((time.time() + ttl) * 1000)` for a session saved with `ttl`), not the time it has left: '
+            '`plugin.sessions_of` takes a session whose expiry is past for ended and does not list it, so a store '
+            'that gives the time left lists no session at all.') in section
+
+
+def test_a_file_that_is_no_sqlite_database_fails_the_install_with_a_config_error_by_its_public_name(
+        make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    path.write_bytes(b'not a database, but text of the app\n' * 200)
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(session_store='sqlite:///%s' % path)
+    assert type(raised.value) is canister.ConfigError
+    assert traceback.format_exception_only(type(raised.value), raised.value)[0].startswith(
+        'canister.ConfigError: canister.session_store: the SQLite file %s cannot be used: ' % path)
+
+
+def test_refused_redis_credentials_fail_the_install_with_a_config_error_by_its_public_name(make_app, redis_server):
+    admin = redis.Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        admin.acl_setuser('shop', enabled=True, passwords=['+right'], keys=['*'], commands=['+@all'])
+    finally:
+        admin.close()
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(session_store='redis://shop:wrong@%s:%d/0' % (redis_server.host, redis_server.port))
+    assert type(raised.value) is canister.ConfigError
+    assert traceback.format_exception_only(type(raised.value), raised.value)[0].startswith(
+        'canister.ConfigError: canister.session_store: Redis refused the credentials: ')
+
+
+class FailingTidyStore(DictStore):
+    """A tidy of one's own that fails partway, keeping no count of what it removed."""
+
+    def tidy(self, batch: int) -> int:
+        raise canister.StoreUnavailable('the test store is down')
+
+
+class SilentTidyStore(DictStore):
+    """A tidy that does its work and forgets to return how many entries it removed."""
+
+    def tidy(self, batch: int) -> Any:
+        self.calls.append('tidy')
+
+
+def installed(make_app: Any, store: DictStore) -> canister.Canister:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        app = make_app(store=store)
+    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+    return plugin
+
+
+def test_a_failed_tidy_of_a_store_that_keeps_no_count_says_the_count_is_not_known(make_app, log_dir):
+    """It used to say ``failed after removing ? entries``."""
+    plugin = installed(make_app, FailingTidyStore())
+    with pytest.raises(canister.StoreUnavailable) as raised:
+        plugin.tidy_sessions()
+    assert raised.value.removed is None
+    words = ('Session: tidying the store failed; how many entries of ended sessions it removed first is not known '
+             '(FailingTidyStore keeps no tidy_removed): the test store is down')
+    assert logged(log_dir, words) == 'WARNING'
+    assert words.split(' (')[0] in README
+
+
+def test_a_tidy_that_returns_none_raises_a_canister_error_naming_the_store_and_what_tidy_must_return(
+        make_app, log_dir):
+    """It used to raise ``TypeError: int() argument must be ... not 'NoneType'``."""
+    store = SilentTidyStore()
+    plugin = installed(make_app, store)
+    words = ('the session store SilentTidyStore returned None from tidy(), which must return how many entries it '
+             'removed (an int, 0 for none) (see "Writing a store" in the README)')
+    with pytest.raises(canister.CanisterError, match='^%s$' % re.escape(words)):
+        plugin.tidy_sessions()
+    assert store.calls == ['tidy']
+    assert logged(log_dir, 'Session: tidying the store: ' + words) == 'ERROR'
+    assert '`tidy(batch)`' in writing_a_store() and 'returns how many' in writing_a_store()
