@@ -20110,13 +20110,39 @@ document.getElementById('logout').addEventListener('click', () => call('POST', '
 """
 
 
+#: The character Bottle's ``load_config`` interpolates (configparser's ``%(name)s`` on 0.12, ``${name}`` on 0.13).
+_INI_SPECIAL = '%' if bottle.__version__.startswith('0.12') else '$'
+
+
+def _load_config_file(app: bottle.Bottle, path: str) -> None:
+    """``app.config.load_config(path)``, but a value configparser cannot interpolate is a ConfigError naming the
+    key and its section (the caller names the file) and saying to double the character: configparser's own
+    message repeats the value from that character on (a Redis password's end, ``'$secret@127.0.0.1/0'``), and
+    one for a ``${name}`` that names nothing repeats it whole.  The value is shown as the log shows it."""
+    import configparser
+    try:
+        app.config.load_config(path)
+    except configparser.InterpolationError as error:
+        raw = configparser.RawConfigParser(allow_no_value=True)
+        try:
+            raw.read(path)
+            shown = _redacted(error.option, raw.get(error.section, error.option))
+        except (configparser.Error, OSError, ValueError):  # (the file changed since)
+            shown = '***'
+        raise ConfigError("the value of %s in [%s]%s holds a %s that bottle %s's load_config takes for the start of "
+                          "configparser's interpolation (a reference to another value): write each %s in the file's "
+                          "values as %s" % (error.option, error.section, '' if shown in ('***', None) else ', %r,' % shown,
+                                            _INI_SPECIAL, '0.12' if _INI_SPECIAL == '%' else '0.13', _INI_SPECIAL,
+                                            _INI_SPECIAL * 2)) from None
+
+
 def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     """A small app that shows every feature, on one page that explains what happened."""
     app = bottle.Bottle()
     overrides: Dict[str, Any] = {}
     username = password = ''
     if config_file:
-        app.config.load_config(config_file)
+        _load_config_file(app, config_file)
         if not any(_is_canister_key(key) for key in app.config):  # (the wrong file, or an empty section)
             warnings.warn("--config %s sets no key of a [canister] section: the demo runs on canister's defaults"
                           % config_file, CanisterWarning, stacklevel=2)
@@ -20622,7 +20648,7 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
     except OSError as error:
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
     try:
-        app.config.load_config(path)
+        _load_config_file(app, path)
     except (configparser.Error, ValueError) as error:  # not an ini file, or not text in the locale's codec
         raise ConfigError('--config %s: %s' % (path, error)) from None
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
