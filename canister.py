@@ -1308,7 +1308,23 @@ def _as_jwks_url(value: Any) -> str:
         raise ValueError('expected an http:// or https:// URL')
     if '@' in parts.netloc:
         raise ValueError('a user name or password in the URL cannot be sent: give the URL without them')
+    _check_jwks_location(url, parts)
     return url
+
+
+def _check_jwks_location(url: str, parts: urllib.parse.SplitResult) -> None:
+    """ValueError for a JWKS URL urllib could never fetch (each download would fail, and every token of a key not
+    held be answered 503): no host, a port that is not 1 to 65535, whitespace or a control character (urllib
+    repeats the path and query of one in its error), a character outside ASCII but in the host."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise ValueError('a URL holds no whitespace or control character: percent-encode it (a space as %20)')
+    if not parts.hostname:
+        raise ValueError('the URL names no host')
+    port = parts.netloc.rpartition(']')[2].partition(':')[2]
+    if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError('%r is not a port number: use 1 to 65535' % port)
+    if not (parts.path + parts.query + parts.fragment).isascii():  # (urllib fails to encode it)
+        raise ValueError('a URL\'s path and query are written in ASCII: percent-encode the other characters')
 
 
 # An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
@@ -2018,7 +2034,8 @@ _URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
 def _mask_url_value(url: str) -> str:
     """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
     masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
-    rest as :func:`_mask_urls` masks it.  A file's ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
+    rest as :func:`_mask_urls` masks it, its query and fragment to their end (``?api_key=hun ter2``).  A file's
+    ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
     if url[:10].lower() == 'sqlite:///':
         return url
     start = _URL_START.match(url)
@@ -2026,7 +2043,10 @@ def _mask_url_value(url: str) -> str:
     if start is not None and at > start.end():
         user, sep, _ = url[start.end():at].partition(':')
         url = url[:start.end()] + (user + ':***' if sep else '***') + url[at:]
-    return _mask_urls(url)
+    # (its query and fragment as the value's own: _mask_urls would end the URL at a space, as in a text)
+    rest, hash_, fragment = url.partition('#')
+    rest, question, query = rest.partition('?')
+    return _mask_urls(rest) + question + _redact_query(query) + hash_ + _redact_query(fragment)
 
 
 def _shown_origin(origin: str) -> str:
@@ -14706,7 +14726,7 @@ class _Jwks:
                       _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
             log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
-                      _escape(_mask_urls(str(result['error'])))[:200])
+                      self._shown_error(result['error']))
         else:
             log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
                       self._kids(result['keys']))
@@ -14725,7 +14745,7 @@ class _Jwks:
                 result['error'] = error
                 abandoned = result.get('abandoned')
                 if not result.get('cut'):  # (a cut one's cause is the abandoning's, said already)
-                    self._failure = _escape(_mask_urls(str(error)))[:200]
+                    self._failure = self._shown_error(error)
             if result.get('unasked'):
                 self._report_unasked(result)
             elif abandoned is not None and not result.get('cut'):
@@ -14740,12 +14760,23 @@ class _Jwks:
         elif abandoned is not None:
             self._report_late(keys, time.monotonic() - abandoned)
 
+    def _shown_error(self, error: BaseException) -> str:
+        """Why a download failed, as a log line shows it: the JWKS URL's query and fragment masked wherever the
+        text repeats them, as the URL is (http.client quotes a URL's path and query alone, where
+        :func:`_mask_urls` sees no URL), then any URL's password, escaped and cut to 200 characters."""
+        text = str(error)
+        parts = urllib.parse.urlsplit(self.url)
+        for raw in (parts.query, parts.fragment):
+            if raw:
+                text = text.replace(raw, _redact_query(raw))
+        return _escape(_mask_urls(text))[:200]
+
     def _report_unasked(self, result: Dict[str, Any]) -> None:
         """Say how a download of ``_refresh`` went, which no request waited for."""
         if 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
                            'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
-                           _escape(_mask_urls(str(result['error'])))[:200], self.refresh_after)
+                           self._shown_error(result['error']), self.refresh_after)
             return
         self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
                        'kids: %s', len(result['keys']), self.refresh_after, self._kids(result['keys']))
@@ -14767,7 +14798,7 @@ class _Jwks:
         connecting then, or looking up the host: one that had a connection was cut, which says nothing more)."""
         self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
                        'the download stopped waiting (%gs); the keys fetched before are kept)',
-                       _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
+                       _escape(_mask_urls(self.url))[:200], self._shown_error(error), late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:

@@ -409,6 +409,52 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     assert 'pa55word' not in str(error.value)
 
 
+@pytest.mark.parametrize('url, shown, expected', [
+    ('https://idp.example:99999/keys?api_key=hunter2', 'https://idp.example:99999/keys?api_key=***',
+     "'99999' is not a port number: use 1 to 65535"),
+    ('http://idp.example:abc/keys?api_key=hunter2', 'http://idp.example:abc/keys?api_key=***',
+     "'abc' is not a port number: use 1 to 65535"),
+    ('https://idp.example:0/keys?api_key=hunter2', 'https://idp.example:0/keys?api_key=***',
+     "'0' is not a port number: use 1 to 65535"),
+    ('https://:443/keys?api_key=hunter2', 'https://:443/keys?api_key=***', 'the URL names no host'),
+    ('https://idp.example/my keys?api_key=hunter2', 'https://idp.example/my keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/keys?api_key=hun ter2', 'https://idp.example/keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/keys?api_key=hunter2\x01', 'https://idp.example/keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/kéys?api_key=hunter2', 'https://idp.example/kéys?api_key=***',
+     "a URL's path and query are written in ASCII: percent-encode the other characters"),
+])
+def test_a_jwks_url_urllib_could_never_fetch_is_refused_at_install_its_query_masked(tmp_path, url, shown, expected):
+    app = bottle.Bottle()
+    with pytest.raises(canister.ConfigError) as error:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url))
+    assert str(error.value) == 'canister.auth_jwt_jwks_url = %r is not valid: %s' % (shown, expected)
+    assert 'hunter2' not in str(error.value) and 'ter2' not in str(error.value)
+
+
+@pytest.mark.parametrize('url', ['https://[::1]:8443/keys', 'https://idp.example/keys?tenant=7',
+                                 'https://café.example/keys'])
+def test_a_jwks_url_with_a_port_an_ipv6_address_a_query_or_a_name_outside_ascii_installs(tmp_path, url):
+    app = bottle.Bottle()
+    plugin = canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        app.install(plugin)
+    try:
+        assert plugin.config['auth_jwt_jwks_url'] == url
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_says_which_jwks_urls_are_refused_at_install():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ('one with a user name or password in it is refused at install, since they could not be sent, and so is '
+            'one urllib could never fetch: with no host, a port other than 1 to 65535, whitespace or a control '
+            'character, or a character outside ASCII but in its host') in readme
+
+
 # -- numbers ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('key, value, why', [
