@@ -8621,9 +8621,11 @@ def _sqlite_foreign(status: os.stat_result) -> bool:
     return not _sqlite_trusted(status.st_uid) and not (grouped and not status.st_mode & 0o007)
 
 
-def _sqlite_foreign_owner(path: str) -> Optional[Tuple[str, int]]:
+def _sqlite_foreign_owner(path: str, shared: bool = True) -> Optional[Tuple[str, int]]:
     """The name and owner uid of the other user's symbolic link or file, in the place of the SQLite file ``path``
-    or of its ``-wal`` or ``-shm``, that ``_sqlite_refusal`` refuses; None if there is none (or not on POSIX)."""
+    or of its ``-wal`` or ``-shm``, that ``_sqlite_refusal`` refuses; None if there is none (or not on POSIX).
+    Without ``shared``, a file another user owns is one whatever its group (a command's check: its owner could
+    swap it for a link, which a group shared with the app's second service does nothing against)."""
     if getattr(os, 'geteuid', None) is None:
         return None
     for name in (path, path + '-wal', path + '-shm'):
@@ -8634,7 +8636,7 @@ def _sqlite_foreign_owner(path: str) -> Optional[Tuple[str, int]]:
             continue
         if stat.S_ISLNK(link.st_mode) and not _sqlite_trusted(link.st_uid):
             return name, link.st_uid
-        if _sqlite_foreign(status):
+        if _sqlite_foreign(status) or not (shared or _sqlite_trusted(status.st_uid)):
             return name, status.st_uid
     return None
 
@@ -20759,11 +20761,12 @@ def _check_session_file(url: str, args: Any) -> None:
 def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
     """ConfigError if the SQLite file ``path`` of ``url`` is one the app would refuse (``_sqlite_refusal``), before
     the command opens it.  Another user's (the app's user, as a rule, when root runs the command) is not opened
-    either, by root neither: its owner could swap it, between the check and the opening, for a link to a database
-    of root's (which the store would give canister's table), or write into it what this process reads.  Run as the
-    owner, the command opens it as the app does: the error says how (``sudo -u``), never to change the file's
+    either, by root neither, even in a group of this process's (which the app takes, root's own among them): its
+    owner could swap it, between the check and the opening, for a link to a database of root's (which the store
+    would give canister's table), or write into it what this process reads.  Run as the owner, the command opens it
+    as the app does: the error says how (``sudo -u``), never to change the file's
     owner (the app could no longer open it) nor to delete it (the command makes no file)."""
-    foreign = _sqlite_foreign_owner(path)
+    foreign = _sqlite_foreign_owner(path, shared=False)
     if foreign is None:
         refusal = _sqlite_refusal(path, command=True)
         if refusal:
