@@ -1148,6 +1148,18 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
     return parse
 
 
+def _as_body_size(value: Any) -> int:
+    """``max_body_size``: bytes as :func:`_as_number` takes them, at least 1.  0 is refused: it would answer 413
+    to every request with a body, where its neighbours' 0 (``max_form_parts``, ``session_new_max``) lifts the limit,
+    as a 1.x app, which had none, would write it."""
+    size: int = _as_number(int, 0, unit='bytes')(value)
+    if size == 0:
+        raise ValueError('expected a number >= 1: 0 would answer 413 to every request with a body, not lift the limit '
+                         'as 0 does for max_form_parts; for no limit, write a size no body reaches (1099511627776 is '
+                         '1 TiB)')
+    return size
+
+
 def _whole_seconds(delta: datetime.timedelta) -> int:
     """The seconds of a ``timedelta``; ValueError for one with a fraction of a second."""
     seconds, rest = divmod(delta, datetime.timedelta(seconds=1))
@@ -1493,8 +1505,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
          'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
-    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0, unit='bytes'),
-         'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
+    _Key('max_body_size', 10 * 1024 * 1024, _as_body_size,
+         'bytes, at least 1; a larger body gets 413 (from its Content-Length, or once a chunked body passes it); 0 '
+         'is refused, since it would refuse every body, not lift the limit'),
     _Key('max_form_parts', 1000, _as_number(int, 0),
          'parts of a multipart form; a form with more gets 413 before Bottle parses it (0: no limit)'),
     _Key('max_header_size', 8192, _as_number(int, 256, unit='bytes'),
@@ -17216,7 +17229,7 @@ class _EarlyChecks:
     """
 
     def __init__(self, config: Config, log: RequestLog, csrf: Optional[CsrfGuard], router: Any) -> None:
-        #: ``max_body_size``: the largest body answered; 0: no limit.
+        #: ``max_body_size``: the largest body answered (at least 1).
         self.max_body_size = config['max_body_size']
         #: ``max_header_size``: the largest request header answered; 0: no limit.
         self.max_header_size = config['max_header_size']

@@ -457,6 +457,37 @@ def test_the_readme_says_which_jwks_urls_are_refused_at_install():
 
 # -- numbers ---------------------------------------------------------------------------------
 
+@pytest.mark.parametrize('value', [0, '0', ' 0'])
+def test_a_max_body_size_of_0_which_would_refuse_every_body_is_refused_at_install(tmp_path, value):
+    app = bottle.Bottle()
+    with pytest.raises(canister.ConfigError) as error:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), max_body_size=value))
+    assert str(error.value) == (
+        'canister.max_body_size = %r is not valid: expected a number >= 1: 0 would answer 413 to every request with a '
+        'body, not lift the limit as 0 does for max_form_parts; for no limit, write a size no body reaches '
+        '(1099511627776 is 1 TiB)' % value)
+
+
+def test_a_max_body_size_of_1_installs_and_answers_a_2_byte_body_413(tmp_path):
+    app = bottle.Bottle()
+    app.catchall = False
+    app.install(canister.Canister(log_path=str(tmp_path / 'logs'), max_body_size=1))
+    try:
+        app.post('/echo', callback=lambda: 'ok')
+        web = client(app)
+        assert web.post('/echo', 'a', content_type='text/plain').text == 'ok'
+        web.post('/echo', 'ab', content_type='text/plain', status=413)
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_table_says_max_body_size_is_at_least_1_and_why_0_is_refused():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ('| `max_body_size` | `10485760` | bytes, at least 1; a larger body gets 413 (from its Content-Length, or '
+            'once a chunked body passes it); 0 is refused, since it would refuse every body, not lift the limit |'
+            ) in readme
+
+
 @pytest.mark.parametrize('key, value, why', [
     ('session_timeout', 2.9, 'expected an integer'),             # no silent 2
     ('max_body_size', '1.5', 'expected an integer'),
