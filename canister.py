@@ -1120,6 +1120,26 @@ def _unit_problem(kind: type, unit: str, text: str) -> Optional[str]:
     return '%s (%s)' % (problem, '; '.join(hints))
 
 
+def _number_text_problem(kind: type, text: str) -> Optional[str]:
+    """What makes ``text`` no number as the README says to write one, though Python's ``int()`` or ``float()``
+    would take it: other scripts' digits (``'٣'``, ``'３'``), a ``_`` between digits (``1_000``), a leading ``+``;
+    None if it is none of these, or a text that is no number without them either (``+x``)."""
+    if not text.isascii():
+        return 'holds characters other than ASCII'
+    if '_' in text:
+        problem = 'holds a _'
+    elif text.strip().startswith('+'):
+        problem = 'starts with +'
+    else:
+        return None
+    bare = text.strip().lstrip('+').replace('_', '')
+    try:
+        kind(bare)
+    except ValueError:  # (no number without them either: said as for any other text)
+        return None
+    return '%s (write %s)' % (problem, bare)
+
+
 def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[float] = None,
                unit: str = '') -> Callable[[Any], Any]:
     """A parser of an integer (``kind`` int; 2.0 is 2, 2.9 is refused) or a finite number (float), of
@@ -1131,8 +1151,9 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
             raise ValueError(expected)
         if isinstance(value, datetime.timedelta):
             raise ValueError('%s, not a timedelta: this key is no number of seconds' % expected)
-        if isinstance(value, str) and not value.isascii():  # (int() and float() take '٣' and '３' for 3)
-            raise ValueError('%s written with the digits 0-9: %r holds characters other than ASCII' % (expected, value))
+        problem = _number_text_problem(kind, value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError('%s written with the digits 0-9: %r %s' % (expected, value, problem))
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)

@@ -525,6 +525,15 @@ def test_the_readme_table_says_max_body_size_is_at_least_1_and_why_0_is_refused(
                                    'other than ASCII'),                # an Arabic-Indic three, which int() takes
     ('session_timeout', '\uff19\uff10', 'expected an integer written with the digits 0-9'),  # fullwidth 90
     ('log_slow', '\u0968.5', 'expected a finite number written with the digits 0-9'),     # float() takes it as 2.5
+    ('session_timeout', '1_000', "expected an integer written with the digits 0-9: '1_000' holds a _ (write 1000)"),
+    ('session_timeout', '+5', "expected an integer written with the digits 0-9: '+5' starts with + (write 5)"),
+    ('max_body_size', '10_485_760', "expected an integer written with the digits 0-9: '10_485_760' holds a _ "
+                                    '(write 10485760)'),
+    ('log_days', ' +7', "expected an integer written with the digits 0-9: ' +7' starts with + (write 7)"),
+    ('log_slow', '+1.5', "expected a finite number written with the digits 0-9: '+1.5' starts with + (write 1.5)"),
+    ('auth_jwt_jwks_timeout', '0.2_5', "expected a finite number written with the digits 0-9: '0.2_5' holds a _ "
+                                       '(write 0.25)'),
+    ('session_timeout', '+x', 'expected an integer'),
 ])
 def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
     with pytest.raises(canister.ConfigError) as caught:
@@ -549,6 +558,22 @@ def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
     plugin = canister.Canister(log_path=str(tmp_path), **{key: value})
     bottle.Bottle().install(plugin)
     assert plugin.config[key] == parsed and type(plugin.config[key]) is type(parsed)
+
+
+@pytest.mark.parametrize('key', ['session_timeout', 'max_form_parts', 'session_new_max', 'log_days'])
+def test_an_ini_number_with_an_underscore_or_a_plus_is_refused_for_every_key_alike(tmp_path, key):
+    for text, problem in (('1_000', 'holds a _ (write 1000)'), ('+5', 'starts with + (write 5)')):
+        app = app_with_ini(tmp_path, '[canister]\nlog_path = %s\n%s = %s\n' % (tmp_path / 'logs', key, text))
+        with pytest.raises(canister.ConfigError) as caught:
+            app.install(canister.Canister())
+        assert str(caught.value) == ("canister.%s = %r is not valid: expected an integer written with the digits 0-9: "
+                                     "%r %s" % (key, text, text, problem))
+
+
+def test_the_readme_says_an_underscore_and_a_leading_plus_are_refused():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ("so are a `_` between digits and a leading `+`, which `int()` and `float()` take too (`1_000`, `+5`), "
+            "`expected an integer written with the digits 0-9: '1_000' holds a _ (write 1000)`.") in readme
 
 
 def test_a_timedelta_in_the_app_config_is_taken_for_a_key_in_seconds(tmp_path):
