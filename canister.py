@@ -1598,8 +1598,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_public_key', '', _as_path, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
-         'one with a user name or password in it is refused at install, since they could not be sent, and an '
-         '`http://` one to a host other than this machine is warned of'),
+         'one with a user name or password in it is refused at install, since they could not be sent, and so is one '
+         'urllib could never fetch: with no host, a port other than 1 to 65535, whitespace or a control character, '
+         'or a character outside ASCII but in its host; an `http://` one to a host other than this machine is warned '
+         'of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_seconds(float, 0.1),
          'seconds; an unknown `kid` refetches the JWKS at most this often (the `Retry-After` of the 503 while '
          'it cannot be fetched)'),
