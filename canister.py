@@ -1145,6 +1145,26 @@ def _unit_problem(kind: type, unit: str, text: str) -> Optional[str]:
     return '%s (%s)' % (problem, '; '.join(hints))
 
 
+def _number_text_problem(kind: type, text: str) -> Optional[str]:
+    """What makes ``text`` no number as the README says to write one, though Python's ``int()`` or ``float()``
+    would take it: other scripts' digits (``'٣'``, ``'３'``), a ``_`` between digits (``1_000``), a leading ``+``;
+    None if it is none of these, or a text that is no number without them either (``+x``)."""
+    if not text.isascii():
+        return 'holds characters other than ASCII'
+    if '_' in text:
+        problem = 'holds a _'
+    elif text.strip().startswith('+'):
+        problem = 'starts with +'
+    else:
+        return None
+    bare = text.strip().lstrip('+').replace('_', '')
+    try:
+        kind(bare)
+    except ValueError:  # (no number without them either: said as for any other text)
+        return None
+    return '%s (write %s)' % (problem, bare)
+
+
 def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[float] = None,
                unit: str = '') -> Callable[[Any], Any]:
     """A parser of an integer (``kind`` int; 2.0 is 2, 2.9 is refused) or a finite number (float), of
@@ -1156,8 +1176,9 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
             raise ValueError(expected)
         if isinstance(value, datetime.timedelta):
             raise ValueError('%s, not a timedelta: this key is no number of seconds' % expected)
-        if isinstance(value, str) and not value.isascii():  # (int() and float() take '٣' and '３' for 3)
-            raise ValueError('%s written with the digits 0-9: %r holds characters other than ASCII' % (expected, value))
+        problem = _number_text_problem(kind, value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError('%s written with the digits 0-9: %r %s' % (expected, value, problem))
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
@@ -1171,6 +1192,18 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
             raise ValueError('expected a number <= %s' % maximum)
         return number
     return parse
+
+
+def _as_body_size(value: Any) -> int:
+    """``max_body_size``: bytes as :func:`_as_number` takes them, at least 1.  0 is refused: it would answer 413
+    to every request with a body, where its neighbours' 0 (``max_form_parts``, ``session_new_max``) lifts the limit,
+    as a 1.x app, which had none, would write it."""
+    size: int = _as_number(int, 0, unit='bytes')(value)
+    if size == 0:
+        raise ValueError('expected a number >= 1: 0 would answer 413 to every request with a body, not lift the limit '
+                         'as 0 does for max_form_parts; for no limit, write a size no body reaches (1099511627776 is '
+                         '1 TiB)')
+    return size
 
 
 def _whole_seconds(delta: datetime.timedelta) -> int:
@@ -1333,7 +1366,23 @@ def _as_jwks_url(value: Any) -> str:
         raise ValueError('expected an http:// or https:// URL')
     if '@' in parts.netloc:
         raise ValueError('a user name or password in the URL cannot be sent: give the URL without them')
+    _check_jwks_location(url, parts)
     return url
+
+
+def _check_jwks_location(url: str, parts: urllib.parse.SplitResult) -> None:
+    """ValueError for a JWKS URL urllib could never fetch (each download would fail, and every token of a key not
+    held be answered 503): no host, a port that is not 1 to 65535, whitespace or a control character (urllib
+    repeats the path and query of one in its error), a character outside ASCII but in the host."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise ValueError('a URL holds no whitespace or control character: percent-encode it (a space as %20)')
+    if not parts.hostname:
+        raise ValueError('the URL names no host')
+    port = parts.netloc.rpartition(']')[2].partition(':')[2]
+    if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError('%r is not a port number: use 1 to 65535' % port)
+    if not (parts.path + parts.query + parts.fragment).isascii():  # (urllib fails to encode it)
+        raise ValueError('a URL\'s path and query are written in ASCII: percent-encode the other characters')
 
 
 # An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
@@ -1502,8 +1551,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
          'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
-    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0, unit='bytes'),
-         'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
+    _Key('max_body_size', 10 * 1024 * 1024, _as_body_size,
+         'bytes, at least 1; a larger body gets 413 (from its Content-Length, or once a chunked body passes it); 0 '
+         'is refused, since it would refuse every body, not lift the limit'),
     _Key('max_form_parts', 1000, _as_number(int, 0),
          'parts of a multipart form; a form with more gets 413 before Bottle parses it (0: no limit)'),
     _Key('max_header_size', 8192, _as_number(int, 256, unit='bytes'),
@@ -1573,8 +1623,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_public_key', '', _as_path, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
-         'one with a user name or password in it is refused at install, since they could not be sent, and an '
-         '`http://` one to a host other than this machine is warned of'),
+         'one with a user name or password in it is refused at install, since they could not be sent, and so is one '
+         'urllib could never fetch: with no host, a port other than 1 to 65535, whitespace or a control character, '
+         'or a character outside ASCII but in its host; an `http://` one to a host other than this machine is warned '
+         'of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_seconds(float, 0.1),
          'seconds; an unknown `kid` refetches the JWKS at most this often (the `Retry-After` of the 503 while '
          'it cannot be fetched)'),
@@ -2043,7 +2095,8 @@ _URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
 def _mask_url_value(url: str) -> str:
     """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
     masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
-    rest as :func:`_mask_urls` masks it.  A file's ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
+    rest as :func:`_mask_urls` masks it, its query and fragment to their end (``?api_key=hun ter2``).  A file's
+    ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
     if url[:10].lower() == 'sqlite:///':
         return url
     start = _URL_START.match(url)
@@ -2051,7 +2104,10 @@ def _mask_url_value(url: str) -> str:
     if start is not None and at > start.end():
         user, sep, _ = url[start.end():at].partition(':')
         url = url[:start.end()] + (user + ':***' if sep else '***') + url[at:]
-    return _mask_urls(url)
+    # (its query and fragment as the value's own: _mask_urls would end the URL at a space, as in a text)
+    rest, hash_, fragment = url.partition('#')
+    rest, question, query = rest.partition('?')
+    return _mask_urls(rest) + question + _redact_query(query) + hash_ + _redact_query(fragment)
 
 
 def _shown_origin(origin: str) -> str:
@@ -8646,9 +8702,11 @@ def _sqlite_foreign(status: os.stat_result) -> bool:
     return not _sqlite_trusted(status.st_uid) and not (grouped and not status.st_mode & 0o007)
 
 
-def _sqlite_foreign_owner(path: str) -> Optional[Tuple[str, int]]:
+def _sqlite_foreign_owner(path: str, shared: bool = True) -> Optional[Tuple[str, int]]:
     """The name and owner uid of the other user's symbolic link or file, in the place of the SQLite file ``path``
-    or of its ``-wal`` or ``-shm``, that ``_sqlite_refusal`` refuses; None if there is none (or not on POSIX)."""
+    or of its ``-wal`` or ``-shm``, that ``_sqlite_refusal`` refuses; None if there is none (or not on POSIX).
+    Without ``shared``, a file another user owns is one whatever its group (a command's check: its owner could
+    swap it for a link, which a group shared with the app's second service does nothing against)."""
     if getattr(os, 'geteuid', None) is None:
         return None
     for name in (path, path + '-wal', path + '-shm'):
@@ -8659,7 +8717,7 @@ def _sqlite_foreign_owner(path: str) -> Optional[Tuple[str, int]]:
             continue
         if stat.S_ISLNK(link.st_mode) and not _sqlite_trusted(link.st_uid):
             return name, link.st_uid
-        if _sqlite_foreign(status):
+        if _sqlite_foreign(status) or not (shared or _sqlite_trusted(status.st_uid)):
             return name, status.st_uid
     return None
 
@@ -14932,7 +14990,7 @@ class _Jwks:
                       _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
             log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
-                      _escape(_mask_urls(str(result['error'])))[:200])
+                      self._shown_error(result['error']))
         else:
             log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
                       self._kids(result['keys']))
@@ -14951,7 +15009,7 @@ class _Jwks:
                 result['error'] = error
                 abandoned = result.get('abandoned')
                 if not result.get('cut'):  # (a cut one's cause is the abandoning's, said already)
-                    self._failure = _escape(_mask_urls(str(error)))[:200]
+                    self._failure = self._shown_error(error)
             if result.get('unasked'):
                 self._report_unasked(result)
             elif abandoned is not None and not result.get('cut'):
@@ -14966,12 +15024,23 @@ class _Jwks:
         elif abandoned is not None:
             self._report_late(keys, time.monotonic() - abandoned)
 
+    def _shown_error(self, error: BaseException) -> str:
+        """Why a download failed, as a log line shows it: the JWKS URL's query and fragment masked wherever the
+        text repeats them, as the URL is (http.client quotes a URL's path and query alone, where
+        :func:`_mask_urls` sees no URL), then any URL's password, escaped and cut to 200 characters."""
+        text = str(error)
+        parts = urllib.parse.urlsplit(self.url)
+        for raw in (parts.query, parts.fragment):
+            if raw:
+                text = text.replace(raw, _redact_query(raw))
+        return _escape(_mask_urls(text))[:200]
+
     def _report_unasked(self, result: Dict[str, Any]) -> None:
         """Say how a download of ``_refresh`` went, which no request waited for."""
         if 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
                            'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
-                           _escape(_mask_urls(str(result['error'])))[:200], self.refresh_after)
+                           self._shown_error(result['error']), self.refresh_after)
             return
         self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
                        'kids: %s', len(result['keys']), self.refresh_after, self._kids(result['keys']))
@@ -14993,7 +15062,7 @@ class _Jwks:
         connecting then, or looking up the host: one that had a connection was cut, which says nothing more)."""
         self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
                        'the download stopped waiting (%gs); the keys fetched before are kept)',
-                       _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
+                       _escape(_mask_urls(self.url))[:200], self._shown_error(error), late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
@@ -17409,7 +17478,7 @@ class _EarlyChecks:
     """
 
     def __init__(self, config: Config, log: RequestLog, csrf: Optional[CsrfGuard], router: Any) -> None:
-        #: ``max_body_size``: the largest body answered; 0: no limit.
+        #: ``max_body_size``: the largest body answered (at least 1).
         self.max_body_size = config['max_body_size']
         #: ``max_header_size``: the largest request header answered; 0: no limit.
         self.max_header_size = config['max_header_size']
@@ -20348,13 +20417,39 @@ document.getElementById('logout').addEventListener('click', () => call('POST', '
 """
 
 
+#: The character Bottle's ``load_config`` interpolates (configparser's ``%(name)s`` on 0.12, ``${name}`` on 0.13).
+_INI_SPECIAL = '%' if bottle.__version__.startswith('0.12') else '$'
+
+
+def _load_config_file(app: bottle.Bottle, path: str) -> None:
+    """``app.config.load_config(path)``, but a value configparser cannot interpolate is a ConfigError naming the
+    key and its section (the caller names the file) and saying to double the character: configparser's own
+    message repeats the value from that character on (a Redis password's end, ``'$secret@127.0.0.1/0'``), and
+    one for a ``${name}`` that names nothing repeats it whole.  The value is shown as the log shows it."""
+    import configparser
+    try:
+        app.config.load_config(path)
+    except configparser.InterpolationError as error:
+        raw = configparser.RawConfigParser(allow_no_value=True)
+        try:
+            raw.read(path)
+            shown = _redacted(error.option, raw.get(error.section, error.option))
+        except (configparser.Error, OSError, ValueError):  # (the file changed since)
+            shown = '***'
+        raise ConfigError("the value of %s in [%s]%s holds a %s that bottle %s's load_config takes for the start of "
+                          "configparser's interpolation (a reference to another value): write each %s in the file's "
+                          "values as %s" % (error.option, error.section, '' if shown in ('***', None) else ', %r,' % shown,
+                                            _INI_SPECIAL, '0.12' if _INI_SPECIAL == '%' else '0.13', _INI_SPECIAL,
+                                            _INI_SPECIAL * 2)) from None
+
+
 def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     """A small app that shows every feature, on one page that explains what happened."""
     app = bottle.Bottle()
     overrides: Dict[str, Any] = {}
     username = password = ''
     if config_file:
-        app.config.load_config(config_file)
+        _load_config_file(app, config_file)
         if not any(_is_canister_key(key) for key in app.config):  # (the wrong file, or an empty section)
             warnings.warn("--config %s sets no key of a [canister] section: the demo runs on canister's defaults"
                           % config_file, CanisterWarning, stacklevel=2)
@@ -20860,7 +20955,7 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
     except OSError as error:
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
     try:
-        app.config.load_config(path)
+        _load_config_file(app, path)
     except (configparser.Error, ValueError) as error:  # not an ini file, or not text in the locale's codec
         raise ConfigError('--config %s: %s' % (path, error)) from None
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
@@ -20940,11 +21035,12 @@ def _check_session_file(url: str, args: Any) -> None:
 def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
     """ConfigError if the SQLite file ``path`` of ``url`` is one the app would refuse (``_sqlite_refusal``), before
     the command opens it.  Another user's (the app's user, as a rule, when root runs the command) is not opened
-    either, by root neither: its owner could swap it, between the check and the opening, for a link to a database
-    of root's (which the store would give canister's table), or write into it what this process reads.  Run as the
-    owner, the command opens it as the app does: the error says how (``sudo -u``), never to change the file's
+    either, by root neither, even in a group of this process's (which the app takes, root's own among them): its
+    owner could swap it, between the check and the opening, for a link to a database of root's (which the store
+    would give canister's table), or write into it what this process reads.  Run as the owner, the command opens it
+    as the app does: the error says how (``sudo -u``), never to change the file's
     owner (the app could no longer open it) nor to delete it (the command makes no file)."""
-    foreign = _sqlite_foreign_owner(path)
+    foreign = _sqlite_foreign_owner(path, shared=False)
     if foreign is None:
         refusal = _sqlite_refusal(path, command=True)
         if refusal:

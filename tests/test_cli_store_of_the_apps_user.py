@@ -174,6 +174,31 @@ def test_a_file_others_may_write_is_refused_with_chmod_advice_and_no_delete_nor_
     assert run_canister('tidy-sessions', '--store', url).returncode == 0
 
 
+@pytest.mark.parametrize('command', sorted(COMMANDS))
+def test_root_refuses_another_users_file_in_roots_group_and_leaves_it_unchanged(tmp_path, command):
+    """A file of the app's user in group root, 0600 (or 0660, shared with a second service), is no less another
+    user's: root ran end-sessions on it and wrote into it, where its owner could have swapped it for a link."""
+    path = tmp_path / 'sessions.db'
+    url = 'sqlite:///%s' % path
+    client_of_the_app(url).get('/login')
+    os.chown(path, NOBODY, 0)
+    before, files = os.stat(path), sorted(os.listdir(tmp_path))
+    result = run_canister(command, *COMMANDS[command], '--store', url)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert ("%s: %s is owned by another user, nobody (uid %d), not by this process's (uid 0) nor root" % (url, path, NOBODY)
+            in result.stderr)
+    after = os.stat(path)
+    assert (after.st_uid, after.st_gid, after.st_mtime_ns, after.st_size) == (NOBODY, 0, before.st_mtime_ns, before.st_size)
+    assert sorted(os.listdir(tmp_path)) == files
+
+
+def test_the_readme_says_a_command_refuses_another_users_file_whatever_its_group():
+    section = readme_section('## Command line')
+    assert ('Run as another user, root included, a command refuses the file, whatever its group (a file shared with '
+            'a group of the app\'s, which the app takes, is still its owner\'s to swap), as the app refuses another '
+            'user\'s') in section
+
+
 def test_the_readme_says_to_run_the_commands_as_the_apps_user_with_sudo_u():
     section = readme_section('## Command line')
     assert ("Run `tidy-sessions`, `sessions` and `end-sessions` as the user the app runs as, the owner of its SQLite "

@@ -409,7 +409,84 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     assert 'pa55word' not in str(error.value)
 
 
+@pytest.mark.parametrize('url, shown, expected', [
+    ('https://idp.example:99999/keys?api_key=hunter2', 'https://idp.example:99999/keys?api_key=***',
+     "'99999' is not a port number: use 1 to 65535"),
+    ('http://idp.example:abc/keys?api_key=hunter2', 'http://idp.example:abc/keys?api_key=***',
+     "'abc' is not a port number: use 1 to 65535"),
+    ('https://idp.example:0/keys?api_key=hunter2', 'https://idp.example:0/keys?api_key=***',
+     "'0' is not a port number: use 1 to 65535"),
+    ('https://:443/keys?api_key=hunter2', 'https://:443/keys?api_key=***', 'the URL names no host'),
+    ('https://idp.example/my keys?api_key=hunter2', 'https://idp.example/my keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/keys?api_key=hun ter2', 'https://idp.example/keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/keys?api_key=hunter2\x01', 'https://idp.example/keys?api_key=***',
+     'a URL holds no whitespace or control character: percent-encode it (a space as %20)'),
+    ('https://idp.example/kéys?api_key=hunter2', 'https://idp.example/kéys?api_key=***',
+     "a URL's path and query are written in ASCII: percent-encode the other characters"),
+])
+def test_a_jwks_url_urllib_could_never_fetch_is_refused_at_install_its_query_masked(tmp_path, url, shown, expected):
+    app = bottle.Bottle()
+    with pytest.raises(canister.ConfigError) as error:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url))
+    assert str(error.value) == 'canister.auth_jwt_jwks_url = %r is not valid: %s' % (shown, expected)
+    assert 'hunter2' not in str(error.value) and 'ter2' not in str(error.value)
+
+
+@pytest.mark.parametrize('url', ['https://[::1]:8443/keys', 'https://idp.example/keys?tenant=7',
+                                 'https://café.example/keys'])
+def test_a_jwks_url_with_a_port_an_ipv6_address_a_query_or_a_name_outside_ascii_installs(tmp_path, url):
+    app = bottle.Bottle()
+    plugin = canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        app.install(plugin)
+    try:
+        assert plugin.config['auth_jwt_jwks_url'] == url
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_says_which_jwks_urls_are_refused_at_install():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ('one with a user name or password in it is refused at install, since they could not be sent, and so is '
+            'one urllib could never fetch: with no host, a port other than 1 to 65535, whitespace or a control '
+            'character, or a character outside ASCII but in its host') in readme
+
+
 # -- numbers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('value', [0, '0', ' 0'])
+def test_a_max_body_size_of_0_which_would_refuse_every_body_is_refused_at_install(tmp_path, value):
+    app = bottle.Bottle()
+    with pytest.raises(canister.ConfigError) as error:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), max_body_size=value))
+    assert str(error.value) == (
+        'canister.max_body_size = %r is not valid: expected a number >= 1: 0 would answer 413 to every request with a '
+        'body, not lift the limit as 0 does for max_form_parts; for no limit, write a size no body reaches '
+        '(1099511627776 is 1 TiB)' % value)
+
+
+def test_a_max_body_size_of_1_installs_and_answers_a_2_byte_body_413(tmp_path):
+    app = bottle.Bottle()
+    app.catchall = False
+    app.install(canister.Canister(log_path=str(tmp_path / 'logs'), max_body_size=1))
+    try:
+        app.post('/echo', callback=lambda: 'ok')
+        web = client(app)
+        assert web.post('/echo', 'a', content_type='text/plain').text == 'ok'
+        web.post('/echo', 'ab', content_type='text/plain', status=413)
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_table_says_max_body_size_is_at_least_1_and_why_0_is_refused():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ('| `max_body_size` | `10485760` | bytes, at least 1; a larger body gets 413 (from its Content-Length, or '
+            'once a chunked body passes it); 0 is refused, since it would refuse every body, not lift the limit |'
+            ) in readme
+
 
 @pytest.mark.parametrize('key, value, why', [
     ('session_timeout', 2.9, 'expected an integer'),             # no silent 2
@@ -448,6 +525,15 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
                                    'other than ASCII'),                # an Arabic-Indic three, which int() takes
     ('session_timeout', '\uff19\uff10', 'expected an integer written with the digits 0-9'),  # fullwidth 90
     ('log_slow', '\u0968.5', 'expected a finite number written with the digits 0-9'),     # float() takes it as 2.5
+    ('session_timeout', '1_000', "expected an integer written with the digits 0-9: '1_000' holds a _ (write 1000)"),
+    ('session_timeout', '+5', "expected an integer written with the digits 0-9: '+5' starts with + (write 5)"),
+    ('max_body_size', '10_485_760', "expected an integer written with the digits 0-9: '10_485_760' holds a _ "
+                                    '(write 10485760)'),
+    ('log_days', ' +7', "expected an integer written with the digits 0-9: ' +7' starts with + (write 7)"),
+    ('log_slow', '+1.5', "expected a finite number written with the digits 0-9: '+1.5' starts with + (write 1.5)"),
+    ('auth_jwt_jwks_timeout', '0.2_5', "expected a finite number written with the digits 0-9: '0.2_5' holds a _ "
+                                       '(write 0.25)'),
+    ('session_timeout', '+x', 'expected an integer'),
 ])
 def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
     with pytest.raises(canister.ConfigError) as caught:
@@ -472,6 +558,22 @@ def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
     plugin = canister.Canister(log_path=str(tmp_path), **{key: value})
     bottle.Bottle().install(plugin)
     assert plugin.config[key] == parsed and type(plugin.config[key]) is type(parsed)
+
+
+@pytest.mark.parametrize('key', ['session_timeout', 'max_form_parts', 'session_new_max', 'log_days'])
+def test_an_ini_number_with_an_underscore_or_a_plus_is_refused_for_every_key_alike(tmp_path, key):
+    for text, problem in (('1_000', 'holds a _ (write 1000)'), ('+5', 'starts with + (write 5)')):
+        app = app_with_ini(tmp_path, '[canister]\nlog_path = %s\n%s = %s\n' % (tmp_path / 'logs', key, text))
+        with pytest.raises(canister.ConfigError) as caught:
+            app.install(canister.Canister())
+        assert str(caught.value) == ("canister.%s = %r is not valid: expected an integer written with the digits 0-9: "
+                                     "%r %s" % (key, text, text, problem))
+
+
+def test_the_readme_says_an_underscore_and_a_leading_plus_are_refused():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ("so are a `_` between digits and a leading `+`, which `int()` and `float()` take too (`1_000`, `+5`), "
+            "`expected an integer written with the digits 0-9: '1_000' holds a _ (write 1000)`.") in readme
 
 
 def test_a_timedelta_in_the_app_config_is_taken_for_a_key_in_seconds(tmp_path):

@@ -12,11 +12,16 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, basic, client
+from helpers import ROOT, app_with_ini, basic, client, run_canister
+from servers import free_port
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 #: The character this bottle's load_config interpolates, and how it is written.
 SPECIAL = '%' if bottle.__version__.startswith('0.12') else '$'
+#: What the commands say of a value with SPECIAL written once (after the file and key it names).
+DOUBLE_IT = ("holds a {0} that bottle {1}'s load_config takes for the start of configparser's interpolation (a "
+             "reference to another value): write each {0} in the file's values as {0}{0}\n").format(
+                 SPECIAL, '0.12' if SPECIAL == '%' else '0.13')
 #: A Redis URL whose password holds a '/', written %2F as the README's Redis URLs ask.
 REDIS_URL = 'redis://:p%2Fw@127.0.0.1:1/0'
 BCRYPT_HASH = bcrypt.hashpw(b'bob-pw', bcrypt.gensalt(4)).decode()
@@ -71,3 +76,49 @@ def test_a_redis_url_written_as_the_readme_says_loads_and_installs(tmp_path):
         assert plugin.config['session_store'] == REDIS_URL
     finally:
         app.uninstall(True)
+
+
+def command(name: str, ini) -> list:
+    """The arguments of a command of canister's that reads ``ini`` as its ``--config``."""
+    extra = {'sessions': ['alice'], 'end-sessions': ['alice'], 'tidy-sessions': [],
+             'demo': ['--port', str(free_port())]}[name]
+    return [name, *extra, '--config', str(ini)]
+
+
+@pytest.mark.parametrize('name', ['sessions', 'end-sessions', 'tidy-sessions', 'demo'])
+def test_a_command_names_the_key_of_a_value_written_once_and_masks_its_redis_password(tmp_path, name):
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_store = redis://:hunter%ssecret@127.0.0.1/0\n' % SPECIAL)
+    result = run_canister(*command(name, ini), cwd=tmp_path, timeout=30)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ("python -m canister %s: --config %s: the value of session_store in [canister], "
+                             "'redis://:***@127.0.0.1/0', %s" % (name, ini, DOUBLE_IT))
+    assert 'secret' not in result.stderr and 'hunter' not in result.stderr
+
+
+@pytest.mark.parametrize('name', ['sessions', 'tidy-sessions', 'demo'])
+def test_a_command_names_the_key_of_a_secret_value_written_once_without_its_value(tmp_path, name):
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_store = sqlite:///s.db\nauth_basic_password = pw%s40secret\n' % SPECIAL)
+    result = run_canister(*command(name, ini), cwd=tmp_path, timeout=30)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister %s: --config %s: the value of auth_basic_password in [canister] %s'
+                             % (name, ini, DOUBLE_IT))
+
+
+def test_a_command_names_the_key_of_a_reference_to_no_value_without_repeating_the_value(tmp_path):
+    ini = tmp_path / 'app.ini'
+    reference = '%(nothing)s' if SPECIAL == '%' else '${nothing}'
+    ini.write_text('[app]\ndsn = postgres://bob:pw%ssecret@db.example/shop\n' % reference)
+    result = run_canister('tidy-sessions', '--config', str(ini), cwd=tmp_path, timeout=30)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ("python -m canister tidy-sessions: --config %s: the value of dsn in [app], "
+                             "'postgres://bob:***@db.example/shop', %s" % (ini, DOUBLE_IT))
+
+
+def test_the_readme_says_a_command_names_the_key_of_such_a_value_and_not_its_secrets():
+    section = README.split('\n## Configuration\n', 1)[1].split('\n## ', 1)[0]
+    assert ("configparser's message repeats the value from that character on, a password included; canister's "
+            "commands (`--config FILE`) instead name the file, the key and its section, say to double the "
+            "character, and show the value as the log would, a URL's password masked and a secret key's value "
+            "left out (exit status 1)") in section
