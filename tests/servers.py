@@ -29,6 +29,7 @@ answers) and HTTP as raw bytes over a socket (``raw_request``, ``status_of``,
 ``chunked``).
 """
 import atexit
+import contextlib
 import http.client
 import http.server
 import json
@@ -55,8 +56,9 @@ HOST = '127.0.0.1'
 
 __all__ = [
     'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'PortTaken', 'RedisServer', 'Response',
-    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during',
-    'port_was_taken', 'raw_request', 'redis_said_ready', 'redis_server_binary', 'start_on_a_free_port', 'status_of', 'wait_until',
+    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'held_port',
+    'pinged_during', 'port_was_taken', 'raw_request', 'redis_said_ready', 'redis_server_binary', 'start_on_a_free_port',
+    'status_of', 'wait_until',
 ]
 
 
@@ -109,6 +111,19 @@ def free_port(host=HOST):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def held_port(host=HOST, reuse_address=False):
+    """A port this process keeps bound, never listening, while the block runs: a connection to it is refused, and
+    neither another process's ``free_port()`` nor an outgoing connection's ephemeral port gets it meanwhile (a port
+    ``free_port()`` hands out may be taken by then).  With ``reuse_address``, a socket that turns address reuse on
+    (the demo's probe of its port) may bind it too; without, none may."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        if reuse_address:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, 0))
+        yield s.getsockname()[1]
 
 
 #: What redis-server (5 and 7), waitress, gevent and gunicorn write when the port they are to listen on is taken

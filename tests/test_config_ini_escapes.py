@@ -4,6 +4,7 @@ file written that way loads and installs on the bottle these tests run on (CI ru
 from __future__ import annotations
 
 import configparser
+import subprocess
 import warnings
 
 import argon2
@@ -13,7 +14,7 @@ import pytest
 
 import canister
 from helpers import ROOT, app_with_ini, basic, client, run_canister
-from servers import free_port
+from servers import held_port
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 #: The character this bottle's load_config interpolates, and how it is written.
@@ -78,18 +79,20 @@ def test_a_redis_url_written_as_the_readme_says_loads_and_installs(tmp_path):
         app.uninstall(True)
 
 
-def command(name: str, ini) -> list:
-    """The arguments of a command of canister's that reads ``ini`` as its ``--config``."""
-    extra = {'sessions': ['alice'], 'end-sessions': ['alice'], 'tidy-sessions': [],
-             'demo': ['--port', str(free_port())]}[name]
-    return [name, *extra, '--config', str(ini)]
+def refused(name: str, ini, cwd) -> subprocess.CompletedProcess:
+    """How ``python -m canister NAME`` ends when it reads ``ini`` as its ``--config``: the demo on a port this
+    process holds free for it (the demo looks at its port before it reads the file; a port ``free_port()``
+    handed out could meanwhile be taken by a server of a test run beside this one)."""
+    extra = {'sessions': ['alice'], 'end-sessions': ['alice'], 'tidy-sessions': []}
+    with held_port(reuse_address=True) as port:
+        return run_canister(name, *extra.get(name, ['--port', str(port)]), '--config', str(ini), cwd=cwd)
 
 
 @pytest.mark.parametrize('name', ['sessions', 'end-sessions', 'tidy-sessions', 'demo'])
 def test_a_command_names_the_key_of_a_value_written_once_and_masks_its_redis_password(tmp_path, name):
     ini = tmp_path / 'app.ini'
     ini.write_text('[canister]\nsession_store = redis://:hunter%ssecret@127.0.0.1/0\n' % SPECIAL)
-    result = run_canister(*command(name, ini), cwd=tmp_path, timeout=30)
+    result = refused(name, ini, tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr == ("python -m canister %s: --config %s: the value of session_store in [canister], "
                              "'redis://:***@127.0.0.1/0', %s" % (name, ini, DOUBLE_IT))
@@ -100,7 +103,7 @@ def test_a_command_names_the_key_of_a_value_written_once_and_masks_its_redis_pas
 def test_a_command_names_the_key_of_a_secret_value_written_once_without_its_value(tmp_path, name):
     ini = tmp_path / 'app.ini'
     ini.write_text('[canister]\nsession_store = sqlite:///s.db\nauth_basic_password = pw%s40secret\n' % SPECIAL)
-    result = run_canister(*command(name, ini), cwd=tmp_path, timeout=30)
+    result = refused(name, ini, tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr == ('python -m canister %s: --config %s: the value of auth_basic_password in [canister] %s'
                              % (name, ini, DOUBLE_IT))
@@ -110,7 +113,7 @@ def test_a_command_names_the_key_of_a_reference_to_no_value_without_repeating_th
     ini = tmp_path / 'app.ini'
     reference = '%(nothing)s' if SPECIAL == '%' else '${nothing}'
     ini.write_text('[app]\ndsn = postgres://bob:pw%ssecret@db.example/shop\n' % reference)
-    result = run_canister('tidy-sessions', '--config', str(ini), cwd=tmp_path, timeout=30)
+    result = refused('tidy-sessions', ini, tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr == ("python -m canister tidy-sessions: --config %s: the value of dsn in [app], "
                              "'postgres://bob:***@db.example/shop', %s" % (ini, DOUBLE_IT))

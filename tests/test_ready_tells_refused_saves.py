@@ -8,7 +8,7 @@ import redis
 
 import canister
 from helpers import client, count_route, read_log, readme_section, warning_lines
-from servers import free_port, wait_until
+from servers import held_port, wait_until
 from session_kit import FourMethodStore
 from test_store_problem import ready_app
 
@@ -22,21 +22,41 @@ def replicas_connected(server, count):
                what='the master to have %d replica(s) connected' % count)
 
 
+def replica_online(server, replica):
+    """Wait until ``replica`` has finished its sync with the master ``server``: its link up, and the master counting it
+    online (a replica the master lists as connected may still be loading its copy: a WAIT meanwhile waits for it)."""
+    wait_until(lambda: redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up'
+               and server.info('replication').get('slave0', {}).get('state') == 'online', 30,
+               what='the replica to be online again')
+
+
+@pytest.fixture
+def refusing_port():
+    """A port of 127.0.0.1 where nothing listens while the test runs: a connection there is refused (a port
+    ``free_port()`` handed out could meanwhile be taken by a server of a test run beside this one)."""
+    with held_port() as port:
+        yield port
+
+
 # -- session_redis_wait and the replicas connected -----------------------------------------------------------
 
 def test_the_ready_route_answers_503_while_the_only_replica_of_session_redis_wait_1_is_stopped(
         make_app, master_and_replica, log_dir):
     master, replica = master_and_replica
-    app, _ = ready_app(make_app, session_store=master.url, session_redis_wait=1)
+    # (a save the replica must confirm: its WAIT lasts up to 30 s, half the timeout, however slowly a loaded machine
+    # lets the replica answer; the save no replica can confirm goes to an app whose WAIT gives up after 0.5 s)
+    app, _ = ready_app(make_app, session_store=master.url, session_redis_wait=1, session_redis_timeout=60)
     count_route(app)
     web = client(app)
+    unconfirmed = client(count_route(make_app(session_store=master.url, session_redis_wait=1)))
+    unconfirmed.cookiejar = web.cookiejar   # (the same client: the same session)
     assert web.get('/count').text == '1'
     assert web.get('/ready').text == 'ready\n'
     replica.stop()
     server = redis.Redis(port=master.port)
     replicas_connected(server, 0)
     assert web.get('/ready', status=503).text == 'not ready\n'   # (before any save has failed)
-    web.get('/count?again', status=503)
+    unconfirmed.get('/count?again', status=503)
     assert 'saved the session but only 0 of 1 replica(s) confirmed it' in read_log(log_dir)
     assert not_ready_lines(log_dir) == [
         'canister.session_redis_wait = 1, but the master has 0 replica(s) connected: every save answers 503 (the '
@@ -46,6 +66,7 @@ def test_the_ready_route_answers_503_while_the_only_replica_of_session_redis_wai
     redis.Redis(port=replica.port).replicaof(replica.host, master.port)
     replicas_connected(server, 1)
     assert web.get('/ready').text == 'ready\n'
+    replica_online(server, replica)
     assert web.get('/count?again').text == '3'   # (the save that answered 503 was saved, unconfirmed)
 
 
@@ -77,9 +98,9 @@ def test_the_readme_says_the_ready_probe_tells_a_master_short_of_session_redis_w
 # -- a URL naming a read-only replica ----------------------------------------------------------------------
 
 @pytest.fixture
-def read_only_replica(redis_server):
+def read_only_replica(redis_server, refusing_port):
     """``redis_server`` made a read-only replica (of a master that is not there: it refuses every write)."""
-    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', free_port())
+    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', refusing_port)
     return redis_server
 
 
@@ -119,21 +140,22 @@ def test_the_ready_route_answers_200_once_the_replica_the_url_names_is_made_the_
 
 
 def test_a_replica_found_at_the_first_probe_after_an_install_without_redis_is_a_warning_then_once(
-        make_app, redis_server, log_dir):
+        make_app, redis_server, log_dir, refusing_port):
     redis_server.stop()
     with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
         app, plugin = ready_app(make_app, session_store=redis_server.url)
     redis_server.start()
-    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', free_port())
+    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', refusing_port)
     problems = [plugin.store_problem() for _ in range(2)]
     assert all('the server the URL names is a read-only replica' in problem for problem in problems), problems
     told = [line for line in warning_lines(log_dir) if 'names a read-only replica' in line]
     assert len(told) == 1, told
 
 
-def test_a_new_session_a_replica_refused_gets_no_warning_that_it_stays_in_the_store(make_app, redis_server, log_dir):
+def test_a_new_session_a_replica_refused_gets_no_warning_that_it_stays_in_the_store(
+        make_app, redis_server, log_dir, refusing_port):
     app = count_route(make_app(session_store=redis_server.url))
-    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', free_port())   # (after install: as after a failover)
+    redis.Redis(port=redis_server.port).replicaof('127.0.0.1', refusing_port)   # (after install: as after a failover)
     client(app).get('/count', status=503)
     log = read_log(log_dir)
     assert "You can't write against a read only replica" in log
@@ -149,12 +171,12 @@ def banner_line(log, key):
 def test_the_banner_names_a_redis_store_the_app_built_with_its_password_masked_and_its_own_timeout(
         make_app, redis_server, log_dir):
     url = 'redis://default:hunter2@127.0.0.1:%d/0' % redis_server.port   # (the default user has nopass: any password)
-    with pytest.warns(canister.CanisterWarning):
-        make_app(store=canister.RedisStore(url, timeout=0.25))
+    with pytest.warns(canister.CanisterWarning):   # (a timeout of its own, long enough for a loaded machine's Redis)
+        make_app(store=canister.RedisStore(url, timeout=30.0))
     log = read_log(log_dir)
     assert banner_line(log, 'session_store') == (
         "memory (not used: the store in use is RedisStore(redis://default:***@127.0.0.1:%d/0, prefix='canister:session:', "
-        "wait=0, timeout=0.25), given as Canister(store=...))" % redis_server.port)
+        "wait=0, timeout=30.0), given as Canister(store=...))" % redis_server.port)
     assert banner_line(log, 'session_redis_timeout') == '1.0 (not used: the store is given as Canister(store=...))'
     assert 'hunter2' not in log
     [nopass] = [line for line in warning_lines(log_dir) if 'nopass' in line]
@@ -187,7 +209,8 @@ def test_a_custom_stores_check_problem_is_worded_for_what_canister_knows_of_it(m
     assert 'answer 503 until it is back' not in warning
 
 
-def test_a_built_in_stores_check_problem_still_says_requests_answer_503_until_it_is_back(make_app, log_dir):
+def test_a_built_in_stores_check_problem_still_says_requests_answer_503_until_it_is_back(
+        make_app, log_dir, refusing_port):
     with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
-        make_app(session_store='redis://127.0.0.1:%d/0' % free_port())   # (no server there: refused)
+        make_app(session_store='redis://127.0.0.1:%d/0' % refusing_port)   # (no server there: refused)
     assert any('requests that need a session answer 503 until it is back' in line for line in warning_lines(log_dir))
