@@ -148,11 +148,30 @@ def plain_timeout(url: str, request: Any) -> Tuple[int, Callable[[], None]]:
 
     Memory and SQLite time sessions by canister's clock: it is stopped (fixture ``clock``), so the session lives
     its 1 s however slowly a loaded machine answers, and the 1.4 s pass when the clock is moved on.  Redis times
-    them by its own clock: 3 s, room for those few requests on a loaded machine, and a real wait of 3.4 s."""
+    them by its own clock, which no test stops: 30 s, which no load uses up in a few requests, and going past it
+    expires at once every key Redis would have expired within 30.4 s (see :func:`_expire_within`), those of a
+    session that has only the plain timeout left among them, while one still remembered for longer stays."""
     if url.startswith('redis'):
-        return 3, lambda: time.sleep(3.4)
+        return 30, lambda: _expire_within(url, 30.4)
     clock = request.getfixturevalue('clock')
     return 1, lambda: clock.advance(1.4)
+
+
+def _expire_within(url: str, seconds: float) -> None:
+    """What ``seconds`` of Redis' clock do to the keys of the Redis at ``url``: each that expires within them is
+    expired now (``PEXPIRE 1``: Redis itself removes it); keys with a longer life, or none, stay."""
+    import redis
+    connection = redis.Redis.from_url(url)
+    try:
+        for key in connection.scan_iter(count=1000):
+            if 0 <= connection.pttl(key) <= seconds * 1000:
+                connection.pexpire(key, 1)
+        deadline = time.monotonic() + 30
+        while any(0 <= connection.pttl(key) <= 1 for key in connection.scan_iter(count=1000)):
+            assert time.monotonic() < deadline, 'Redis kept keys expired a millisecond after'
+            time.sleep(0.01)
+    finally:
+        connection.close()
 
 
 def plugin_of(app: Any) -> canister.Canister:

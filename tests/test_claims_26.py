@@ -540,18 +540,31 @@ def test_a_form_logins_mapping_may_hold_stored_forms_as_bytes(make_app, serve):
 # "A request that only read a session leaves it the length another request gave it meanwhile" (Writing a store)
 
 class NeverShorteningTouch(DictStore):
-    """The four required methods, ``touch`` extending a live session's life and never shortening it."""
+    """The four required methods, ``touch`` extending a live session's life and never shortening it; expiry on
+    canister's clock (as :class:`AtomicDictStore`), so that a test can stop it."""
+
+    def load(self, sid: str) -> Optional[str]:
+        self.calls.append('load')
+        record, expiry = self.records.get(sid, ('', 0.0))
+        return record if record and (not expiry or expiry > canister._now()) else None
+
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self.calls.append('save')
+        self.records[sid] = (record, canister._now() + ttl if ttl > 0 else 0.0)
 
     def touch(self, sid: str, ttl: float) -> None:
         self.calls.append('touch')
         if self.load(sid) is not None:
             record, expiry = self.records[sid]
-            self.records[sid] = (record, 0.0 if ttl <= 0 or not expiry else max(expiry, time.time() + ttl))
+            self.records[sid] = (record, 0.0 if ttl <= 0 or not expiry else max(expiry, canister._now() + ttl))
 
 
-def _read_held_across_remember(make_app, serve_with_gates, store, timeout: int, remembered: int) -> Browser:
+def _read_held_across_remember(make_app, serve_with_gates, clock, store, timeout: int, remembered: int) -> Browser:
     """A session (``cart`` = 3) with ``session_timeout = timeout``; a request that only reads it is held while
-    another one calls ``remember(remembered)``, then finishes; the browser, once the shorter length is past."""
+    another one calls ``remember(remembered)``, then finishes; the browser, once the shorter length is past.
+
+    The stores time sessions by canister's clock, stopped (``clock``): the requests take none of the session's
+    length however slowly a loaded machine answers them, and the clock is moved past the shorter length."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', canister.CanisterWarning)   # (a store without an atomic update)
         app = gated_app(make_app, None, store=store, session_timeout=timeout)
@@ -560,26 +573,27 @@ def _read_held_across_remember(make_app, serve_with_gates, store, timeout: int, 
     release = hold_request(app, origin, browser.sid, '/hold?name=a')
     assert Browser(origin, browser.sid).get('/remember?seconds=%d' % remembered).status == 200
     assert release().status == 200
-    time.sleep(min(timeout, remembered) + 0.4)   # past the shorter of the two lengths, well within the longer
+    clock.advance(min(timeout, remembered) + 0.4)   # past the shorter of the two lengths, well within the longer
     return browser
 
 
 @pytest.mark.parametrize('store', [AtomicDictStore, NeverShorteningTouch])
 def test_a_read_held_across_a_longer_remember_leaves_the_longer_length_with_an_atomic_update_or_a_never_shortening_touch(
-        make_app, serve_with_gates, store):
-    # (3 s, not 1: the session, made with this length, is to live until the remember, three requests later)
-    browser = _read_held_across_remember(make_app, serve_with_gates, store(), timeout=3, remembered=600)
+        make_app, serve_with_gates, clock, store):
+    browser = _read_held_across_remember(make_app, serve_with_gates, clock, store(), timeout=3, remembered=600)
     assert browser.read() == [None, {'cart': '3'}]
 
 
 def test_a_read_held_across_a_shorter_remember_leaves_the_shorter_length_with_an_atomic_update(
-        make_app, serve_with_gates):
-    browser = _read_held_across_remember(make_app, serve_with_gates, AtomicDictStore(), timeout=3600, remembered=1)
+        make_app, serve_with_gates, clock):
+    browser = _read_held_across_remember(make_app, serve_with_gates, clock, AtomicDictStore(), timeout=3600,
+                                         remembered=1)
     assert browser.read() == [None, {}]
 
 
-def test_a_read_held_across_a_shorter_remember_gives_session_timeout_back_with_only_touch(make_app, serve_with_gates):
-    browser = _read_held_across_remember(make_app, serve_with_gates, NeverShorteningTouch(), timeout=3600,
+def test_a_read_held_across_a_shorter_remember_gives_session_timeout_back_with_only_touch(make_app, serve_with_gates,
+                                                                                          clock):
+    browser = _read_held_across_remember(make_app, serve_with_gates, clock, NeverShorteningTouch(), timeout=3600,
                                          remembered=1)
     assert browser.read() == [None, {'cart': '3'}]
 

@@ -113,10 +113,39 @@ def assert_counter_shared_by_workers(app, n=30):
     assert set(pids) <= set(app.pids()), 'answered by pids not in the server: %r' % pids
 
 
-def assert_quick_clear_503(response):
+def quick(send, url):
+    """``send()``'s answer, taken within MAX_503_SECONDS.  Sent again (3 rounds at most) only when another job's load
+    spoiled the round: a ``/ping`` of the same app sent right after it (no session, no store) took a second or more
+    too.  A product that waits on the store answers ``/ping`` at once and fails in the first round."""
+    for _ in range(3):
+        response = send()
+        if response.elapsed < MAX_503_SECONDS:
+            return response
+        baseline = Client(url).get('/ping')
+        if baseline.elapsed < 1.0:
+            break
+    raise AssertionError('%s took %.2fs (limit %.1fs), a /ping right after it %.2fs'
+                         % (response, response.elapsed, MAX_503_SECONDS, baseline.elapsed))
+
+
+def quick_ping(client):
+    """``client``'s ``GET /ping``, 200 within MAX_503_SECONDS: measured again (3 rounds at most) when slower, since
+    only load slows it in one round and not the next (one waiting in line behind the store waits in each)."""
+    for _ in range(3):
+        ping = client.get('/ping')
+        assert ping.status == 200, ping
+        if ping.elapsed < MAX_503_SECONDS:
+            return ping
+    raise AssertionError('/ping took %.2fs (limit %.1fs) in 3 rounds' % (ping.elapsed, MAX_503_SECONDS))
+
+
+def assert_quick_clear_503(send, url):
+    """``send()`` answers a clear 503 (see :func:`quick` for the time it may take)."""
+    assert_clear_503(quick(send, url))
+
+
+def assert_clear_503(response):
     assert response.status == 503, response
-    assert response.elapsed < MAX_503_SECONDS, (
-        '503 took %.2fs (limit %.1fs)' % (response.elapsed, MAX_503_SECONDS))
     text = response.text
     low = text.lower()
     assert 'traceback' not in low, text
@@ -286,12 +315,10 @@ def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survi
 
     unstarted_redis_server.stop()
     for _ in range(4):  # several, so that both workers meet the outage
-        assert_quick_clear_503(client.get('/count'))
-        assert_quick_clear_503(client.get('/peek'))
-        assert_quick_clear_503(Client(app.url).get('/count'))  # a new visitor
-        ping = client.get('/ping')
-        assert ping.status == 200, ping
-        assert ping.elapsed < MAX_503_SECONDS
+        assert_quick_clear_503(lambda: client.get('/count'), app.url)
+        assert_quick_clear_503(lambda: client.get('/peek'), app.url)
+        assert_quick_clear_503(lambda: Client(app.url).get('/count'), app.url)  # a new visitor
+        quick_ping(client)
     assert client.cookies.get(COOKIE) == cookie, 'the outage changed the session cookie'
 
     unstarted_redis_server.start()  # same port, same dir: the AOF brings the data back
@@ -314,7 +341,7 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
 
     client = Client(app.url)
     for _ in range(4):
-        assert_quick_clear_503(client.get('/count'))
+        assert_quick_clear_503(lambda: client.get('/count'), app.url)
         assert client.get('/ping').status == 200
 
     unstarted_redis_server.start()
@@ -334,11 +361,9 @@ def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
 
     unstarted_redis_server.freeze()  # SIGSTOP: connections are accepted, never answered
     try:
-        assert_quick_clear_503(client.get('/count'))
-        assert_quick_clear_503(Client(app.url).get('/count'))
-        ping = client.get('/ping')
-        assert ping.status == 200, ping
-        assert ping.elapsed < MAX_503_SECONDS
+        assert_quick_clear_503(lambda: client.get('/count'), app.url)
+        assert_quick_clear_503(lambda: Client(app.url).get('/count'), app.url)
+        quick_ping(client)
     finally:
         unstarted_redis_server.thaw()
 
@@ -363,26 +388,27 @@ def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_
             if round_:
                 time.sleep(1.1)  # past the second of quick answers: the next request waits a timeout again
             first = client.get('/count')
-            assert_quick_clear_503(first)
+            assert_clear_503(first)
             assert first.elapsed >= 0.9  # this one waited for its timeout
             others = [client.get('/count') for _ in range(4)] + [Client(app.url).get('/count')]
             ping = client.get('/ping')
             for response in others:  # (each waiting a timeout of its own, the rest would take 0.9 s or more each)
-                assert_quick_clear_503(response)
+                assert_clear_503(response)
                 assert response.headers.get('Retry-After') == '1'
             assert ping.status == 200
-            if max(response.elapsed for response in others) < 0.5:
+            if first.elapsed < MAX_503_SECONDS and max(response.elapsed for response in others) < 0.5:
                 break
     finally:
         unstarted_redis_server.thaw()
         thawed = time.monotonic()
+    assert first.elapsed < MAX_503_SECONDS, first.elapsed
     assert max(response.elapsed for response in others) < 0.5, [round(r.elapsed, 2) for r in others]
 
     for round_ in range(3):  # (a thaw again only when another job's load slowed the way back: a back-off of its
         if round_:           # own, or a connection left broken, would take longer in every round)
             unstarted_redis_server.freeze()
             try:
-                assert_quick_clear_503(client.get('/count'))  # (its timeout, then the second of quick answers)
+                assert_quick_clear_503(lambda: client.get('/count'), app.url)  # (its timeout, then the quick second)
             finally:
                 unstarted_redis_server.thaw()
                 thawed = time.monotonic()
