@@ -14990,7 +14990,7 @@ class _Jwks:
                       _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
             log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
-                      self._shown_error(result['error']))
+                      self._failure_of(result['error']))
         else:
             log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
                       self._kids(result['keys']))
@@ -15009,7 +15009,7 @@ class _Jwks:
                 result['error'] = error
                 abandoned = result.get('abandoned')
                 if not result.get('cut'):  # (a cut one's cause is the abandoning's, said already)
-                    self._failure = self._shown_error(error)
+                    self._failure = self._failure_of(error)
             if result.get('unasked'):
                 self._report_unasked(result)
             elif abandoned is not None and not result.get('cut'):
@@ -15023,6 +15023,14 @@ class _Jwks:
             self._report_unasked(result)
         elif abandoned is not None:
             self._report_late(keys, time.monotonic() - abandoned)
+
+    def _failure_of(self, error: BaseException) -> str:
+        """Why the download a request waited for failed, in its lines: its socket's own timeout (the same ``timeout``,
+        which a loaded machine can make end a moment before the request stops waiting) is said as a download given up
+        at that timeout is, ``no complete answer within 5s``; any other error as :meth:`_shown_error` shows it."""
+        if isinstance(getattr(error, 'reason', error), (socket.timeout, TimeoutError)):
+            return 'no complete answer within %gs' % self.timeout
+        return self._shown_error(error)
 
     def _shown_error(self, error: BaseException) -> str:
         """Why a download failed, as a log line shows it: the JWKS URL's query and fragment masked wherever the
