@@ -289,20 +289,22 @@ def _reads_of_a_move_waiting_for_another(make_app: Any, serve: Any, log_dir: Any
     between the copy's reads of the old id while it waited, and the WARNING of the wait is logged."""
     store = canister.open_store('memory')
     first, _, release = _second_move_held_or_waiting(store)
-    app = gated_app(make_app, None, store=store)
-    origin = serve(app)
-    laptop = logged_in(origin, cart='1')
-    copy = Browser(origin, laptop.sid)
     reads: List[float] = []
     load = store.load
-    warned = len(warning_lines(log_dir))
+    watched: List[str] = []     # (the laptop's id, once it has one)
 
     def timed_load(sid, *args, **kwargs):
-        if sid == laptop.sid and first.is_set() and not release.is_set():
+        if sid in watched and first.is_set() and not release.is_set():
             reads.append(time.monotonic())
         return load(sid, *args, **kwargs)
 
-    store.load = timed_load
+    store.load = timed_load     # (before the install, which takes the store's methods once)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    laptop = logged_in(origin, cart='1')
+    watched.append(laptop.sid)
+    copy = Browser(origin, laptop.sid)
+    warned = len(warning_lines(log_dir))
     laptop_moved = in_background(lambda: laptop.get('/regenerate'))
     assert first.wait(30), 'the first move never reached its second step'
     copy_moved = in_background(lambda: copy.get('/regenerate'))
@@ -321,8 +323,9 @@ def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at
     reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
     held between its two steps for longer here).  A round is measured again only when another job's load
     stretched its sleeps (fewer reads, longer gaps): load never makes reads more frequent, so the bounds against
-    a busy loop hold of every round."""
-    for _ in range(3):
+    a busy loop hold of every round.  Up to eight rounds (about a second each): a loaded CI machine spoiled three
+    in a row."""
+    for _ in range(8):
         gaps = _reads_of_a_move_waiting_for_another(make_app, serve, log_dir)
         assert len(gaps) <= 40 and (gaps[6:] == [] or statistics.median(gaps[6:]) > 0.04), gaps  # no busy loop
         if len(gaps) >= 10 and min(gaps[:4]) < 0.025 and statistics.median(gaps[6:]) < 0.1:
