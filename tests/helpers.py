@@ -1188,3 +1188,30 @@ def with_notes_route(app: bottle.Bottle) -> bottle.Bottle:
 def load_user() -> str:
     """What a decorator of the app's own gives its handler: the logged-in user, else 'anonymous'."""
     return session.user or 'anonymous'
+
+
+class FourMethodStore:
+    """A session store of one's own with the four methods README "Writing a store" requires (load, save, touch,
+    delete) and nothing else (not a canister.SessionStore): records kept as text, every call noted in ``calls``."""
+
+    def __init__(self) -> None:
+        self.records: Dict[str, Tuple[str, float]] = {}
+        self.calls: List[str] = []
+
+    def load(self, sid: str) -> Any:
+        self.calls.append('load')
+        record, expiry = self.records.get(sid, ('', 0.0))
+        return record if record and (not expiry or expiry > time.time()) else None
+
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self.calls.append('save')
+        self.records[sid] = (record, time.time() + ttl if ttl > 0 else 0.0)
+
+    def touch(self, sid: str, ttl: float) -> None:
+        self.calls.append('touch')
+        if sid in self.records:
+            self.records[sid] = (self.records[sid][0], time.time() + ttl if ttl > 0 else 0.0)
+
+    def delete(self, sid: str) -> bool:
+        self.calls.append('delete')
+        return self.records.pop(sid, None) is not None
