@@ -800,9 +800,11 @@ def test_the_replica_warning_is_logged_once_when_threads_probe_at_once_each_paus
         app = counter_app(make_app, store=canister.RedisStore(client=client, wait=1))
         threading.settrace(pause_in_the_teller)
         try:
-            assert helpers.at_once([plugin_of(app).store_problem] * 4) == [None] * 4
+            problems = helpers.at_once([plugin_of(app).store_problem] * 4)
         finally:
             threading.settrace(None)
+        # (each probe says the store is not ready: every save would answer 503)
+        assert all('RedisStore(wait=1), but the master has 0 replica(s)' in problem for problem in problems), problems
         lines = [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
         assert len(lines) == 1, lines
     finally:
