@@ -1402,12 +1402,13 @@ _DOTTED_QUAD = re.compile(r'(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
 _QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
-#: Why a value with an inline comment is refused, given as a keyword argument (no ini file read it: the comment
-#: is in the Python string), and in the app's config.
-_COMMENT_KEYWORD = ('has an inline comment (whitespace then ; or #), which is part of the string given as a keyword '
-                    'argument: write the value without it')
-_COMMENT_CONFIG = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
-                   'of the value; put the comment on a line of its own')
+#: Why a value of the app's config with an inline comment is refused (read from an ini file by Bottle's
+#: load_config, which keeps the comment, or set in Python: which is not known); formatted with the key's name.  A
+#: keyword argument is taken as it is: no ini file read it, so whitespace then ``#`` is the value's own
+#: (``auth_basic_password='my pass #1'``).
+_COMMENT_CONFIG = ('has an inline comment (whitespace then ; or #): in an ini file, Bottle\'s load_config keeps it '
+                   'as part of the value, so put the comment on a line of its own; a value set in Python that holds '
+                   'one (a password) is taken as it is given as a keyword argument, Canister(%s=...)')
 #: Why a value in quotes is refused, given as a keyword argument (a Python string: the quotes are in it).
 _QUOTED_KEYWORD = 'is in quotes, which are part of the string given as a keyword argument: write it without them'
 #: Why, in the app's config (read from an ini file by Bottle's load_config, or set in Python: which is not known).
@@ -1415,11 +1416,11 @@ _QUOTED_CONFIG = ('is in quotes, which stay part of the value (Bottle\'s load_co
                   'which is not .env, TOML or YAML): write it without them')
 
 
-def _written_wrong(value: str, keyword: bool) -> str:
-    """Why a text value is refused for an inline comment or quotes ('' if it is not), worded for a ``keyword``
-    argument or for the app's config."""
-    if _INLINE_COMMENT.search(value):
-        return _COMMENT_KEYWORD if keyword else _COMMENT_CONFIG
+def _written_wrong(name: str, value: str, keyword: bool) -> str:
+    """Why the text value of the key ``name`` is refused for an inline comment (in the app's config only) or
+    quotes ('' if it is not), worded for a ``keyword`` argument or for the app's config."""
+    if not keyword and _INLINE_COMMENT.search(value):
+        return _COMMENT_CONFIG % name
     if _QUOTED.fullmatch(value.strip()):
         return _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
     return ''
@@ -2116,12 +2117,41 @@ def _shown_origin(origin: str) -> str:
     return _escape(_mask_url_value(origin))[:100]
 
 
+#: canister's keys whose names look secret but whose values are the path of a key's file, which is none: shown, but
+#: for a key's text given there in its place (``_is_key_text``).
+_KEY_FILE_KEYS = frozenset(('auth_jwt_public_key',))
+
+
+def _is_key_text(value: str) -> bool:
+    """True if ``value``, given where a key file's path goes, is a key's text instead: a PEM key (its
+    ``-----BEGIN`` line, or any line break, which no path holds), or the base64 of a DER key, 40 characters or
+    more (a PEM key's body, which starts with an ASN.1 SEQUENCE: byte 0x30, so its text with ``M``), in quotes
+    or not."""
+    if '-----BEGIN' in value or '\n' in value or '\r' in value:
+        return True
+    text = ''.join(value.split()).strip('"\'')
+    if len(text) < 40 or not text.startswith('M'):
+        return False
+    try:
+        return base64.b64decode(text, validate=True)[:1] == b'\x30'
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _shown_though_secret(key: str, value: Any) -> bool:
+    """True for the value of a key whose name looks secret but whose value is none: a switch, the cookie's name,
+    a key file's path."""
+    spec = KEYS.get(key)
+    return (key in _SHOWN_KEYS or (spec is not None and spec.parse is _as_bool)
+            or (key in _KEY_FILE_KEYS and isinstance(value, str) and not _is_key_text(value)))
+
+
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
     is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown;
-    nor is the name of the session cookie (``session_cookie``)."""
-    spec = KEYS.get(key)
-    if value and _is_secret_name(key) and key not in _SHOWN_KEYS and not (spec is not None and spec.parse is _as_bool):
+    nor is the name of the session cookie (``session_cookie``), nor the path of a key's file
+    (``auth_jwt_public_key``), which a key's text given in its place is not."""
+    if value and _is_secret_name(key) and not _shown_though_secret(key, value):
         return '***'
     if isinstance(value, str):
         return _mask_url_value(value) if key in _URL_KEYS else _mask_urls(value)
@@ -2356,10 +2386,10 @@ class Config(Dict[str, Any]):
     def _parse(spec: _Key, value: Any, bare: bool = False, keyword: bool = False) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
         is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``;
-        for an inline comment or quotes, worded for a ``keyword`` argument or for the app's config, which an ini
-        file or Python may fill)."""
+        for an inline comment, which a ``keyword`` argument may hold, or quotes, worded for a keyword argument or
+        for the app's config, which an ini file or Python may fill)."""
         if isinstance(value, str):
-            problem = _written_wrong(value, keyword)
+            problem = _written_wrong(spec.name, value, keyword)
             if problem:
                 shown = _redacted(spec.name, value)
                 raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
@@ -15371,14 +15401,14 @@ class JwtAuth:
     def _public_key(path: str) -> Any:
         _require('cryptography')
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
-        if '-----BEGIN' in path or '\n' in path:  # a key pasted in place of its file's path: maybe a private one
+        if '-----BEGIN' in path or '\n' in path or '\r' in path:  # a key pasted in place of its file's path
             raise ConfigError('canister.auth_jwt_public_key holds the text of a PEM key (not shown), not the path of '
                               'a file: save the provider\'s public key to a file and give its path')
         try:
             with open(path, 'rb') as handle:
                 key = load_pem_public_key(handle.read())
         except OSError as error:
-            if JwtAuth._is_key_text(path):  # a PEM key's base64 lines pasted without the markers
+            if _is_key_text(path):  # a PEM key's base64 lines pasted without the markers
                 raise ConfigError('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not the '
                                   'path of a file: the key takes a file path; save the provider\'s public key to a '
                                   'PEM file (its text between -----BEGIN PUBLIC KEY----- and -----END PUBLIC '
@@ -15392,21 +15422,10 @@ class JwtAuth:
                 return key
             raise ConfigError('canister.auth_jwt_public_key = %r: an RSA key of %d bits is refused, below the %d '
                               'bits that NIST SP 800-131A asks for (a key that short can be broken, and then tokens '
-                              'forged): sign with a key of %d bits or more' % (path, bits, _RSA_MIN_BITS, _RSA_MIN_BITS))
+                              'forged): sign with a key of %d bits or more'
+                              % (_redacted('auth_jwt_public_key', path), bits, _RSA_MIN_BITS, _RSA_MIN_BITS))
         raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
-                          % (path, failure)) from None
-
-    @staticmethod
-    def _is_key_text(value: str) -> bool:
-        """True if ``value`` (which names no file) is the base64 of a DER key, 40 characters or more: a PEM
-        key's body, which starts with an ASN.1 SEQUENCE (byte 0x30, so its text with ``M``)."""
-        text = ''.join(value.split())
-        if len(text) < 40 or not text.startswith('M'):
-            return False
-        try:
-            return base64.b64decode(text, validate=True)[:1] == b'\x30'
-        except (binascii.Error, ValueError):
-            return False
+                          % (_redacted('auth_jwt_public_key', path), failure)) from None
 
     def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
         """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
@@ -21068,12 +21087,22 @@ def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
         'file as the app does: %s' % (url, name, owner, uid, os.geteuid(), _as_owner(owner, url, args)))
 
 
+def _canister_as_run() -> List[str]:
+    """How this command's Python was given canister: the path of canister.py when run as a file
+    (``python /path/to/canister.py``), else ``-m canister``."""
+    if __name__ == '__main__' and __spec__ is None:  # (``-m canister`` gives the module a spec)
+        return [os.path.abspath(__file__)]
+    return ['-m', 'canister']
+
+
 def _as_owner(owner: str, url: str, args: Any) -> str:
     """The command line of ``args`` run as the user ``owner`` with ``sudo -u``, on the store ``url``: the
-    Python that runs this command, since sudo's ``PATH`` may find another; ``--store URL`` in place of a
-    ``--store-env`` (sudo drops the environment, and a ``sqlite:///`` URL holds no password)."""
+    Python that runs this command, since sudo's ``PATH`` may find another, and canister.py as it was run
+    (``_canister_as_run``: a checkout that is not installed, run as a file, where ``-m canister`` may find no
+    canister, or another); ``--store URL`` in place of a ``--store-env`` (sudo drops the environment, and a ``sqlite:///`` URL
+    holds no password)."""
     import shlex
-    words = ['sudo', '-u', owner, sys.executable or 'python', '-m', 'canister', args.command]
+    words = ['sudo', '-u', owner, sys.executable or 'python'] + _canister_as_run() + [args.command]
     if args.command != 'tidy-sessions':
         words.append(args.user if isinstance(args.user, str) else json.dumps(args.user, ensure_ascii=False))
     if args.config is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import pwd
 import shlex
+import shutil
+import subprocess
 import sys
 
 import bottle
@@ -22,7 +24,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import cookie_value, directory_of_nobody, in_child, readme_section, run_canister, with_cookie
+from helpers import ROOT, cookie_value, directory_of_nobody, in_child, readme_section, run_canister, with_cookie
 
 NOBODY = pwd.getpwnam('nobody').pw_uid
 COMMANDS = {'end-sessions': ['alice'], 'sessions': ['alice'], 'tidy-sessions': []}
@@ -156,6 +158,28 @@ def test_a_uid_without_a_name_is_given_to_sudo_as_hash_uid_and_a_store_from_the_
         """: sudo -u '#%d' %s -m canister end-sessions '{"iss": "https://idp.example/", "sub": "2481"}' --store %s\n"""
         % (uid, shlex.quote(sys.executable), url))
     assert os.stat(path).st_uid == uid
+
+
+@pytest.mark.parametrize('run_as', ['file', 'module'])
+def test_the_advice_runs_canister_as_the_command_was_run(tmp_path, run_as):
+    """A checkout that is not installed, run as ``python /path/to/canister.py``: the advice said ``-m canister``,
+    which there imports no canister, or another one.  It repeats the file's path; run as a module, ``-m canister``."""
+    checkout, elsewhere = tmp_path / 'checkout', tmp_path / 'elsewhere'
+    checkout.mkdir()
+    elsewhere.mkdir()
+    shutil.copy(ROOT / 'canister.py', checkout / 'canister.py')
+    path = tmp_path / 'sessions.db'
+    url = 'sqlite:///%s' % path
+    client_of_the_app(url).get('/login')
+    os.chown(path, NOBODY, NOBODY)
+    env = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
+    how = [str(checkout / 'canister.py')] if run_as == 'file' else ['-m', 'canister']
+    result = subprocess.run([sys.executable, *how, 'end-sessions', 'alice', '--store', url], capture_output=True,
+                            text=True, cwd=str(checkout if run_as == 'module' else elsewhere), env=env, timeout=60)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr.endswith(': sudo -u nobody %s %s end-sessions alice --store %s\n'
+                                  % (shlex.quote(sys.executable), ' '.join(how), url)), result.stderr
+    assert os.stat(path).st_uid == NOBODY
 
 
 def test_a_file_others_may_write_is_refused_with_chmod_advice_and_no_delete_nor_chown(tmp_path):

@@ -540,7 +540,7 @@ def test_the_banner_shows_the_values_in_use(make_app, log_dir):
                for text in said)
 
 
-def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, tmp_path):
+def test_the_banner_masks_passwords_secrets_and_tokens_and_shows_a_key_files_path(make_app, log_dir, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
@@ -553,9 +553,9 @@ def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, t
     said = messages(log)
     assert banner_setting('auth_basic_password', '***') in said
     assert banner_setting('auth_jwt_secret', '***') in said
-    assert banner_setting('auth_jwt_public_key', '***') in said
+    assert banner_setting('auth_jwt_public_key', str(key_file)) in said  # (a file's path is no secret)
     assert banner_setting('auth_basic_username', 'bob') in said
-    for secret in ('Pa55-plain-secret', 'jwt-shared-Secret-123', 'provider-key-file'):
+    for secret in ('Pa55-plain-secret', 'jwt-shared-Secret-123', pem.decode().splitlines()[1]):
         assert secret not in log
 
 
@@ -623,6 +623,22 @@ def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log
 def test_log_slow_zero_never_warns(make_app, log_dir):
     app = slow_app(make_app, 0.06, log_slow=0)
     client(app).get('/slow')
+    assert ' WARNING ' not in read_log(log_dir)
+
+
+def test_log_slow_zero_logs_a_served_slow_answer_at_info(log_dir, serve, uninstall_at_end):
+    """The README's table says log_slow 0 = never: over a real server, an answer of 0.3 s has its Response line
+    at INFO, and no WARNING is written."""
+    import urllib.request
+    app = uninstall_at_end(bottle.Bottle())
+    app.install(canister.Canister(log_path=str(log_dir), log_slow=0))
+    app.route('/slow', callback=lambda: time.sleep(0.3) or 'done')
+    with urllib.request.urlopen(serve(app) + '/slow', timeout=10) as answer:
+        assert (answer.status, answer.read()) == (200, b'done')
+    wait_until(lambda: 'Response: 200' in read_log(log_dir), 10)
+    response = [line for line in request_lines(read_log(log_dir)) if 'Response: ' in line]
+    timed = re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, response[0])
+    assert timed and int(timed.group(1)) >= 300, response
     assert ' WARNING ' not in read_log(log_dir)
 
 
