@@ -17518,8 +17518,9 @@ class _EarlyChecks:
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
         #: The checks, in the order they run.
-        self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._path, self._chunked_body,
-                        self._content_type, self._form_parts, self._preflight)
+        self._checks: Tuple[Callable[[_RequestContext], Optional[_PlainResponse]], ...] = (
+            self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._path, self._chunked_body,
+            self._content_type, self._form_parts, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -17719,6 +17720,36 @@ class _EarlyChecks:
         assert context.cors is not None
         return context.cors.preflight_response(context.environ, context.origin or '', self.router)
 
+
+#: The request headers bottle 0.12 misreads when they come empty, as 0.13 does not: its ``static_file`` compares
+#: an empty ``If-Modified-Since`` with the file's time (a TypeError: a 500) and answers an empty ``Range`` 416.
+#: Bottle 0.13 skips an empty one (``if ims:``, ``if range_header:``), as if it had not come.
+_EMPTY_HEADERS_BOTTLE_012_MISREADS = ('HTTP_IF_MODIFIED_SINCE', 'HTTP_RANGE')
+
+
+class _Bottle012EarlyChecks(_EarlyChecks):
+    """The early checks on bottle 0.12, which also drop an empty ``If-Modified-Since`` or ``Range`` from the
+    environ before Bottle sees it, so that ``static_file`` reads the request as 0.13 does (an empty header carries
+    no date and no range).  Chosen once, at install (``_EARLY_CHECKS``): 0.13's requests pay nothing for it."""
+
+    def __init__(self, config: Config, log: RequestLog, csrf: Optional[CsrfGuard], router: Any) -> None:
+        super().__init__(config, log, csrf, router)
+        self._checks += (self._empty_headers,)
+
+    def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
+        """True if a check may answer the request or change its environ: an empty header to drop too."""
+        return '' in map(context.environ.get, _EMPTY_HEADERS_BOTTLE_012_MISREADS) or super().needed(context, cookie)
+
+    @staticmethod
+    def _empty_headers(context: _RequestContext) -> None:
+        environ = context.environ
+        for key in _EMPTY_HEADERS_BOTTLE_012_MISREADS:
+            if environ.get(key) == '':
+                del environ[key]
+
+
+#: The early checks of the Bottle installed (``Canister.setup`` makes one): 0.12's drop the empty headers it misreads.
+_EARLY_CHECKS = _Bottle012EarlyChecks if bottle.__version__.startswith('0.12') else _EarlyChecks
 
 #: How the page Bottle writes to ``wsgi.errors`` starts when an error handler of the app raised.
 _BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
@@ -19630,7 +19661,7 @@ class Canister:
         # (the trusted origins are checked with csrf off too: nothing config-related fails later)
         trusted = _listed_origins(config['csrf_trusted_origins'], 'csrf_trusted_origins')
         self.csrf = CsrfGuard(self.cors, trusted) if config['csrf'] else None
-        self.early = _EarlyChecks(config, self.log, self.csrf, app.router)
+        self.early = _EARLY_CHECKS(config, self.log, self.csrf, app.router)
         plain, https = _security_headers(config)
         # (with Status-Code, which no answer has but one made with Starlette's status_code=, logged on that path)
         security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER, _STATUS_CODE_HEADER}
