@@ -1,14 +1,17 @@
-"""NaN and Infinity never reach a handler: not as a float or Decimal parameter, not in a JSON body."""
+"""NaN and Infinity never reach a handler that takes parameters: not as a float or Decimal parameter, not in a JSON
+body; a handler without parameters reads the body through Bottle, as the Security notes say."""
 from __future__ import annotations
 
+import json
 import re
 import time
 from decimal import Decimal
 from typing import List, Optional
 
+import bottle
 import pytest
 
-from helpers import client, read_log
+from helpers import client, read_log, readme_section
 from param_kit import assert_400_warned, post_json_text
 
 
@@ -72,6 +75,34 @@ def test_a_json_body_with_nan_or_infinity_is_not_json(make_app, log_dir, constan
     assert "parameter 'y'" in nested.text
     assert re.search(r' WARNING .*not valid JSON.*are not JSON values', read_log(log_dir))
 
+
+
+def test_nan_in_a_json_body_is_refused_where_the_handler_takes_parameters_and_not_where_it_takes_none(make_app):
+    notes = readme_section('## Security notes')
+    assert ('a JSON body holding `NaN` or `Infinity` anywhere is refused with 400 on a route whose handler takes '
+            'parameters, also when the handler reads it as `bottle.request.json`') in notes
+    assert ('A handler without parameters that reads `bottle.request.json` gets Bottle\'s reading of the body, where '
+            '`NaN` and `Infinity` are numbers') in notes
+    app = make_app()
+
+    @app.post('/with')
+    def with_a_parameter(dry_run: bool = False):
+        return {'body': repr(bottle.request.json)}
+
+    @app.post('/without')
+    def without_parameters():
+        return {'body': repr(bottle.request.json)}
+
+    c = client(app)
+    for constant in ('NaN', 'Infinity', '-Infinity'):
+        for body in ('[1, %s]' % constant, '{"amount": %s}' % constant):
+            refused = c.post('/with', body, content_type='application/json', expect_errors=True)
+            assert refused.status_int == 400, (body, refused)
+            assert 'are not JSON values' in refused.text
+            read = c.post('/without', body, content_type='application/json').json['body']
+            assert read == repr(json.loads(body)) and ('nan' in read or 'inf' in read), (body, read)
+    assert c.post('/without', '{"amount": NaN}', content_type='application/json').json == {'body': "{'amount': nan}"}
+    assert c.post('/with', '[1, 2.5]', content_type='application/json').json == {'body': '[1, 2.5]'}
 
 def test_naming_the_parameter_that_holds_nan_takes_one_pass_over_the_body(make_app):
     # 400 objects deep around a list of 100,000 numbers: a search that went over the list once per
