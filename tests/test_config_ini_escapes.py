@@ -4,7 +4,6 @@ file written that way loads and installs on the bottle these tests run on (CI ru
 from __future__ import annotations
 
 import configparser
-import subprocess
 import warnings
 
 import argon2
@@ -79,44 +78,41 @@ def test_a_redis_url_written_as_the_readme_says_loads_and_installs(tmp_path):
         app.uninstall(True)
 
 
-def refused(name: str, ini, cwd) -> subprocess.CompletedProcess:
-    """How ``python -m canister NAME`` ends when it reads ``ini`` as its ``--config``: the demo on a port this
-    process holds free for it (the demo looks at its port before it reads the file; a port ``free_port()``
-    handed out could meanwhile be taken by a server of a test run beside this one)."""
+def refused(name: str, text: str, cwd) -> str:
+    """What ``python -m canister NAME`` writes on stderr when it reads ``text`` as its ``--config``, ``app.ini`` in
+    ``cwd``, having checked that it ends with status 1 and writes nothing on stdout. The demo runs on a port this
+    process holds free for it (the demo looks at its port before it reads the file; a port ``free_port()`` handed
+    out could meanwhile be taken by a server of a test run beside this one)."""
+    ini = cwd / 'app.ini'
+    ini.write_text(text)
     extra = {'sessions': ['alice'], 'end-sessions': ['alice'], 'tidy-sessions': []}
     with held_port(reuse_address=True) as port:
-        return run_canister(name, *extra.get(name, ['--port', str(port)]), '--config', str(ini), cwd=cwd)
+        result = run_canister(name, *extra.get(name, ['--port', str(port)]), '--config', str(ini), cwd=cwd)
+    assert (result.returncode, result.stdout) == (1, '')
+    return result.stderr
 
 
 @pytest.mark.parametrize('name', ['sessions', 'end-sessions', 'tidy-sessions', 'demo'])
 def test_a_command_names_the_key_of_a_value_written_once_and_masks_its_redis_password(tmp_path, name):
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nsession_store = redis://:hunter%ssecret@127.0.0.1/0\n' % SPECIAL)
-    result = refused(name, ini, tmp_path)
-    assert (result.returncode, result.stdout) == (1, '')
-    assert result.stderr == ("python -m canister %s: --config %s: the value of session_store in [canister], "
-                             "'redis://:***@127.0.0.1/0', %s" % (name, ini, DOUBLE_IT))
-    assert 'secret' not in result.stderr and 'hunter' not in result.stderr
+    stderr = refused(name, '[canister]\nsession_store = redis://:hunter%ssecret@127.0.0.1/0\n' % SPECIAL, tmp_path)
+    assert stderr == ("python -m canister %s: --config %s: the value of session_store in [canister], "
+                      "'redis://:***@127.0.0.1/0', %s" % (name, tmp_path / 'app.ini', DOUBLE_IT))
+    assert 'secret' not in stderr and 'hunter' not in stderr
 
 
 @pytest.mark.parametrize('name', ['sessions', 'tidy-sessions', 'demo'])
 def test_a_command_names_the_key_of_a_secret_value_written_once_without_its_value(tmp_path, name):
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nsession_store = sqlite:///s.db\nauth_basic_password = pw%s40secret\n' % SPECIAL)
-    result = refused(name, ini, tmp_path)
-    assert (result.returncode, result.stdout) == (1, '')
-    assert result.stderr == ('python -m canister %s: --config %s: the value of auth_basic_password in [canister] %s'
-                             % (name, ini, DOUBLE_IT))
+    stderr = refused(name, '[canister]\nsession_store = sqlite:///s.db\nauth_basic_password = pw%s40secret\n' % SPECIAL,
+                     tmp_path)
+    assert stderr == ('python -m canister %s: --config %s: the value of auth_basic_password in [canister] %s'
+                      % (name, tmp_path / 'app.ini', DOUBLE_IT))
 
 
 def test_a_command_names_the_key_of_a_reference_to_no_value_without_repeating_the_value(tmp_path):
-    ini = tmp_path / 'app.ini'
     reference = '%(nothing)s' if SPECIAL == '%' else '${nothing}'
-    ini.write_text('[app]\ndsn = postgres://bob:pw%ssecret@db.example/shop\n' % reference)
-    result = refused('tidy-sessions', ini, tmp_path)
-    assert (result.returncode, result.stdout) == (1, '')
-    assert result.stderr == ("python -m canister tidy-sessions: --config %s: the value of dsn in [app], "
-                             "'postgres://bob:***@db.example/shop', %s" % (ini, DOUBLE_IT))
+    stderr = refused('tidy-sessions', '[app]\ndsn = postgres://bob:pw%ssecret@db.example/shop\n' % reference, tmp_path)
+    assert stderr == ("python -m canister tidy-sessions: --config %s: the value of dsn in [app], "
+                      "'postgres://bob:***@db.example/shop', %s" % (tmp_path / 'app.ini', DOUBLE_IT))
 
 
 def test_the_readme_says_a_command_names_the_key_of_such_a_value_and_not_its_secrets():
