@@ -130,6 +130,24 @@ def test_the_garbage_collections_the_readme_counts_are_those_its_command_prints(
     assert printed == [(name, expected, said['requests']) for name in ('a', 'd', 'c')]
 
 
+def test_the_bytecodes_the_readme_counts_are_those_its_command_prints():
+    """*Small bytecodes*: the floor's, d's and c's bytecodes a request and each app's ratio to the floor are what
+    ``--bytecodes`` prints (no valgrind: seconds).  Bottle's own bytecodes are another Bottle's elsewhere, and
+    Python's another Python's, so the figures are compared on the Python and Bottle the README names."""
+    said = _performance_claim(r"`(?P<command>python benchmarks/instructions.py --bytecodes)` counts (?P<a>[\d,]+) "
+                              r"bytecodes a request for the floor and (?P<d>[\d,]+) for d \((?P<d_ratio>[\d.]+) times; "
+                              r"entry (?P<entry_ratio>[\d.]+), c (?P<c>[\d,]+) and (?P<c_ratio>[\d.]+), "
+                              r"b (?P<b_ratio>[\d.]+)\)")
+    printed = {name: (count, ratio) for name, count, ratio in
+               re.findall(r'^(\w+) +[^\n]*?  +([\d,]+) +(\d+\.\d\d)$', _run_readme_command(said['command']), re.M)}
+    assert sorted(printed) == ['a', 'b', 'bind', 'c', 'd', 'entry'], printed
+    if not _measured_here():
+        pytest.skip('the bytecodes are compared on the Python and Bottle the README names')
+    assert [printed['a'][0], printed['d'][0], printed['c'][0]] == [said['a'], said['d'], said['c']]
+    assert [printed[name][1] for name in ('d', 'entry', 'c', 'b')] == [
+        said['d_ratio'], said['entry_ratio'], said['c_ratio'], said['b_ratio']]
+
+
 def test_the_small_blocks_the_readme_counts_are_those_its_command_prints():
     """Callgrind counts the allocator's calls; the count is the same in every run and at any speed (the README says
     why); 5% is allowed around the README's rounded figure."""

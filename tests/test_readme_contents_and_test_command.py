@@ -128,3 +128,15 @@ def test_the_sentence_beside_it_says_apt_get_sudo_the_time_and_a_one_file_run_th
     prepare = SCRIPT.split('\nprepare() {', 1)[1].split('\n}\n', 1)[0]
     assert '-m ruff check canister.py tests benchmarks' in prepare and '-m mypy canister.py' in prepare
     assert 'BOTTLES=0.13.5 EXTRA_PYTHONS= bash scripts/test.sh -k cors' in section('## Development')
+
+
+def test_what_the_test_command_installs_once_apart_from_the_environments_is_named_in_development():
+    """*What it installs*: each directory the script fills once with ``pip install --target`` (the old Redis, the
+    old redis-py) is named there with the package and version it pins."""
+    once = dict(re.findall(r'^(old_redis\w*)=(\.venv/\S+)$', SCRIPT, re.M))
+    assert sorted(once) == ['old_redis', 'old_redis_py']
+    pinned = re.findall(r"--target \"\$(old_redis\w*)\" \\?\s*'([\w.=-]+)'", SCRIPT)
+    assert sorted(name for name, _ in pinned) == sorted(once), pinned
+    what = section('## Development').split('- *What it installs.*', 1)[1].split('\n- ', 1)[0]
+    for name, package in pinned:
+        assert '`%s`' % once[name] in what and '`%s`' % package in what, (once[name], package)

@@ -79,6 +79,14 @@ def test_every_name_in_a_row_of_the_readme_map_is_defined_in_that_section_of_can
     assert 'Canister.apply' in where and 'SessionStore.tidy' in where
 
 
+def test_the_map_lists_the_sections_of_canister_py_in_their_order():
+    """"each under a banner comment (...), in this order": a section added, renamed or moved fails here."""
+    source = (ROOT / 'canister.py').read_text(encoding='utf-8')
+    banners = re.findall(r'^# ([A-Z][A-Za-z ]+?) #{3,}$', source, re.M)
+    assert [section for section, _ in _map_rows()] == banners
+    assert "(`grep -n '^# [A-Z]' canister.py` prints them), in this order" in _development_section()
+
+
 def test_every_name_of_the_request_path_is_in_the_section_the_map_gives_its_class_or_itself():
     """``_EarlyChecks.needed`` is in "Request Context and Early Responses", where the map puts ``_EarlyChecks``."""
     where = _sections_defining()
