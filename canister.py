@@ -10136,7 +10136,7 @@ class RedisStore(SessionStore):
             # A failover that keeps the old master as a replica (ElastiCache, a DNS name moved by hand): the pool's
             # connections stay open to it, and would refuse every write until the app restarts.
             self._drop_connections()
-            text += (' (%s)' % _REDIS_REPLICA_NAMED if self.replica_note else
+            text += (' (%s)' % _REDIS_REPLICA_NAMED if self._replica_all_along else
                      ' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
@@ -10288,6 +10288,7 @@ class RedisStore(SessionStore):
         if user_key is not None and not self._cluster:
             self._list_in_user_set(pipe, user_key, sid)
         results = self._confirmed(pipe, key)
+        self._replica_all_along = False  # (the server took the write)
         if user_key is None:
             return
         try:  # (the key is written: a failure from here on has something to undo, whatever it says of its command)
@@ -10364,6 +10365,7 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error, started=started) from None
         if result[0]:
+            self._replica_all_along = False  # (it wrote: a replica lets the script read, then refuses its write)
             if result[0] == 2:  # (Redis is full: checks say so until it takes a write again, as after a refusal)
                 self._refusing = 'the Redis session store is unavailable: ' + _redis_error_text(
                     Exception('OOM command not allowed when ' + _REDIS_FULL))
@@ -10694,6 +10696,9 @@ class RedisStore(SessionStore):
     #: What the install says when the server is a read-only replica (its probe's write refused with ``READONLY``):
     #: every save would answer 503 while it is one; None if it took the write (or is a Cluster's node).
     replica_note: Optional[str] = None
+    #: The server was a read-only replica at the first check and has taken no write of this process since (a
+    #: session's save, a check's own write): a ``READONLY`` then means the URL names a replica, not a failover.
+    _replica_all_along = False
 
     def _note_replica(self, error: Exception) -> None:
         """Set ``replica_note`` for the install probe's write that a read-only replica refused (``error``; or the
@@ -10708,6 +10713,7 @@ class RedisStore(SessionStore):
                              'redis+sentinel:// URL, which finds the master (redis+cluster:// for a Cluster)'
                              % (named, text))
         self._refusing = 'the Redis session store is unavailable: %s (%s)' % (text, _REDIS_REPLICA_NAMED)
+        self._replica_all_along = True
 
     def _try_write(self, client: Any) -> None:
         """After a write of this process was refused, write a key of its own (for a second): a full or read-only
@@ -10719,6 +10725,7 @@ class RedisStore(SessionStore):
             if rights:
                 self.run_script(_REDIS_LOAD, key, 1000)
             client.set(key, '1', px=1000)
+            self._replica_all_along = False  # (it took a write: a READONLY from now on is a failover's)
             if rights:
                 self.run_script(_REDIS_UPDATE, key, '1', '1', 1000)
                 self.run_script(_REDIS_LOAD, key, 2000)

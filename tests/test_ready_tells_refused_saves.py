@@ -162,6 +162,51 @@ def test_a_new_session_a_replica_refused_gets_no_warning_that_it_stays_in_the_st
     assert 'could not be removed' not in log and 'stays in the store' not in log, log
 
 
+def swap_roles(master, replica):
+    """A failover by hand: ``replica`` made the master, ``master`` its replica."""
+    redis.Redis(port=replica.port).replicaof('NO', 'ONE')
+    redis.Redis(port=master.port).replicaof(master.host, replica.port)
+
+
+def replica_error_line(log_dir):
+    [line] = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'read only replica' in line]
+    return line
+
+
+def test_a_replica_at_install_that_became_the_master_and_then_a_replica_again_gets_the_failover_hint(
+        make_app, master_and_replica, log_dir):
+    master, replica = master_and_replica
+    with pytest.warns(canister.CanisterWarning, match='names a read-only replica'):
+        app = count_route(make_app(session_store=replica.url))
+    web = client(app)
+    swap_roles(master, replica)   # (the server the URL names is the master now: its saves pass)
+    assert web.get('/count').text == '1'
+    swap_roles(replica, master)   # (and at run time a failover makes it a replica again)
+    web.get('/count', status=503)
+    error = replica_error_line(log_dir)
+    assert 'as after a failover' in error and 'point the URL at the master' not in error, error
+
+
+def test_a_replica_at_install_that_a_check_found_taking_writes_gets_the_failover_hint_when_it_is_a_replica_again(
+        make_app, master_and_replica, log_dir):
+    master, replica = master_and_replica
+    with pytest.warns(canister.CanisterWarning, match='names a read-only replica'):
+        app, plugin = ready_app(make_app, session_store=replica.url)
+    count_route(app)
+    swap_roles(master, replica)
+    assert plugin.store_problem() is None   # (its write of a key of its own passed: no save of a session yet)
+    swap_roles(replica, master)
+    client(app).get('/count', status=503)
+    error = replica_error_line(log_dir)
+    assert 'as after a failover' in error and 'point the URL at the master' not in error, error
+
+
+
+def test_the_readme_says_the_wrong_url_hint_lasts_until_the_server_takes_a_write():
+    assert ('That hint lasts only while the server has taken no write of the process since the install: once a '
+            'session was saved there, or a readiness check\'s own write passed (it had become the master), a later '
+            'refusal is a failover\'s, and its line gives the failover\'s hint') in readme_section('## Reliability')
+
 # -- a store the app built -----------------------------------------------------------------------------------
 
 def banner_line(log, key):
