@@ -16326,6 +16326,7 @@ def _guard(judge: Callable[[Any, str], None]) -> Callable[[Callable[..., Any]], 
                                         'so nobody is ever logged in there: app.install(canister.Canister()) on '
                                         'the app of this route' % name)
                 auth = _current_authenticator()
+                _log_unchecked_scheme(auth, name)
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
                 response = _error_response(401, 'Authentication required')
@@ -16341,6 +16342,34 @@ def _guard(judge: Callable[[Any, str], None]) -> Callable[[Callable[..., Any]], 
         _remember_check(callback, check)
         return guarded
     return decorate
+
+
+#: Where each ``Authorization`` scheme canister checks is configured, for the WARNING of a guard's 401 to a request
+#: whose header is of a scheme canister is not configured for.
+_SCHEME_SETTINGS = {'basic': 'auth_basic_username and auth_basic_password, or auth_basic_users_file',
+                    'bearer': 'auth_jwt_secret, auth_jwt_public_key or auth_jwt_jwks_url'}
+
+
+def _log_unchecked_scheme(auth: Optional[Authenticator], name: str) -> None:
+    """Before a guard's 401 to nobody logged in: if the request sent an ``Authorization`` header of a scheme that
+    canister does not check (a Bearer token to an app configured for Basic alone, or for no scheme), a WARNING that
+    says so, since canister left the header to the app and the 401 alone does not tell the client or the
+    developer why the credentials were not taken (never the credentials: the scheme's word alone)."""
+    context = _local.context
+    header = context.environ.get('HTTP_AUTHORIZATION') if context is not None else None
+    if not header or not header.split():
+        return
+    word = header.split(None, 1)[0]
+    checked = auth.schemes if auth is not None else {}
+    if word.lower() in checked:
+        return
+    shown = _escape(word[:40]) + ('...' if len(word) > 40 else '')
+    hint = _SCHEME_SETTINGS.get(word.lower())
+    context.plugin.log.write(
+        logging.WARNING, "The guard on %s answered 401: nobody is logged in, and the request's Authorization header "
+        "is of the scheme '%s', which canister is not configured for (it checks %s), so canister left it to the "
+        "app%s", name, shown, ' and '.join(scheme.capitalize() for scheme in checked) or 'none',
+        ': to check it, set %s' % hint if hint else '')
 
 
 def _guard_log(level: int, message: str, *args: Any, **kwargs: Any) -> None:
