@@ -11606,7 +11606,10 @@ class _OwnStoreCalls:
         self.store = store
         #: Its ``update``, or the base class's built from ``load`` and ``save``.
         self._update = update
-        #: Its optional ``count_of``, taken once as ``update`` is (called only where it has one).
+        #: Its ``load``, optional ``load_and_touch`` and ``count_of``, taken once as ``update`` is, as a request calls
+        #: a store of canister's (each of the optional ones called only where the store has it).
+        self._load: Callable[[str], Any] = store.load
+        self._load_and_touch: Any = getattr(store, 'load_and_touch', None)
         self._count_of: Any = getattr(store, 'count_of', None)
 
     def _text(self, record: Any) -> Any:
@@ -11619,10 +11622,10 @@ class _OwnStoreCalls:
         return text
 
     def load(self, sid: str) -> Any:
-        return self._text(self.store.load(sid))
+        return self._text(self._load(sid))
 
     def load_and_touch(self, sid: str, ttl: float) -> Any:
-        return self._text(self.store.load_and_touch(sid, ttl))
+        return self._text(self._load_and_touch(sid, ttl))
 
     def update(self, sid: str, expected: Any, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         if self.gives_bytes and type(expected) is str:

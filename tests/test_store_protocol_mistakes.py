@@ -416,6 +416,30 @@ class OneStepListingStore(ListingDictStore):
         self.users[user_key] = [sid for sid in self.users[user_key] if sid not in sids]
 
 
+TAKEN_AT_INSTALL = ('load', 'load_and_touch', 'create', 'update', 'count_of', 'unlist')
+
+
+def test_a_store_method_replaced_after_the_install_is_never_called_but_those_looked_up_at_each_call(make_app, clock):
+    """README: canister takes these methods from the store once, at install; a test that wraps one afterwards to
+    count its calls sees none (the store's own are called), while sessions_of, looked up at each call, is heard."""
+    store = OneStepListingStore()
+    app = listing_app(make_app, store, session_max_per_user=1, session_timeout=600)
+    replaced: List[str] = []
+    for name in TAKEN_AT_INSTALL + ('sessions_of',):
+        own = getattr(store, name)
+        setattr(store, name, lambda *args, own=own, name=name: (replaced.append(name), own(*args))[1])
+    laptop, phone = client(app), client(app)
+    assert log_in_one_after_the_other(clock, laptop, phone) == ['in', 'in']  # (the phone's ends the laptop's)
+    assert phone.get('/mine').text == '1' and phone.get('/mine').text == '1'
+    assert set(TAKEN_AT_INSTALL) <= set(store.calls)  # (each was called: the store's own)
+    assert replaced and set(replaced) == {'sessions_of'}
+    section = writing_a_store()
+    assert ('Canister takes `load`, `load_and_touch`, `create`, `update`, `count_of` and `unlist` from the store '
+            'once, at install. One replaced on the store object afterwards, say by a test that wraps `update` to '
+            'count its calls, is never called: replace it before `app.install`. The other methods are looked up at '
+            'each call.') in section
+
+
 class ChattyStore(OneStepListingStore):
     """Each method whose answer README says is not read returns something all the same."""
 
