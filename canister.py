@@ -939,11 +939,26 @@ def _shown_answer(answer: Any) -> str:
     return '%s %s' % (_a_type(answer), shown if len(shown) <= 80 else shown[:77] + '...')
 
 
-def _wrong_store_answer(store: Any, method: str, answer: Any, expected: str) -> CanisterError:
+def _shown_shape(answer: Any) -> str:
+    """A store's wrong answer as an ERROR line shows it where its values are secrets (session ids, records): its
+    type alone, and for a list or tuple its length and its first item's type (and length)."""
+    if answer is None:
+        return 'None'
+    shown = _a_type(answer)
+    if isinstance(answer, (list, tuple)) and answer:
+        first = answer[0]
+        shown += ' of %d, the first %s%s' % (len(answer), _a_type(first),
+                                             ' of %d' % len(first) if isinstance(first, (list, tuple)) else '')
+    return shown
+
+
+def _wrong_store_answer(store: Any, method: str, answer: Any, expected: str,
+                        show: Callable[[Any], str] = _shown_answer) -> CanisterError:
     """The error of a session store of the app's own that returned what its method must not (an ``update`` that
-    returns None): a CanisterError, public in a traceback, marked ``wrong_store_answer``."""
+    returns None), the answer shown by ``show``: a CanisterError, public in a traceback, marked
+    ``wrong_store_answer``."""
     error = CanisterError('the session store %s returned %s from %s(), which must return %s (see "Writing a store" '
-                          'in the README)' % (type(store).__name__, _shown_answer(answer), method, expected))
+                          'in the README)' % (type(store).__name__, show(answer), method, expected))
     error.wrong_store_answer = True
     return error
 
@@ -11501,9 +11516,57 @@ _MUST_DO_SOMETHING = (('load', ''), ('save', ''), ('create', 'save()'), ('update
                       ('load_and_touch', 'load() and touch()'), ('sessions_of', ''), ('count_of', 'sessions_of()'))
 #: The store classes canister wrote, whose answers it takes as they are (no check, no decoding per request).
 _OWN_STORES = (MemoryStore, SQLiteStore, RedisStore)
-#: What a store's ``update`` must return, as the ERROR line of one that returned something else says.
-_UPDATE_ANSWER = ('(True, None) when it replaced the record, else (False, the record stored now), or (False, None) '
-                  'when the session is gone')
+
+
+def _a_pair(answer: Any) -> Any:
+    """An ``update``'s answer, a pair (its record as text or bytes ``_OwnStoreCalls.update`` checks); TypeError or
+    ValueError if it is none."""
+    _done, _current = answer
+    return answer
+
+
+def _a_count(answer: Any) -> int:
+    """A count a store gave (``count_of``, ``tidy``); TypeError if it is no int."""
+    if not isinstance(answer, int):
+        raise TypeError(answer)
+    return answer
+
+
+def _a_listing(answer: Any) -> List[Tuple[str, Any, Any]]:
+    """A user's sessions as a store listed them (``sessions_of``), as a list; TypeError or ValueError unless each
+    is a (sid, record as text or bytes, expiry as a number) triple."""
+    if isinstance(answer, (str, bytes, collections.abc.Mapping)):
+        raise TypeError(answer)
+    listed = list(answer)
+    for sid, record, expires in listed:
+        if (type(sid) is not str or not isinstance(record, (str, bytes, bytearray, memoryview))
+                or not isinstance(expires, (int, float))):
+            raise TypeError(answer)
+    return listed
+
+
+#: What a store's methods must return, where canister reads the answer: a check of it (which raises TypeError or
+#: ValueError, else returns it), the words of the ERROR line of a store of the app's own that returned something
+#: else (``_store_answer``), and how that line shows the answer (a listing's session ids and records never).
+#: Canister's own stores' answers are not checked.
+_STORE_ANSWERS: Dict[str, Tuple[Callable[[Any], Any], str, Callable[[Any], str]]] = {
+    'update': (_a_pair, '(True, None) when it replaced the record, else (False, the record stored now), or '
+                        '(False, None) when the session is gone', _shown_answer),
+    'count_of': (_a_count, 'how many sessions sessions_of(user_key) would give (an int, never fewer)', _shown_answer),
+    'sessions_of': (_a_listing, 'a list of (sid, record, expiry in ms since the epoch, 0: never) tuples',
+                    _shown_shape),
+    'tidy': (_a_count, 'how many entries it removed (an int, 0 for none)', _shown_answer),
+}
+
+
+def _store_answer(store: Any, method: str, answer: Any) -> Any:
+    """``answer``, which the store's ``method`` returned, as ``_STORE_ANSWERS`` checks it; else the CanisterError of
+    a wrong answer (``_wrong_store_answer``), which says what the method must return."""
+    check, expected, show = _STORE_ANSWERS[method]
+    try:
+        return check(answer)
+    except (TypeError, ValueError):
+        raise _wrong_store_answer(store, method, answer, expected, show) from None
 
 
 def _does_nothing(method: Any) -> bool:
@@ -11537,8 +11600,9 @@ def _refuse_unusable_store(store: Any) -> None:
 class _OwnStoreCalls:
     """The calls to a store of the app's own, as a request makes them: its records read as text (``_record_text``,
     the one place where the UTF-8 bytes some stores return are decoded, so that a request calls such a store as it
-    would one that returns text), and the answer of its ``update`` checked (``_wrong_store_answer``) rather than
-    failing later with a TypeError that names nothing.  Canister's own stores are called directly, and pay nothing."""
+    would one that returns text), and the answers of its ``update`` and ``count_of`` checked (``_store_answer``)
+    rather than failing later with a TypeError that names nothing.  Canister's own stores are called directly, and
+    pay nothing."""
 
     #: The store gave a record as bytes: the record an ``update`` expects goes back to it as bytes too, as it gave
     #: it (a store that compares what it holds, a database's BLOB, finds it equal).
@@ -11549,6 +11613,11 @@ class _OwnStoreCalls:
         self.store = store
         #: Its ``update``, or the base class's built from ``load`` and ``save``.
         self._update = update
+        #: Its ``load``, optional ``load_and_touch`` and ``count_of``, taken once as ``update`` is, as a request calls
+        #: a store of canister's (each of the optional ones called only where the store has it).
+        self._load: Callable[[str], Any] = store.load
+        self._load_and_touch: Any = getattr(store, 'load_and_touch', None)
+        self._count_of: Any = getattr(store, 'count_of', None)
 
     def _text(self, record: Any) -> Any:
         """``record`` as the store gave it, read as text."""
@@ -11560,25 +11629,25 @@ class _OwnStoreCalls:
         return text
 
     def load(self, sid: str) -> Any:
-        return self._text(self.store.load(sid))
+        return self._text(self._load(sid))
 
     def load_and_touch(self, sid: str, ttl: float) -> Any:
-        return self._text(self.store.load_and_touch(sid, ttl))
+        return self._text(self._load_and_touch(sid, ttl))
 
     def update(self, sid: str, expected: Any, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         if self.gives_bytes and type(expected) is str:
             expected = expected.encode('utf-8')
         answer = self._update(sid, expected, record, ttl)
-        try:
-            done, current = answer
-        except (TypeError, ValueError):
-            raise _wrong_store_answer(self.store, 'update', answer, _UPDATE_ANSWER) from None
+        done, current = _store_answer(self.store, 'update', answer)
         if current is None or type(current) is str:
             return answer
         text = self._text(current)
         if type(text) is not str:
-            raise _wrong_store_answer(self.store, 'update', answer, _UPDATE_ANSWER)
+            raise _wrong_store_answer(self.store, 'update', answer, _STORE_ANSWERS['update'][1])
         return done, text
+
+    def count_of(self, user_key: str) -> int:
+        return _store_answer(self.store, 'count_of', self._count_of(user_key))
 
 
 class SessionManager:
@@ -11785,12 +11854,15 @@ class SessionManager:
             functools.partial(SessionStore.update, store)
         #: The store's ``load``: for a store of the app's own, its record as text (see ``_OwnStoreCalls``).
         self.load: Callable[[str], Any] = store.load
-        if not own:
-            calls = _OwnStoreCalls(store, self.update)
-            self.load, self.update = calls.load, calls.update
+        #: Whether the store is canister's own, whose answers are taken as they are (else see ``_OwnStoreCalls``).
+        self.own_store = own
         #: The store's optional ``count_of`` and ``unlist`` (see ``cap_sessions``), or None; taken once, as
         #: ``create`` and ``update`` are, not looked up at every login.
         count_of, unlist = getattr(store, 'count_of', None), getattr(store, 'unlist', None)
+        if not own:
+            calls = _OwnStoreCalls(store, self.update)
+            self.load, self.update = calls.load, calls.update
+            count_of = calls.count_of if callable(count_of) else None
         self._count_of: Optional[Callable[[str], int]] = count_of if callable(count_of) else None
         self._unlist: Optional[Callable[[str, List[str]], None]] = unlist if callable(unlist) else None
         #: The store lists sessions by user: ``end_sessions`` notes when it ran, which a login under way
@@ -12001,12 +12073,10 @@ class SessionManager:
 
     def _listed_under(self, key: str) -> List[Tuple[str, _Record, int]]:
         """The live sessions of the person ``key`` (a user key, ``_user_key``): (sid, record, expiry in ms)."""
-        store_sessions_of = getattr(self.store, 'sessions_of', None) or functools.partial(
-            SessionStore.sessions_of, self.store)
-        listed = store_sessions_of(key)
+        listed = self._store_sessions_of(key)
         before = _key_before(key)
         if before is not None:  # (a session stored by the version before, listed there, is this person's too)
-            listed = itertools.chain(listed, store_sessions_of(before))
+            listed = itertools.chain(listed, self._store_sessions_of(before))
         found, seen = [], set()
         for sid, text, expires in listed:
             try:
@@ -12018,6 +12088,14 @@ class SessionManager:
                 seen.add(sid)
                 found.append((sid, record, expires))
         return found
+
+    def _store_sessions_of(self, key: str) -> Iterable[Tuple[str, Any, int]]:
+        """What the store's ``sessions_of`` lists under ``key`` (looked up at each call, unlike ``count_of``);
+        that of a store of the app's own checked (``_store_answer``)."""
+        store_sessions_of = getattr(self.store, 'sessions_of', None) or functools.partial(
+            SessionStore.sessions_of, self.store)
+        listed = store_sessions_of(key)
+        return listed if self.own_store else _store_answer(self.store, 'sessions_of', listed)
 
     def _live(self, listed: List[Tuple[str, _Record, int]]) -> List[Tuple[str, _Record, int]]:
         """Those of ``listed`` that a request could still load: not expired, nor past ``session_max_age``
@@ -12399,11 +12477,10 @@ class SessionManager:
                                'sessions: %s', error.removed, _mask_urls(_safe_text(error)))
             raise
         try:
-            removed = int(answer)
-        except (TypeError, ValueError):  # (a tidy() that returns nothing: what it removed is not known)
-            wrong = _wrong_store_answer(self.store, 'tidy', answer, 'how many entries it removed (an int, 0 for none)')
+            removed = _store_answer(self.store, 'tidy', answer)
+        except CanisterError as wrong:  # (a tidy() that returns nothing: what it removed is not known)
             self.log.write(logging.ERROR, 'Session: tidying the store: %s', wrong)
-            raise wrong from None
+            raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
@@ -12978,9 +13055,14 @@ class SessionState:
                 manager.log.write(logging.WARNING, 'Session: %s... logged in, but its user\'s sessions beyond '
                                   'session_max_per_user could not be ended (left to the next login): %s', sid[:6],
                                   _mask_urls(_safe_text(error)))
-            except Exception:  # (a store of the app's own: a bug in it, logged, and the login stands all the same)
-                manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions raised',
-                                  sid[:6], exc_info=True)
+            except Exception as error:  # (a store of the app's own: a bug in it, logged, and the login stands)
+                if getattr(error, 'wrong_store_answer', False):  # (its ERROR line says what to mend: no traceback)
+                    manager.log.write(logging.ERROR, 'Session: %s... logged in, but its user\'s sessions beyond '
+                                      'session_max_per_user could not be ended (left to the next login): %s',
+                                      sid[:6], error)
+                else:
+                    manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions '
+                                      'raised', sid[:6], exc_info=True)
         return stored
 
     def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
@@ -19992,6 +20074,10 @@ class Canister:
             return None
         if isinstance(error, StoreUnavailable):
             return self._unavailable_response(error)
+        if getattr(error, 'wrong_store_answer', False):  # (a store of the app's own, the ERROR line what to mend)
+            log.write(logging.ERROR, 'Unhandled exception in %s: %s', what, error)
+            context.handler_failed(log)
+            return _error_response(500, 'Internal server error')
         log.write(logging.ERROR, 'Unhandled exception in %s%s', what, _habit_note(error), exc_info=True)
         context.handler_failed(log)
         return None
@@ -20035,7 +20121,7 @@ class Canister:
     # -- the sessions of a user (inside a request or from a script) ----------
     def end_sessions(self, user: Any) -> int:
         """End every live session of ``user`` (log out everywhere); return how many were ended."""
-        return self._user_sessions().end_sessions(user)
+        return self._of_user(lambda manager: manager.end_sessions(user))
 
     def _end_sessions_of(self, users: Dict[str, Optional[str]], tag: str) -> int:
         """End every session of each user of ``users`` but those of the login line given with it and those
@@ -20046,7 +20132,19 @@ class Canister:
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of ``user``: ``created``, ``last_used``, ``current`` and ``remembered`` (never the id)."""
-        return self._user_sessions().sessions_of(user)
+        return self._of_user(lambda manager: manager.sessions_of(user))
+
+    def _of_user(self, act: Callable[[SessionManager], Any]) -> Any:
+        """What ``act`` returns, given the sessions of ``_user_sessions``; the wrong answer of a store of the app's
+        own, called from a script, logged at ERROR as it is raised (inside a request, the request logs it, and
+        answers 500: see ``_handler_raised``)."""
+        manager = self._user_sessions()
+        try:
+            return act(manager)
+        except CanisterError as error:
+            if error.wrong_store_answer and _local.context is None:
+                manager.log.write(logging.ERROR, 'Session: %s', error)
+            raise
 
     def tidy_sessions(self) -> int:
         """Remove what ended sessions left in the store (Redis: their ids in users' sets); return how many."""

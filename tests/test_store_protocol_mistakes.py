@@ -12,7 +12,7 @@ import pytest
 import redis
 
 import canister
-from helpers import FourMethodStore, client, counter_app, read_log
+from helpers import FourMethodStore, client, cookie_value, counter_app, read_log
 
 README = (pathlib.Path(__file__).resolve().parent.parent / 'README.md').read_text(encoding='utf-8')
 
@@ -228,3 +228,245 @@ def test_a_tidy_that_returns_none_raises_a_canister_error_naming_the_store_and_w
     assert store.calls == ['tidy']
     assert logged(log_dir, 'Session: tidying the store: ' + words) == 'ERROR'
     assert '`tidy(batch)`' in writing_a_store() and 'returns how many' in writing_a_store()
+
+
+class ListingDictStore(DictStore):
+    """The four methods, with the guarantees (an atomic update, create listing sessions by user, sessions_of) and
+    count_of, as README "Writing a store" writes them; ``wrong`` (a test's) turns the answer of one of sessions_of and
+    count_of into a wrong one."""
+
+    def __init__(self, wrong_method: str = '', wrong: Any = None) -> None:
+        super().__init__()
+        self.users: dict = {}
+        self.wrong_method, self.wrong = wrong_method, wrong
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        self.calls.append('create')
+        self.save(sid, record, ttl)
+        if user_key is not None:
+            self.users.setdefault(user_key, []).append(sid)
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        self.calls.append('update')
+        current = DictStore.load(self, sid)  # (the store's own read, whatever a test puts in self.load)
+        if current != expected:
+            return False, current
+        self.save(sid, record, ttl)
+        return True, None
+
+    def sessions_of(self, user_key: str) -> Any:
+        self.calls.append('sessions_of')
+        listed = [(sid, self.records[sid][0], 0) for sid in self.users.get(user_key, ())
+                  if DictStore.load(self, sid)]
+        return self.wrong(listed) if self.wrong_method == 'sessions_of' else listed
+
+    def count_of(self, user_key: str) -> Any:
+        self.calls.append('count_of')
+        count = len(self.users.get(user_key, ()))
+        return self.wrong(count) if self.wrong_method == 'count_of' else count
+
+
+#: Wrong answers of a store's sessions_of: (how the store makes it of the right one, as the ERROR line shows it).
+WRONG_LISTINGS = {
+    'None': (lambda listed: None, 'None'),
+    'a dict': (lambda listed: {sid: record for sid, record, _ in listed}, 'a dict'),
+    'pairs': (lambda listed: [(sid, record) for sid, record, _ in listed], 'a list of 2, the first a tuple of 2'),
+    'an expiry as text': (lambda listed: [(sid, record, '0') for sid, record, _ in listed],
+                          'a list of 2, the first a tuple of 3'),
+}
+#: Wrong answers of a store's count_of: (how the store makes it of the right one, as the ERROR line shows it).
+WRONG_COUNTS = {
+    'None': (lambda count: None, 'None'),
+    'text': (lambda count: str(count), "a str '2'"),
+    'a dict': (lambda count: {'count': count}, "a dict {'count': 2}"),
+}
+SESSIONS_OF_ANSWER = 'a list of (sid, record, expiry in ms since the epoch, 0: never) tuples'
+COUNT_OF_ANSWER = 'how many sessions sessions_of(user_key) would give (an int, never fewer)'
+
+
+def wrong_answer_words(method: str, shown: str) -> str:
+    return ('the session store ListingDictStore returned %s from %s(), which must return %s (see "Writing a store" in '
+            'the README)' % (shown, method, SESSIONS_OF_ANSWER if method == 'sessions_of' else COUNT_OF_ANSWER))
+
+
+def listing_app(make_app: Any, store: ListingDictStore, **config: Any) -> Any:
+    """An app that logs in as alice (POST /login), and lists (GET /mine) or ends her sessions (POST /end, all of
+    them; POST /end-others, but the request's)."""
+    app = make_app(store=store, **config)
+
+    @app.post('/login')
+    def login() -> str:
+        canister.session.user = 'alice'
+        return 'in'
+
+    @app.get('/mine')
+    def mine() -> str:
+        return str(len(plugin_of(app).sessions_of('alice')))
+
+    @app.post('/end')
+    def end() -> str:
+        return str(plugin_of(app).end_sessions('alice'))
+
+    @app.post('/end-others')
+    def end_others() -> str:
+        return str(canister.session.end_other_sessions())
+
+    return app
+
+
+def log_in_one_after_the_other(clock: Any, *browsers: Any) -> List[str]:
+    """Log each of ``browsers`` in as alice, a second apart on canister's clock (the cap per user ends the least
+    recently used, and spares a session used within the last second); what each login answered."""
+    answers = []
+    for web in browsers:
+        clock.advance(1.5)
+        answers.append(web.post('/login').text)
+    return answers
+
+
+def plugin_of(app: Any) -> canister.Canister:
+    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+    return plugin
+
+
+@pytest.mark.parametrize('path', ['GET /mine', 'POST /end', 'POST /end-others'])
+@pytest.mark.parametrize('wrong', WRONG_LISTINGS)
+def test_a_handler_whose_store_lists_a_users_sessions_wrongly_answers_500_with_an_error_line_naming_it(
+        make_app, log_dir, path, wrong):
+    """It used to answer Bottle's 500 page, with a TypeError or ValueError of canister's code in a traceback that
+    named neither the store nor the method."""
+    make, shown = WRONG_LISTINGS[wrong]
+    store = ListingDictStore('sessions_of', make)
+    app = listing_app(make_app, store, session_max_per_user=0)
+    web = client(app)
+    assert [browser.post('/login').text for browser in (client(app), web)] == ['in', 'in']
+    method, url = path.split()
+    answer = web.request(url, method=method, expect_errors=True)
+    assert (answer.status_int, answer.text) == (500, 'Internal server error\n')
+    assert logged(log_dir, 'Unhandled exception in %s: %s' % (path, wrong_answer_words('sessions_of', shown))) \
+        == 'ERROR'
+    assert 'Traceback' not in read_log(log_dir)
+    assert web.get('/mine', expect_errors=True).status_int == 500  # (the session still there: nothing was ended)
+    assert 'sessions_of' in store.calls
+
+
+@pytest.mark.parametrize('wrong', WRONG_LISTINGS)
+def test_a_script_whose_store_lists_a_users_sessions_wrongly_gets_a_canister_error_naming_it(
+        make_app, log_dir, wrong):
+    """It used to get a TypeError or ValueError of canister's code (``too many values to unpack``)."""
+    make, shown = WRONG_LISTINGS[wrong]
+    store = ListingDictStore('sessions_of', make)
+    app = listing_app(make_app, store, session_max_per_user=0)
+    assert [client(app).post('/login').text for _ in range(2)] == ['in', 'in']
+    words = wrong_answer_words('sessions_of', shown)
+    for call in (plugin_of(app).sessions_of, plugin_of(app).end_sessions):
+        with pytest.raises(canister.CanisterError, match='^%s$' % re.escape(words)):
+            call('alice')
+    levels = [line.split()[2] for line in read_log(log_dir).splitlines() if line.endswith(' Session: ' + words)]
+    assert levels == ['ERROR', 'ERROR']
+    assert 'Traceback' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('method, wrongs', [('count_of', WRONG_COUNTS), ('sessions_of', WRONG_LISTINGS)])
+def test_a_login_whose_store_counts_or_lists_its_users_sessions_wrongly_stands_with_an_error_line_naming_it(
+        make_app, log_dir, method, wrongs):
+    """The cap per user reads count_of, then sessions_of: a wrong answer of either leaves the cap to the next login
+    (as a store down does) and the login stands.  It used to log ``capping its user's sessions raised`` with a
+    traceback of canister's code."""
+    for wrong in wrongs:
+        make, shown = wrongs[wrong]
+        store = ListingDictStore(method, make)
+        app = listing_app(make_app, store, session_max_per_user=1)
+        app.route('/who', callback=lambda: str(canister.session.user))
+        laptop, phone = client(app), client(app)
+        assert laptop.post('/login').text == 'in'
+        answer = phone.post('/login')  # (past the cap of one: sessions_of is read too)
+        assert answer.text == 'in' and 'Set-Cookie' in answer.headers
+        assert [web.get('/who').text for web in (laptop, phone)] == ['alice', 'alice']  # (both stand: no cap)
+        sid = cookie_value(answer)[:6]
+        assert logged(log_dir, 'Session: %s... logged in, but its user\'s sessions beyond session_max_per_user could '
+                      'not be ended (left to the next login): %s' % (sid, wrong_answer_words(method, shown))) \
+            == 'ERROR', wrong
+    assert 'Traceback' not in read_log(log_dir)
+
+
+def test_the_readme_says_what_a_wrong_answer_of_count_of_or_sessions_of_does():
+    section = writing_a_store()
+    assert ('A `count_of` or `sessions_of` that returns something else (None, a dict, a count as text, pairs instead '
+            'of triples) is named the same way, at ERROR, with no traceback.') in section
+    assert "answers canister's plain-text 500 `Internal server error`" in section
+    assert 'A script gets that `CanisterError`, logged at ERROR' in section
+    assert 'A login past the cap per user still stands, and leaves the cap to the next login' in section
+    assert ('`Unhandled exception in GET /mine: the session store MyStore returned a dict from sessions_of(), which '
+            'must return %s ...`' % SESSIONS_OF_ANSWER) in section
+
+
+class OneStepListingStore(ListingDictStore):
+    """The same with every optional method a request calls: load_and_touch and unlist too."""
+
+    def load_and_touch(self, sid: str, ttl: float) -> Any:
+        self.calls.append('load_and_touch')
+        record = DictStore.load(self, sid)
+        if record is not None:
+            self.touch(sid, ttl)
+        return record
+
+    def unlist(self, user_key: str, sids: List[str]) -> None:
+        self.calls.append('unlist')
+        self.users[user_key] = [sid for sid in self.users[user_key] if sid not in sids]
+
+
+TAKEN_AT_INSTALL = ('load', 'load_and_touch', 'create', 'update', 'count_of', 'unlist')
+
+
+def test_a_store_method_replaced_after_the_install_is_never_called_but_those_looked_up_at_each_call(make_app, clock):
+    """README: canister takes these methods from the store once, at install; a test that wraps one afterwards to
+    count its calls sees none (the store's own are called), while sessions_of, looked up at each call, is heard."""
+    store = OneStepListingStore()
+    app = listing_app(make_app, store, session_max_per_user=1, session_timeout=600)
+    replaced: List[str] = []
+    for name in TAKEN_AT_INSTALL + ('sessions_of',):
+        own = getattr(store, name)
+        setattr(store, name, lambda *args, own=own, name=name: (replaced.append(name), own(*args))[1])
+    laptop, phone = client(app), client(app)
+    assert log_in_one_after_the_other(clock, laptop, phone) == ['in', 'in']  # (the phone's ends the laptop's)
+    assert phone.get('/mine').text == '1' and phone.get('/mine').text == '1'
+    assert set(TAKEN_AT_INSTALL) <= set(store.calls)  # (each was called: the store's own)
+    assert replaced and set(replaced) == {'sessions_of'}
+    section = writing_a_store()
+    assert ('Canister takes `load`, `load_and_touch`, `create`, `update`, `count_of` and `unlist` from the store '
+            'once, at install. One replaced on the store object afterwards, say by a test that wraps `update` to '
+            'count its calls, is never called: replace it before `app.install`. The other methods are looked up at '
+            'each call.') in section
+
+
+class ChattyStore(OneStepListingStore):
+    """Each method whose answer README says is not read returns something all the same."""
+
+    def save(self, sid: str, record: str, ttl: float) -> Any:
+        super().save(sid, record, ttl)
+        return {'saved': sid[:1]}
+
+    def touch(self, sid: str, ttl: float) -> Any:
+        super().touch(sid, ttl)
+        return 'touched ' + sid[:1]
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> Any:
+        super().create(sid, record, ttl, user_key)
+        return {'created': user_key}
+
+    def unlist(self, user_key: str, sids: List[str]) -> Any:
+        super().unlist(user_key, sids)
+        return len(sids) - 7
+
+
+def test_what_save_touch_create_and_unlist_return_is_not_read(make_app, log_dir, clock):
+    store = ChattyStore()
+    app = listing_app(make_app, store, session_max_per_user=1)
+    app.route('/out', callback=lambda: canister.session.invalidate() or 'out')
+    laptop, phone = client(app), client(app)
+    assert log_in_one_after_the_other(clock, laptop, phone) == ['in', 'in']  # (the phone's ends the laptop's)
+    assert [phone.get('/mine').text, phone.get('/out').text, phone.get('/mine').text] == ['1', 'out', '0']
+    assert {'save', 'touch', 'create', 'unlist'} <= set(store.calls)
+    assert 'ERROR' not in read_log(log_dir)
+    assert 'What `save`, `touch`, `create` and `unlist` return is not read.' in writing_a_store()
