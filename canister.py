@@ -11570,9 +11570,14 @@ def _store_answer(store: Any, method: str, answer: Any) -> Any:
 
 
 def _does_nothing(method: Any) -> bool:
-    """Whether ``method`` (a store's, bound) is a Python function whose body does nothing."""
-    code = getattr(getattr(method, '__func__', method), '__code__', None)
-    return code is not None and code.co_code in _EMPTY_BODIES
+    """Whether ``method`` (a store's, bound) is a Python function whose body does nothing: the bytecode of an
+    empty body, whose constants are none but None, ``...`` and its docstring (a body of ``return 0`` or
+    ``return (True, None)`` has the same bytecode as a documented empty one, its constant in the docstring's place)."""
+    function = getattr(method, '__func__', method)
+    code = getattr(function, '__code__', None)
+    return (code is not None and code.co_code in _EMPTY_BODIES
+            and all(constant is None or constant is Ellipsis or constant == function.__doc__
+                    for constant in code.co_consts))
 
 
 def _refuse_unusable_store(store: Any) -> None:

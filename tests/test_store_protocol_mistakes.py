@@ -470,3 +470,44 @@ def test_what_save_touch_create_and_unlist_return_is_not_read(make_app, log_dir,
     assert {'save', 'touch', 'create', 'unlist'} <= set(store.calls)
     assert 'ERROR' not in read_log(log_dir)
     assert 'What `save`, `touch`, `create` and `unlist` return is not read.' in writing_a_store()
+
+
+class ConstantStore(DictStore):
+    """Optional methods whose bodies return a constant: they do something (a store that keeps no users counts 0,
+    an update that always replaces), though their bytecode is that of a documented empty body on Python 3.11."""
+
+    def count_of(self, user_key: str) -> int:
+        return 0
+
+    def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
+        """Documented, and returns a constant of its own."""
+        return 'not-a-record'
+
+
+
+class DocumentedSkeletonStore(DictStore):
+    """The README skeleton's create with a docstring alone: it does nothing."""
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        """Store a new session."""
+
+
+class NoneCountStore(DictStore):
+    """A count_of whose body returns None: it does nothing."""
+
+    def count_of(self, user_key: str) -> Any:
+        return None
+
+
+def test_a_store_method_that_returns_a_constant_is_not_taken_for_an_empty_one(make_app):
+    """It was refused at install as a method that "does nothing" (its bytecode is that of an empty body with a
+    docstring: only the constant differs), though the app's store was written as the README says."""
+    make_app(store=ConstantStore())
+
+
+@pytest.mark.parametrize('store, method', [(DocumentedSkeletonStore, 'create'), (NoneCountStore, 'count_of')])
+def test_a_store_method_with_a_docstring_alone_or_returning_none_is_still_taken_for_an_empty_one(
+        make_app, store, method):
+    with pytest.raises(canister.ConfigError, match=re.escape(
+            'the session store %s has a %s() method that does nothing' % (store.__name__, method))):
+        make_app(store=store())
