@@ -2182,21 +2182,40 @@ def _framework_settings_notes(settings: List[Any], given: typing.Set[str]) -> Li
 _OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
 
 
-def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
-    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
-    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
-    app would run on the defaults, the memory store among them, without a word.  Only names no
-    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
-    and not those given as keyword arguments."""
-    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
-                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
-                   and str(key).rpartition('.')[2].lower() not in overrides)
-    if not stray:
-        return []
-    them = 'it' if len(stray) == 1 else 'them'
-    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
-            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
-            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
+def _key_elsewhere(key: Any) -> Optional[str]:
+    """The canister key that a key of the app's config outside canister's section stands for, if any: its last
+    name (``app.session_store``: ``[app] session_store`` in an ini file; ``session_store`` at the top), or its last
+    two joined (``session.store``: ``[session] store``), when that is exactly a known key's name (or alias).  Only
+    names no other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own)."""
+    section, _, option = str(key).lower().rpartition('.')
+    if section == 'canister' or section.startswith('canister.'):
+        return None  # (read: an unknown one is warned about as such)
+    for name in (option, section.rpartition('.')[2] + '_' + option if section else ''):
+        name = ALIASES.get(name, name)
+        if name in KEYS and name.startswith(_OWN_KEY_NAMES):
+            return name
+    return None
+
+
+def _keys_elsewhere(keys: Iterable[Any], given: Iterable[str]) -> List[str]:
+    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini file:
+    ``app.session_store``), whether or not the section holds others: they are not used, and the app runs on
+    their defaults, the memory store among them, without a word.  One that is ``given`` (under ``[canister]``, or
+    as a keyword argument) is not named: canister has its value, and the other is the app's."""
+    given = {ALIASES.get(str(name).lower(), str(name).lower()) for name in given}
+    notes = []
+    for key in sorted(str(key) for key in keys):
+        name = _key_elsewhere(key)
+        if name is None or name in given:
+            continue
+        section, _, option = key.rpartition('.')
+        where = '%s under [%s] in an ini file' % (option, section) if section else 'at its top: [bottle] in an ini file'
+        default = KEYS[name].default
+        shown = ', '.join(default) if isinstance(default, tuple) else str(default)
+        notes.append("the app's config holds %s (%s), which canister does not read: it reads only the keys of its own "
+                     "section, so %s keeps its default (%s); move it there: %s under [canister] (canister.%s)"
+                     % (key, where, name, shown or 'empty', name, name))
+    return notes
 
 
 def _is_canister_key(key: Any) -> bool:
@@ -2411,8 +2430,8 @@ class Config(Dict[str, Any]):
         config = cls(values, **overrides)
         others = [key for key in app_config if str(key).lower() in _FRAMEWORK_SETTINGS]
         config.warnings += _framework_settings_notes(others, {str(key).lower() for key in values} | set(overrides))
-        if not values:  # (a Flask or Django setting is named once, as such)
-            config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in others}, overrides))
+        # (a Flask or Django setting is named once, as such)
+        config.warnings += _keys_elsewhere([key for key in app_config if key not in others], [*values, *overrides])
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -20992,7 +21011,8 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
 
 def _misspelt_store_key(config: Mapping[str, Any]) -> str:
     """`` (sesion_store: did you mean session_store?)`` for the first unknown ``canister.*`` key whose
-    hint is ``session_store`` (a misspelt key is likelier than a missing one), else ``''``."""
+    hint is ``session_store`` (a misspelt key is likelier than a missing one), else `` (it is under [app]: ...)``
+    for a ``session_store`` in another section (``_key_elsewhere``), else ``''``."""
     for key in config:
         name = str(key).lower()
         if name.startswith('canister.'):
@@ -21012,6 +21032,11 @@ def _holds_sessions(path: str) -> bool:
     finally:
         connection.close()
 
+    for key in sorted(str(key) for key in config):
+        if _key_elsewhere(key) == 'session_store':
+            section, _, option = key.rpartition('.')
+            return ' (it has %s %s, which canister does not read: move it there)' % (
+                option, 'under [%s]' % section if section else 'at its top')
 
 def _store_config(args: Any, **settings: str) -> Config:
     """The settings a command on the session store reads (``tidy-sessions``, ``sessions``, ``end-sessions``): the
