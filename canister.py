@@ -33,6 +33,19 @@ Example::
 from __future__ import annotations
 
 
+def _run_as_file() -> bool:
+    """True when canister.py runs as a file (``python canister.py``), not as a module (``python -m canister``, which
+    gives it a spec) nor imported: the one rule by which the command line names itself (``_program``) and repeats
+    itself (``_canister_as_run``).  Here, before the imports, for the Ctrl-C that may come while they run."""
+    return __name__ == '__main__' and __spec__ is None
+
+
+def _program() -> str:
+    """The command as its lines name it: ``python -m canister``, or ``python canister.py`` when run as a file."""
+    import os
+    return 'python ' + (os.path.basename(__file__) if _run_as_file() else '-m canister')
+
+
 def _interrupted_loading(number: int, frame: Any) -> None:
     """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
     and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
@@ -44,7 +57,7 @@ def _interrupted_loading(number: int, frame: Any) -> None:
     import sys
     if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
         try:
-            sys.stderr.write('python -m canister: error: interrupted\n')
+            sys.stderr.write(_program() + ': error: interrupted\n')
             sys.stderr.flush()
         except Exception:
             pass
@@ -20640,7 +20653,7 @@ def _stdin_text(line: bytes) -> str:
 
 def _hash_password_error(message: str) -> None:
     """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
-    _print_error('python -m canister hash-password: error: ' + message)
+    _print_error(_program() + ' hash-password: error: ' + message)
 
 
 def _end_terminal_line() -> None:
@@ -20747,10 +20760,10 @@ def _arguments(argv: Optional[List[str]]) -> Any:
                 sys.exit(1)
 
     parser = Parser(
-        prog='python -m canister', description='Canister %s' % __version__,
+        prog=_program(), description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
                'bad arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0). '
-               "python -m canister COMMAND --help describes a command's options.")
+               "%s COMMAND --help describes a command's options." % _program())
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser(
         'demo', help='serve a small app showing every feature',
@@ -20813,8 +20826,8 @@ def _store_from_environment(command: str, name: str) -> str:
     ``hash-password`` says a bad ``--user`` (not argparse's usage line: the variable, not the command line, is wrong)."""
     value = os.environ.get(name)
     if value is None or not value.strip():
-        _print_error('python -m canister %s: error: --store-env %s: %s' % (
-            command, _escape(name), 'the variable is empty' if value is not None else
+        _print_error('%s %s: error: --store-env %s: %s' % (
+            _program(), command, _escape(name), 'the variable is empty' if value is not None else
             'no such variable in the environment (a cron job does not see the variables of your shell or of '
             'the app: export it in the script the job runs)'))
         sys.exit(2)
@@ -20966,11 +20979,11 @@ def _run_demo(args: Any) -> int:
             with open(args.config, 'rb'):
                 pass
         except OSError as error:
-            _print_error('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error))
+            _print_error('%s demo: cannot read --config %s: %s' % (_program(), args.config, error.strerror or error))
             return 1
     problem = _port_problem(args.host, args.port)
     if problem:  # said before the app is made: no banner or "demo on" line for a server that never starts
-        _print_error('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem))
+        _print_error('%s demo: cannot serve on %s:%d: %s' % (_program(), args.host, args.port, problem))
         return 1
     try:
         app = _demo_app(args.config)
@@ -20978,14 +20991,14 @@ def _run_demo(args: Any) -> int:
         # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
         # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
         # log directory, a session store it cannot open): one line, as for any mistake in the file.
-        _print_error('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())))
+        _print_error('%s demo: --config %s: %s' % (_program(), args.config, ' '.join(str(error).split())))
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
         _serve_demo(app, args.host, args.port)
     except OSError as error:  # the port is taken, the address is not this host's
-        _print_error('python -m canister demo: cannot serve on %s:%d: %s'
-                     % (args.host, args.port, error.strerror or error))
+        _print_error('%s demo: cannot serve on %s:%d: %s'
+                     % (_program(), args.host, args.port, error.strerror or error))
         return 1
     return 0
 
@@ -21019,6 +21032,11 @@ def _misspelt_store_key(config: Mapping[str, Any]) -> str:
             name = name[len('canister.'):]
             if name not in KEYS and name not in ALIASES and 'session_store' in _unknown_key_hint(name):
                 return ' (%s: did you mean session_store?)' % name
+    for key in sorted(str(key) for key in config):
+        if _key_elsewhere(key) == 'session_store':
+            section, _, option = key.rpartition('.')
+            return ' (it has %s %s, which canister does not read: move it there)' % (
+                option, 'under [%s]' % section if section else 'at its top')
     return ''
 
 
@@ -21032,11 +21050,6 @@ def _holds_sessions(path: str) -> bool:
     finally:
         connection.close()
 
-    for key in sorted(str(key) for key in config):
-        if _key_elsewhere(key) == 'session_store':
-            section, _, option = key.rpartition('.')
-            return ' (it has %s %s, which canister does not read: move it there)' % (
-                option, 'under [%s]' % section if section else 'at its top')
 
 def _store_config(args: Any, **settings: str) -> Config:
     """The settings a command on the session store reads (``tidy-sessions``, ``sessions``, ``end-sessions``): the
@@ -21115,7 +21128,7 @@ def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
 def _canister_as_run() -> List[str]:
     """How this command's Python was given canister: the path of canister.py when run as a file
     (``python /path/to/canister.py``), else ``-m canister``."""
-    if __name__ == '__main__' and __spec__ is None:  # (``-m canister`` gives the module a spec)
+    if _run_as_file():
         return [os.path.abspath(__file__)]
     return ['-m', 'canister']
 
@@ -21220,7 +21233,7 @@ def _run_tidy_sessions(args: Any) -> int:
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
             why = _tidy_failure(store, _mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0),
                                 error, why)
-        _print_error('python -m canister tidy-sessions: %s' % why)
+        _print_error('%s tidy-sessions: %s' % (_program(), why))
         return 1
     finally:
         if store is not None:
@@ -21240,7 +21253,7 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
     stderr, if the store cannot be used.  The log's WARNING lines go to stderr, as lines of the command
     (``_CommandLines``)."""
     import configparser
-    name = 'python -m canister %s' % args.command
+    name = '%s %s' % (_program(), args.command)
     manager: Optional[SessionManager] = None
     log: Optional[RequestLog] = None
     lines = _CommandLines(name)
@@ -21362,7 +21375,7 @@ def _tell_stdout_failed(name: str, error: OSError) -> None:
 def _run_command(command: str, args: Any) -> int:
     """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
     each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
-    name = 'python -m canister %s' % command
+    name = '%s %s' % (_program(), command)
     try:
         if sys.stdout is None and command != 'demo':  # (said before a password is asked for or a store tidied)
             raise _StdoutFailed(OSError(errno.EBADF, _STDOUT_CLOSED))
@@ -21386,10 +21399,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         args = _arguments(argv)
         with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
-            warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+            warnings.showwarning = _cli_warning_shower('%s %s' % (_program(), args.command), warnings.showwarning)
             return _run_command(args.command, args)
     except KeyboardInterrupt:  # (while the command line was read)
-        _print_error('python -m canister: error: interrupted')
+        _print_error(_program() + ': error: interrupted')
         return 130
     finally:
         if loading:  # (Python's exit after the command)
