@@ -33,6 +33,19 @@ Example::
 from __future__ import annotations
 
 
+def _run_as_file() -> bool:
+    """True when canister.py runs as a file (``python canister.py``), not as a module (``python -m canister``, which
+    gives it a spec) nor imported: the one rule by which the command line names itself (``_program``) and repeats
+    itself (``_canister_as_run``).  Here, before the imports, for the Ctrl-C that may come while they run."""
+    return __name__ == '__main__' and __spec__ is None
+
+
+def _program() -> str:
+    """The command as its lines name it: ``python -m canister``, or ``python canister.py`` when run as a file."""
+    import os
+    return 'python ' + (os.path.basename(__file__) if _run_as_file() else '-m canister')
+
+
 def _interrupted_loading(number: int, frame: Any) -> None:
     """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
     and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
@@ -44,7 +57,7 @@ def _interrupted_loading(number: int, frame: Any) -> None:
     import sys
     if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
         try:
-            sys.stderr.write('python -m canister: error: interrupted\n')
+            sys.stderr.write(_program() + ': error: interrupted\n')
             sys.stderr.flush()
         except Exception:
             pass
@@ -2197,21 +2210,40 @@ def _framework_settings_notes(settings: List[Any], given: typing.Set[str]) -> Li
 _OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
 
 
-def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
-    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
-    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
-    app would run on the defaults, the memory store among them, without a word.  Only names no
-    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
-    and not those given as keyword arguments."""
-    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
-                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
-                   and str(key).rpartition('.')[2].lower() not in overrides)
-    if not stray:
-        return []
-    them = 'it' if len(stray) == 1 else 'them'
-    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
-            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
-            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
+def _key_elsewhere(key: Any) -> Optional[str]:
+    """The canister key that a key of the app's config outside canister's section stands for, if any: its last
+    name (``app.session_store``: ``[app] session_store`` in an ini file; ``session_store`` at the top), or its last
+    two joined (``session.store``: ``[session] store``), when that is exactly a known key's name (or alias).  Only
+    names no other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own)."""
+    section, _, option = str(key).lower().rpartition('.')
+    if section == 'canister' or section.startswith('canister.'):
+        return None  # (read: an unknown one is warned about as such)
+    for name in (option, section.rpartition('.')[2] + '_' + option if section else ''):
+        name = ALIASES.get(name, name)
+        if name in KEYS and name.startswith(_OWN_KEY_NAMES):
+            return name
+    return None
+
+
+def _keys_elsewhere(keys: Iterable[Any], given: Iterable[str]) -> List[str]:
+    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini file:
+    ``app.session_store``), whether or not the section holds others: they are not used, and the app runs on
+    their defaults, the memory store among them, without a word.  One that is ``given`` (under ``[canister]``, or
+    as a keyword argument) is not named: canister has its value, and the other is the app's."""
+    given = {ALIASES.get(str(name).lower(), str(name).lower()) for name in given}
+    notes = []
+    for key in sorted(str(key) for key in keys):
+        name = _key_elsewhere(key)
+        if name is None or name in given:
+            continue
+        section, _, option = key.rpartition('.')
+        where = '%s under [%s] in an ini file' % (option, section) if section else 'at its top: [bottle] in an ini file'
+        default = KEYS[name].default
+        shown = ', '.join(default) if isinstance(default, tuple) else str(default)
+        notes.append("the app's config holds %s (%s), which canister does not read: it reads only the keys of its own "
+                     "section, so %s keeps its default (%s); move it there: %s under [canister] (canister.%s)"
+                     % (key, where, name, shown or 'empty', name, name))
+    return notes
 
 
 def _is_canister_key(key: Any) -> bool:
@@ -2426,8 +2458,8 @@ class Config(Dict[str, Any]):
         config = cls(values, **overrides)
         others = [key for key in app_config if str(key).lower() in _FRAMEWORK_SETTINGS]
         config.warnings += _framework_settings_notes(others, {str(key).lower() for key in values} | set(overrides))
-        if not values:  # (a Flask or Django setting is named once, as such)
-            config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in others}, overrides))
+        # (a Flask or Django setting is named once, as such)
+        config.warnings += _keys_elsewhere([key for key in app_config if key not in others], [*values, *overrides])
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -20791,7 +20823,7 @@ def _stdin_text(line: bytes) -> str:
 
 def _hash_password_error(message: str) -> None:
     """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
-    _print_error('python -m canister hash-password: error: ' + message)
+    _print_error(_program() + ' hash-password: error: ' + message)
 
 
 def _end_terminal_line() -> None:
@@ -20898,10 +20930,10 @@ def _arguments(argv: Optional[List[str]]) -> Any:
                 sys.exit(1)
 
     parser = Parser(
-        prog='python -m canister', description='Canister %s' % __version__,
+        prog=_program(), description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
                'bad arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0). '
-               "python -m canister COMMAND --help describes a command's options.")
+               "%s COMMAND --help describes a command's options." % _program())
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser(
         'demo', help='serve a small app showing every feature',
@@ -20964,8 +20996,8 @@ def _store_from_environment(command: str, name: str) -> str:
     ``hash-password`` says a bad ``--user`` (not argparse's usage line: the variable, not the command line, is wrong)."""
     value = os.environ.get(name)
     if value is None or not value.strip():
-        _print_error('python -m canister %s: error: --store-env %s: %s' % (
-            command, _escape(name), 'the variable is empty' if value is not None else
+        _print_error('%s %s: error: --store-env %s: %s' % (
+            _program(), command, _escape(name), 'the variable is empty' if value is not None else
             'no such variable in the environment (a cron job does not see the variables of your shell or of '
             'the app: export it in the script the job runs)'))
         sys.exit(2)
@@ -21117,11 +21149,11 @@ def _run_demo(args: Any) -> int:
             with open(args.config, 'rb'):
                 pass
         except OSError as error:
-            _print_error('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error))
+            _print_error('%s demo: cannot read --config %s: %s' % (_program(), args.config, error.strerror or error))
             return 1
     problem = _port_problem(args.host, args.port)
     if problem:  # said before the app is made: no banner or "demo on" line for a server that never starts
-        _print_error('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem))
+        _print_error('%s demo: cannot serve on %s:%d: %s' % (_program(), args.host, args.port, problem))
         return 1
     try:
         app = _demo_app(args.config)
@@ -21129,14 +21161,14 @@ def _run_demo(args: Any) -> int:
         # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
         # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
         # log directory, a session store it cannot open): one line, as for any mistake in the file.
-        _print_error('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())))
+        _print_error('%s demo: --config %s: %s' % (_program(), args.config, ' '.join(str(error).split())))
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
         _serve_demo(app, args.host, args.port)
     except OSError as error:  # the port is taken, the address is not this host's
-        _print_error('python -m canister demo: cannot serve on %s:%d: %s'
-                     % (args.host, args.port, error.strerror or error))
+        _print_error('%s demo: cannot serve on %s:%d: %s'
+                     % (_program(), args.host, args.port, error.strerror or error))
         return 1
     return 0
 
@@ -21162,13 +21194,19 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
 
 def _misspelt_store_key(config: Mapping[str, Any]) -> str:
     """`` (sesion_store: did you mean session_store?)`` for the first unknown ``canister.*`` key whose
-    hint is ``session_store`` (a misspelt key is likelier than a missing one), else ``''``."""
+    hint is ``session_store`` (a misspelt key is likelier than a missing one), else `` (it is under [app]: ...)``
+    for a ``session_store`` in another section (``_key_elsewhere``), else ``''``."""
     for key in config:
         name = str(key).lower()
         if name.startswith('canister.'):
             name = name[len('canister.'):]
             if name not in KEYS and name not in ALIASES and 'session_store' in _unknown_key_hint(name):
                 return ' (%s: did you mean session_store?)' % name
+    for key in sorted(str(key) for key in config):
+        if _key_elsewhere(key) == 'session_store':
+            section, _, option = key.rpartition('.')
+            return ' (it has %s %s, which canister does not read: move it there)' % (
+                option, 'under [%s]' % section if section else 'at its top')
     return ''
 
 
@@ -21260,7 +21298,7 @@ def _refuse_foreign_session_file(url: str, path: str, args: Any) -> None:
 def _canister_as_run() -> List[str]:
     """How this command's Python was given canister: the path of canister.py when run as a file
     (``python /path/to/canister.py``), else ``-m canister``."""
-    if __name__ == '__main__' and __spec__ is None:  # (``-m canister`` gives the module a spec)
+    if _run_as_file():
         return [os.path.abspath(__file__)]
     return ['-m', 'canister']
 
@@ -21365,7 +21403,7 @@ def _run_tidy_sessions(args: Any) -> int:
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
             why = _tidy_failure(store, _mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0),
                                 error, why)
-        _print_error('python -m canister tidy-sessions: %s' % why)
+        _print_error('%s tidy-sessions: %s' % (_program(), why))
         return 1
     finally:
         if store is not None:
@@ -21385,7 +21423,7 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
     stderr, if the store cannot be used.  The log's WARNING lines go to stderr, as lines of the command
     (``_CommandLines``)."""
     import configparser
-    name = 'python -m canister %s' % args.command
+    name = '%s %s' % (_program(), args.command)
     manager: Optional[SessionManager] = None
     log: Optional[RequestLog] = None
     lines = _CommandLines(name)
@@ -21507,7 +21545,7 @@ def _tell_stdout_failed(name: str, error: OSError) -> None:
 def _run_command(command: str, args: Any) -> int:
     """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
     each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
-    name = 'python -m canister %s' % command
+    name = '%s %s' % (_program(), command)
     try:
         if sys.stdout is None and command != 'demo':  # (said before a password is asked for or a store tidied)
             raise _StdoutFailed(OSError(errno.EBADF, _STDOUT_CLOSED))
@@ -21531,10 +21569,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         args = _arguments(argv)
         with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
-            warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+            warnings.showwarning = _cli_warning_shower('%s %s' % (_program(), args.command), warnings.showwarning)
             return _run_command(args.command, args)
     except KeyboardInterrupt:  # (while the command line was read)
-        _print_error('python -m canister: error: interrupted')
+        _print_error(_program() + ': error: interrupted')
         return 130
     finally:
         if loading:  # (Python's exit after the command)

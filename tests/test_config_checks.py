@@ -16,7 +16,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, canister_warning_texts, client, json_counter_app, read_log
+from helpers import (ROOT, app_with_ini, canister_warning_texts, client, json_counter_app, read_log, readme_section,
+                     run_canister)
 from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -669,15 +670,95 @@ def installed_from_ini(tmp_path, text: str) -> list:
     return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
+def elsewhere(key: str, where: str, name: str, default: str) -> str:
+    """The install's warning of the canister key ``name`` found in the app's config as ``key`` (``where``)."""
+    return ("the app's config holds %s (%s), which canister does not read: it reads only the keys of its own section, "
+            "so %s keeps its default (%s); move it there: %s under [canister] (canister.%s)"
+            % (key, where, name, default, name, name))
+
+
 def test_canister_keys_in_another_section_of_an_ini_file_are_named_at_install(tmp_path):
     """They used to be ignored without a word: the app ran on the memory store, logging to ./logs."""
     said = installed_from_ini(tmp_path, '[app]\nsession_store = sqlite:///sessions.db\nlog_level = DEBUG\n')
-    expected = ("the app's config holds app.session_store, but canister reads only the keys of its own section "
-                "(canister.session_store: [canister] in an ini file), and has none there, so it does not use it; "
-                "move it under [canister]")     # (log_level, a name the app may use itself, is not looked for)
-    assert said == [expected]
+    expected = elsewhere('app.session_store', 'session_store under [app] in an ini file', 'session_store', 'memory')
+    assert said == [expected]     # (log_level, a name the app may use itself, is not looked for)
     assert ' WARNING  [MainThread]   ' + expected in read_log(tmp_path / 'logs')
 
 
+def test_canister_keys_in_another_section_are_named_beside_a_canister_section_too(tmp_path):
+    """They were named only when [canister] held no key: with log_level there, the app ran on the memory store and
+    without CORS, without a word."""
+    said = installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n'
+                                        '[app]\nsession_store = sqlite:///sessions.db\nCORS = https://app.example.com\n')
+    assert said == [elsewhere('app.cors', 'cors under [app] in an ini file', 'cors', 'empty'),
+                    elsewhere('app.session_store', 'session_store under [app] in an ini file', 'session_store',
+                              'memory')]
+    assert (' WARNING  [MainThread]   ' + elsewhere('app.cors', 'cors under [app] in an ini file', 'cors', 'empty')
+            in read_log(tmp_path / 'logs'))
+
+
+def test_a_section_named_after_a_keys_first_word_is_named_at_install(tmp_path):
+    """``[session] store = ...`` for session_store, the section standing for the key's first word."""
+    said = installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n[session]\nstore = sqlite:///sessions.db\n'
+                                        'timeout = 60\n')
+    assert said == [elsewhere('session.store', 'store under [session] in an ini file', 'session_store', 'memory'),
+                    elsewhere('session.timeout', 'timeout under [session] in an ini file', 'session_timeout', '3600')]
+
+
+def test_a_canister_key_at_the_top_of_the_config_is_named_beside_a_canister_section(tmp_path):
+    said = installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n[bottle]\nhsts_max_age = 31536000\n')
+    assert said == [elsewhere('hsts_max_age', 'at its top: [bottle] in an ini file', 'hsts_max_age', '0')]
+
+
 def test_keys_of_the_apps_own_beside_a_canister_section_are_not_reported(tmp_path):
-    assert installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n[app]\nsession_store = mine\n') == []
+    """Only a known key's exact name, of those no other part of an app would use, is looked for."""
+    assert installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n[app]\nstore = mine\nsession = on\n'
+                                        'log_level = DEBUG\ndebug = true\ncors_origins = *\nsession_stores = 2\n'
+                                        '[log]\nlevel = DEBUG\n[session]\nsecret = x\n') == []
+
+
+def test_a_key_canister_has_in_its_own_section_is_not_reported_elsewhere(tmp_path):
+    """The app's own copy (canister has its value), as a keyword argument's."""
+    assert installed_from_ini(tmp_path, '[canister]\nsession_timout = 60\n[app]\nsession_timeout = 60\n') == []
+    app = app_with_ini(tmp_path, '[app]\ncors = *\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), cors='https://app.example.com'))
+    assert [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning] == []
+
+
+def test_the_commands_config_names_a_canister_key_in_another_section_in_one_line(tmp_path):
+    """``python -m canister tidy-sessions --config app.ini``, which reads the file as an app does."""
+    url = 'sqlite:///%s' % (tmp_path / 'sessions.db')
+    bottle.Bottle().install(canister.Canister(session_store=url, log_path='stderr', log_level='ERROR'))  # (its table)
+    (tmp_path / 'app.ini').write_text('[canister]\nsession_store = %s\n[app]\nsession_max_age = 86400\n' % url)
+    result = run_canister('tidy-sessions', '--config', str(tmp_path / 'app.ini'), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == 'python -m canister tidy-sessions: warning: %s\n' % elsewhere(
+        'app.session_max_age', 'session_max_age under [app] in an ini file', 'session_max_age', '0')
+
+
+def test_the_commands_config_with_its_store_in_another_section_says_where_it_is(tmp_path):
+    (tmp_path / 'app.ini').write_text('[app]\nsession_store = sqlite:///%s\n' % (tmp_path / 'sessions.db'))
+    result = run_canister('tidy-sessions', '--config', str(tmp_path / 'app.ini'), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: --config %s sets no session_store in its [canister] '
+                             'section (it has session_store under [app], which canister does not read: move it there): '
+                             'name the store there, or give --store URL or --store-env NAME\n' % (tmp_path / 'app.ini'))
+
+
+def test_a_canister_key_set_in_python_at_the_top_of_the_config_is_named(tmp_path):
+    app = bottle.Bottle()
+    app.config.update({'canister.log_level': 'INFO', 'session_store': 'sqlite:///sessions.db'})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    assert [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning] == [
+        elsewhere('session_store', 'at its top: [bottle] in an ini file', 'session_store', 'memory')]
+
+
+def test_the_readme_quotes_the_warning_of_a_key_in_another_section_as_the_install_says_it():
+    text = ' '.join(readme_section('## Configuration').split())
+    assert 'For instance `%s`' % elsewhere('app.session_store', 'session_store under [app] in an ini file',
+                                           'session_store', 'memory') in text
+    assert 'whether or not `[canister]` holds other keys' in text
