@@ -14866,6 +14866,10 @@ class _Jwks:
         self.log = log
         #: Seconds a download may take.
         self.timeout = timeout
+        #: Seconds the download's socket waits at each step (connecting, each read): ``timeout`` too, so that a loaded
+        #: machine can make it end a moment before the request stops waiting (``_failure_of``); a test shortens it to
+        #: have that happen every time.
+        self.socket_timeout = timeout
         #: Seconds between two downloads at least (``auth_jwt_jwks_refetch``).
         self.min_interval = min_interval
         #: kid -> key, as last downloaded (replaced whole by a download).
@@ -15032,7 +15036,7 @@ class _Jwks:
         deadline = time.monotonic() + self.timeout
         try:
             with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(result), _WatchedHTTPS(result)).open(
-                    self.url, timeout=self.timeout) as answer:
+                    self.url, timeout=self.socket_timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:

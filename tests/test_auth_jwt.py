@@ -804,6 +804,26 @@ def test_a_jwks_download_whose_answer_is_still_coming_when_its_request_stops_wai
     assert 'hunter2' not in log
 
 
+def test_a_jwks_download_whose_own_socket_times_out_before_its_request_stops_waiting_says_no_complete_answer_within(
+        make_app, rsa_key, hanging_server, log_dir, monotonic):
+    # The download's socket waits the JWKS timeout (5 s) as its request does, and a loaded machine can make it give
+    # up a moment before the request: the lines then say what a download the request gave up on says, not the
+    # socket's "timed out".  Its wait shortened (socket_timeout) to 0.1 s, that happens every time, here on a real
+    # endpoint that accepts the connection and never answers.
+    app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+    next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)).auth.schemes[
+        'bearer'].jwks.socket_timeout = 0.1
+    answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+
+    logged = read_log(log_dir)
+    assert_keys_unavailable(answer, retry_after='10')  # (auth_jwt_jwks_refetch, on canister's stopped clock)
+    url = re.escape(hanging_server.url)
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s: no complete answer within 5s\n' % url, logged)
+    assert re.search(r' ERROR .*Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from '
+                     r'%s: no complete answer within 5s\n' % url, logged)
+    assert 'timed out' not in logged
+
+
 def test_jwks_endpoint_with_garbage_json_gives_503(make_app, rsa_key, jwks_server, log_dir):
     jwks_server.body = b'{"keys": [this is not json'
     calls = []
