@@ -142,7 +142,8 @@ _now = time.time
 
 #: The clock no NTP step moves, in seconds, for canister's own timing: what a request's path does once a second (the
 #: log's check that its file is still the one its name gives, and its retry of the day's file; SQLite's that its
-#: file is), and how long the log's file has been open (a leap of the date).  The seam of it, as ``_now`` is the wall
+#: file is), how long the log's file has been open (a leap of the date), and the JWKS's refetch window (when the
+#: keys may be downloaded again, and the ``Retry-After`` of a 503 until then).  The seam of it, as ``_now`` is the wall
 #: clock's.  Not for a real wait's deadline (SQLite's busy waits, a line cut short), which a test cannot skip.
 _monotonic = time.monotonic
 
@@ -14991,11 +14992,15 @@ class _Jwks:
         self.log = log
         #: Seconds a download may take.
         self.timeout = timeout
+        #: Seconds the download's socket waits at each step (connecting, each read): ``timeout`` too, so that a loaded
+        #: machine can make it end a moment before the request stops waiting (``_failure_of``); a test shortens it to
+        #: have that happen every time.
+        self.socket_timeout = timeout
         #: Seconds between two downloads at least (``auth_jwt_jwks_refetch``).
         self.min_interval = min_interval
         #: kid -> key, as last downloaded (replaced whole by a download).
         self.keys = _JwksKeys()
-        #: When (``time.monotonic()``) the last download started.
+        #: When (``_monotonic()``, canister's clock no NTP step moves, which tests move) the last download started.
         self._fetched_at = -math.inf
         #: Seconds after which a token of a known key starts a download no request waits for (``_refresh``).
         self.refresh_after = max(self.max_age, min_interval)
@@ -15046,7 +15051,7 @@ class _Jwks:
             key, meant = self._lookup(kid)
             if key is None:
                 self._refuse(kid, gave_up)
-        elif time.monotonic() - self._fetched_at >= self.refresh_after:
+        elif _monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         if meant is not None and meant != algorithm:  # (RFC 8725, 3.1: a key is used with one algorithm)
             raise AuthFailure('the token algorithm is not the one its key is for', 'bearer',
@@ -15067,7 +15072,7 @@ class _Jwks:
         failure = 'its download for another request has not ended yet' if gave_up else self._failure
         if failure is None:
             raise AuthFailure('the token was signed with an unknown key', 'bearer', self._unknown_key_logged(kid))
-        wait = 1 if gave_up else math.ceil(self._fetched_at + self.min_interval - time.monotonic())
+        wait = 1 if gave_up else math.ceil(self._fetched_at + self.min_interval - _monotonic())
         # (no kid in the line, which is written once a second with a count of the others: made-up kids would
         # make each line a new one)
         raise _KeysUnavailable('Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched '
@@ -15088,9 +15093,9 @@ class _Jwks:
         with self._lock:
             worker = self._worker
             if ((worker is not None and worker.is_alive())
-                    or time.monotonic() - self._fetched_at < self.refresh_after):
+                    or _monotonic() - self._fetched_at < self.refresh_after):
                 return
-            self._fetched_at = time.monotonic()
+            self._fetched_at = _monotonic()
             self._result = result = {'opened': [], 'unasked': True}
             self._worker = threading.Thread(target=self._download, args=(result,), name='canister-jwks', daemon=True)
             self._worker.start()
@@ -15109,9 +15114,9 @@ class _Jwks:
         with self._lock:
             worker = self._worker
             starts = ((worker is None or not worker.is_alive())
-                      and time.monotonic() - self._fetched_at >= self.min_interval)
+                      and _monotonic() - self._fetched_at >= self.min_interval)
             if starts:
-                self._fetched_at = time.monotonic()
+                self._fetched_at = _monotonic()
                 self._result = result
                 worker = self._worker = threading.Thread(target=self._download, args=(result,),
                                                          name='canister-jwks', daemon=True)
@@ -15157,7 +15162,7 @@ class _Jwks:
         deadline = time.monotonic() + self.timeout
         try:
             with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(result), _WatchedHTTPS(result)).open(
-                    self.url, timeout=self.timeout) as answer:
+                    self.url, timeout=self.socket_timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:

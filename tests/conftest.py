@@ -103,6 +103,16 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """canister's clock no NTP step moves (``_monotonic``), stopped at the real one now (a whole second, so that
+    moves of whole and quarter seconds add up exactly); ``advance`` moves it on instead of a sleep.  Undone after the
+    test."""
+    stopped = Clock(float(int(time.monotonic())))
+    monkeypatch.setattr(canister, '_monotonic', stopped)
+    return stopped
+
+
+@pytest.fixture
 def fastapi(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The stand-in ``fastapi`` package (FastAPI is not installed: ``test_newcomer_fastapi.STAND_INS`` imitates the
     classes canister knows it by), importable for the test, forgotten after it."""

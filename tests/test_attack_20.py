@@ -27,7 +27,7 @@ pyjwt = pytest.importorskip('jwt')
 
 @pytest.mark.parametrize('trickle_head', [False, True], ids=['body', 'status line and headers'])
 def test_a_jwks_answer_that_trickles_in_is_given_up_at_the_timeout_and_the_next_download_brings_the_keys(
-        make_app, jwks_server, serve, log_dir, trickle_head):
+        make_app, jwks_server, serve, log_dir, trickle_head, monotonic):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwks_server.publish(jwk(key, 'key-1'))
     jwks_server.trickle = 0.2  # (the first answer: its few hundred bytes would take minutes)
@@ -40,6 +40,7 @@ def test_a_jwks_answer_that_trickles_in_is_given_up_at_the_timeout_and_the_next_
                                                        algorithm='RS256', headers={'kid': 'key-1'})}
 
     first = Client(origin).get('/me', headers=token)
+    monotonic.advance(1.0)  # (auth_jwt_jwks_refetch, on canister's clock)
     answers = []  # (the trickle would go on for minutes: the keys must come well before)
     wait_until(lambda: answers.append(Client(origin).get('/me', headers=token)) or answers[-1].status == 200, 30,
                interval=0.5, what='a download after the trickling one')

@@ -182,7 +182,7 @@ def either_jwks_server(request, certificates, monkeypatch):
 
 
 def test_a_chunked_answer_whose_chunk_size_line_trickles_in_is_cut_and_the_next_download_brings_the_keys(
-        make_app, rsa_key, either_jwks_server, log_dir):
+        make_app, rsa_key, either_jwks_server, log_dir, monotonic):
     # (http.client reads a chunk-size line with readline, inside one read1: only the cut at the deadline ends it)
     jwks_server = either_jwks_server
     jwks_server.publish(jwk(rsa_key, 'key-1'))
@@ -194,6 +194,7 @@ def test_a_chunked_answer_whose_chunk_size_line_trickles_in_is_cut_and_the_next_
     token = bearer(pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'}))
 
     first = browser.get('/me', headers=token, expect_errors=True)
+    monotonic.advance(1.0)  # (auth_jwt_jwks_refetch, on canister's clock)
     answers = []
     wait_until(lambda: answers.append(browser.get('/me', headers=token, expect_errors=True))
                or answers[-1].status_int == 200, 30, interval=0.5, what='a download after the trickling one')

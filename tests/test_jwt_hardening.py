@@ -150,7 +150,7 @@ def test_a_configured_public_key_of_1024_bits_is_refused_at_install(make_app, sh
 
 
 def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_app, short_rsa_key, rsa_key,
-                                                                         jwks_server, log_dir):
+                                                                         jwks_server, log_dir, monotonic):
     web = client(jwks_app(make_app, jwks_server, jwk(short_rsa_key, 'old-key')))
     token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-key'})
     assert web.get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
@@ -159,7 +159,7 @@ def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_ap
                                "800-131A asks for: the tokens it signs are accepted") in said[0]
     # a later download (a new kid after auth_jwt_jwks_refetch) brings the same key again: not said again
     jwks_server.publish(jwk(short_rsa_key, 'old-key'), jwk(rsa_key, 'new-key'))
-    time.sleep(0.6)
+    monotonic.advance(0.5)
     fresh = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'new-key'})
     assert web.get('/me', headers=bearer(fresh)).json['user']['sub'] == 'alice'
     assert jwks_server.hits == 2
@@ -228,11 +228,12 @@ def test_pyjwt_warns_of_a_short_key_again_once_the_plugin_whose_jwks_gave_one_is
     assert len(after) == 1 and after[0].startswith('The RSA key is 1024 bits long'), after
 
 
-def downloads(web, rsa_key, jwks_server, *documents):
-    """Have the app download each JWKS document in turn (a token of a kid not held, after auth_jwt_jwks_refetch)."""
+def downloads(web, monotonic, rsa_key, jwks_server, *documents):
+    """Have the app download each JWKS document in turn (a token of a kid not held, after auth_jwt_jwks_refetch on
+    canister's clock, ``monotonic``)."""
     unknown = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'not-held'})
     for entries in documents:
-        time.sleep(0.6)
+        monotonic.advance(0.5)
         jwks_server.publish(*entries)
         hits = jwks_server.hits
         web.get('/me', headers=bearer(unknown), status=401)
@@ -240,11 +241,11 @@ def downloads(web, rsa_key, jwks_server, *documents):
 
 
 def test_a_jwks_that_rotates_short_keys_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
-        make_app, short_rsa_key, rsa_key, jwks_server, log_dir):
+        make_app, short_rsa_key, rsa_key, jwks_server, log_dir, monotonic):
     # (each key said was kept for good: a provider rotating keys forever grew the app's memory without end)
     web = client(jwks_app(make_app, jwks_server))
     many = [jwk(short_rsa_key, 'gen-%d' % number) for number in range(1, 301)]
-    downloads(web, rsa_key, jwks_server, [jwk(short_rsa_key, 'gen-0')], many, [jwk(short_rsa_key, 'gen-300')],
+    downloads(web, monotonic, rsa_key, jwks_server, [jwk(short_rsa_key, 'gen-0')], many, [jwk(short_rsa_key, 'gen-300')],
               [jwk(short_rsa_key, 'gen-0')], [jwk(short_rsa_key, 'gen-0')])
     said = [line for line in warning_lines(log_dir) if 'is an RSA key of 1024 bits' in line]
     assert sum("The JWKS key 'gen-300' is" in line for line in said) == 1   # (still among the latest)
@@ -253,11 +254,11 @@ def test_a_jwks_that_rotates_short_keys_forever_has_each_said_once_among_the_lat
 
 
 def test_a_jwks_that_rotates_shared_secrets_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
-        make_app, rsa_key, jwks_server, log_dir):
+        make_app, rsa_key, jwks_server, log_dir, monotonic):
     def shared(number):
         return {'kty': 'oct', 'kid': 'shared-%d' % number, 'k': b64url(b'secret %d' % number), 'use': 'sig'}
     web = client(jwks_app(make_app, jwks_server))
-    downloads(web, rsa_key, jwks_server, [shared(0)], [shared(number) for number in range(1, 301)], [shared(300)],
+    downloads(web, monotonic, rsa_key, jwks_server, [shared(0)], [shared(number) for number in range(1, 301)], [shared(300)],
               [shared(0)], [shared(0)])
     said = [line for line in read_log(log_dir).splitlines() if 'publishes a shared secret' in line]
     assert all(' ERROR ' in line for line in said)
@@ -372,12 +373,12 @@ def test_the_other_keys_of_a_jwks_that_publishes_a_private_key_are_used(make_app
 
 
 def test_a_private_key_of_a_jwks_is_logged_once_per_kid_and_key_across_downloads(make_app, rsa_key, ec_pair,
-                                                                                  jwks_server, log_dir):
+                                                                                  jwks_server, log_dir, monotonic):
     web = client(jwks_app(make_app, jwks_server, key_pair_entry(ec_pair, 'leaked'), jwk(rsa_key, 'key-1')))
     forged = pyjwt.encode(claims(aud='my-api'), ec_pair, algorithm='ES256', headers={'kid': 'leaked'})
     for _ in range(3):   # (each a download: a kid not held, after auth_jwt_jwks_refetch)
         assert web.get('/me', headers=bearer(forged), status=401).text == PRIVATE_KEY_REFUSED
-        time.sleep(0.6)
+        monotonic.advance(0.5)
     assert (jwks_server.hits, len(private_key_lines(log_dir))) == (3, 1)
     jwks_server.publish(key_pair_entry(rsa_key, 'leaked'))   # (another key under that kid, as private: said again)
     web.get('/me', headers=bearer(forged), status=401)
@@ -385,7 +386,7 @@ def test_a_private_key_of_a_jwks_is_logged_once_per_kid_and_key_across_downloads
 
 
 def test_a_shared_secret_in_a_jwks_signs_no_token_and_is_logged_as_an_error_once_per_kid(make_app, rsa_key,
-                                                                                         jwks_server, log_dir):
+                                                                                         jwks_server, log_dir, monotonic):
     secret = b'a secret for HS256 that anyone may read'
     shared = {'kty': 'oct', 'kid': 'shared', 'k': b64url(secret), 'alg': 'HS256', 'use': 'sig'}
     web = client(jwks_app(make_app, jwks_server, shared, jwk(rsa_key, 'key-1')))
@@ -394,7 +395,7 @@ def test_a_shared_secret_in_a_jwks_signs_no_token_and_is_logged_as_an_error_once
     unknown = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'key-2'})
     for _ in range(3):   # (each a download: a kid not held, after auth_jwt_jwks_refetch)
         web.get('/me', headers=bearer(unknown), status=401)
-        time.sleep(0.6)
+        monotonic.advance(0.5)
     said = [line for line in read_log(log_dir).splitlines() if 'publishes a shared secret' in line]
     assert (jwks_server.hits, len(said)) == (3, 1) and ' ERROR ' in said[0]
     assert ("The JWKS at %s publishes a shared secret (kty oct) as kid 'shared': anyone who has read the JWKS can sign "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ import redis
 
 import canister
 from canister import session
-from helpers import (Clock, at_once, basic, client, cookieless_client, fill_up, warning_lines, with_cookie,
+from helpers import (at_once, basic, client, cookieless_client, fill_up, warning_lines, with_cookie,
                      write_users)
 from session_kit import Browser, plugin_of
 
@@ -59,14 +58,6 @@ def stored_sessions(app: Any, store_url: str) -> int:
     prefix = b'canister:session:'
     keys = redis.Redis.from_url(store_url).keys(prefix + b'*')
     return sum(1 for key in keys if re.fullmatch(rb'[A-Za-z0-9_-]{43,128}', key[len(prefix):]))
-
-
-@pytest.fixture
-def monotonic(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """canister's monotonic clock (``_monotonic``), stopped; ``advance`` moves it on instead of a sleep."""
-    stopped = Clock(time.monotonic())
-    monkeypatch.setattr(canister, '_monotonic', stopped)
-    return stopped
 
 
 def test_a_cookieless_flood_from_one_client_gets_429_past_the_limit_while_another_client_gets_a_session_and_logs_in(
