@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
 
 import canister  # noqa: E402
 from canister import session  # noqa: E402
-from servers import Client, InProcessWaitress, raw_request  # noqa: E402
+from servers import Client, InProcessWaitress, raw_request, served_on_a_free_port  # noqa: E402
 
 COOKIE = 'session_id'
 
@@ -935,32 +935,48 @@ def sigint_as_in_a_terminal() -> None:
 
 
 @contextlib.contextmanager
-def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 30,
-                         start_timeout: float = 30, config: Optional[str] = None
+def demo_ctrl_c_can_stop(directory: pathlib.Path, port: Optional[int] = None, *python_args: str,
+                         client_timeout: float = 30, start_timeout: float = 30, config: Optional[str] = None
                          ) -> Iterator[Tuple[subprocess.Popen, Client]]:
-    """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args``: a
-    script that runs the demo on ``port``) started in ``directory`` as from a terminal, so that a Ctrl-C the test
-    sends stops it, its output in ``directory/output.txt``. Yields the process and a client of it once it answers
-    ``/hi?foo=x`` with 200 (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
-    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port)) + (('--config', config) if config else ())
-    with open(directory / 'output.txt', 'wb') as sink:
-        process = subprocess.Popen([sys.executable, *argv], stdout=sink, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=str(directory),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args PORT``: a
+    script that runs the demo on the port it is given last) started in ``directory`` as from a terminal, so that a
+    Ctrl-C the test sends stops it, its output in ``directory/output.txt``. Yields the process and a client of it
+    (``web.port``, the demo's port) once it answers ``/hi?foo=x`` with 200 (within ``start_timeout`` seconds); kills
+    it on leaving if it still runs. ``port`` None: a free one, and another if a test run beside this one takes it
+    before the demo listens (``servers.served_on_a_free_port``)."""
+    def start(port: int) -> subprocess.Popen:
+        argv = ((*python_args, str(port)) if python_args else
+                ('-m', 'canister', 'demo', '--port', str(port)) + (('--config', config) if config else ()))
+        with open(directory / 'output.txt', 'wb') as sink:
+            return subprocess.Popen([sys.executable, *argv], stdout=sink, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=str(directory),
+                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+
+    clients: Dict[int, Client] = {}
+
+    def answers(port: int) -> bool:
+        web = clients[port] = Client('http://127.0.0.1:%d' % port, timeout=client_timeout)
+        return web.get('/hi?foo=x').status == 200
+
+    process = None
     try:
-        web = Client('http://127.0.0.1:%d' % port, timeout=client_timeout)
-        deadline = time.monotonic() + start_timeout
-        while True:
-            try:
-                assert web.get('/hi?foo=x').status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, (
-                    'the demo did not answer:\n' + (directory / 'output.txt').read_text())
-                time.sleep(0.05)
-        yield process, web
+        if port is None:
+            process, port = served_on_a_free_port(start, answers, [directory / 'output.txt'], timeout=start_timeout,
+                                                  what='the demo')
+        else:
+            process = start(port)
+            deadline = time.monotonic() + start_timeout
+            while True:
+                try:
+                    assert answers(port)
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and process.poll() is None, (
+                        'the demo did not answer:\n' + (directory / 'output.txt').read_text())
+                    time.sleep(0.05)
+        yield process, clients[port]
     finally:
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait(30)
 

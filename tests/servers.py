@@ -57,8 +57,8 @@ HOST = '127.0.0.1'
 __all__ = [
     'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'PortTaken', 'RedisServer', 'Response',
     'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'held_port',
-    'pinged_during', 'port_was_taken', 'raw_request', 'redis_said_ready', 'redis_server_binary', 'start_on_a_free_port',
-    'status_of', 'wait_until',
+    'pinged_during', 'port_was_taken', 'raw_request', 'redis_said_ready', 'redis_server_binary', 'served_on_a_free_port',
+    'start_on_a_free_port', 'status_of', 'wait_until',
 ]
 
 
@@ -107,8 +107,8 @@ atexit.register(cleanup_all)
 # small utilities
 
 def free_port(host=HOST):
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A TCP port that is free on ``host`` (an IPv4 or IPv6 address) right now."""
+    with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
@@ -126,10 +126,11 @@ def held_port(host=HOST, reuse_address=False):
         yield s.getsockname()[1]
 
 
-#: What redis-server (5 and 7), waitress, gevent and gunicorn write when the port they are to listen on is taken
-#: (gunicorn: "Connection in use: ('127.0.0.1', P)", then "[Errno 98] Address already in use", five times a second
-#: apart before it gives up).
-PORT_TAKEN_MESSAGES = ('Address already in use', 'Connection in use')
+#: What redis-server (5 and 7), waitress, gevent, gunicorn, uvicorn, nginx and Bottle's servers write when the port
+#: they are to listen on is taken (gunicorn: "Connection in use: ('127.0.0.1', P)", then "[Errno 98] Address already
+#: in use", five times a second apart before it gives up; uvicorn: "... while attempting to bind on address ('127.0.0.1',
+#: P): address already in use").
+PORT_TAKEN_MESSAGES = ('Address already in use', 'address already in use', 'Connection in use')
 #: How many ports a server is tried on before its start fails.
 PORT_TRIES = 5
 
@@ -250,6 +251,116 @@ def _terminate(proc, graceful_sig, timeout, kill_group=True):
     if kill_group:
         wait_until(lambda: not _group_members(pgid), 10,
                    what='process group %d to exit' % pgid)
+
+
+def _text_since(path, offset):
+    """What the file ``path`` holds after its first ``offset`` bytes (all of it if it was emptied since: a server
+    started again may write it anew), '' if it cannot be read."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return ''
+    return (data[offset:] if len(data) >= offset else data).decode(errors='replace')
+
+
+def _end(process):
+    """SIGKILL ``process`` (a Popen), and its whole process group when it leads one (``start_new_session``)."""
+    if process.poll() is not None:
+        return
+    try:
+        leads = os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:
+        leads = False
+    _terminate(process, None, 0, kill_group=leads)
+
+
+def _family(pid):
+    """``pid`` and the processes it started, and theirs (Linux's /proc)."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            children.setdefault(int(stat[stat.rfind(')') + 2:].split()[1]), []).append(int(entry))
+    family, todo = [], [pid]
+    while todo:
+        family.append(todo.pop())
+        todo.extend(children.get(family[-1], []))
+    return family
+
+
+def _listens(pid, port):
+    """Whether ``pid`` or a process it started listens on TCP ``port`` itself (not some other process there)."""
+    inodes = set()
+    for member in _family(pid):
+        try:
+            fds = os.listdir('/proc/%d/fd' % member)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink('/proc/%d/fd/%s' % (member, fd))
+            except OSError:
+                continue
+            if target.startswith('socket:['):
+                inodes.add(target[len('socket:['):-1])
+    for table in ('/proc/%d/net/tcp' % pid, '/proc/%d/net/tcp6' % pid):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        if any(row[3] == '0A' and int(row[1].rpartition(':')[2], 16) == port and row[9] in inodes for row in rows):
+            return True  # ('0A': LISTEN)
+    return False
+
+
+def served_on_a_free_port(start, ready, outputs, host=HOST, timeout=30, what='the server'):
+    """``(process, port)``: ``start(port)``, a ``subprocess.Popen`` of a server that binds ``port`` itself some time
+    later (gunicorn, waitress, uvicorn, nginx, the demo, ``bottle.run``), on a port ``free_port()`` picked, once it
+    listens there itself (it or a process it started: Linux's /proc) and ``ready(port)`` is true (an exception it
+    raises counts as not yet).  Another test run beside this one, or an outgoing connection, may take that port
+    before the server binds it: when what the server wrote since it started to the files ``outputs`` names (its
+    output, the log it writes its errors to) says so, it is ended and started again on a new port, up to
+    ``PORT_TRIES`` times.  A server that exits otherwise, or is not ready within ``timeout`` s (``WAIT_AT_LEAST`` at
+    least), is ended and fails with what it wrote."""
+    started = {}
+
+    def start_once():
+        port = free_port(host)
+        paths = [os.fspath(path) for path in outputs]
+        sizes = {path: os.path.getsize(path) if os.path.exists(path) else 0 for path in paths}
+        process = start(port)
+
+        def written():
+            return ''.join(_text_since(path, sizes[path]) for path in paths)
+
+        def up():
+            if port_was_taken(written()) or process.poll() is not None:
+                return 'ended'
+            # (what answers on the port may be another run's server, which took it: the server's own socket first)
+            return _listens(process.pid, port) and ready(port) and 'ready'
+
+        try:
+            outcome = wait_until(up, timeout, what='%s on port %d' % (what, port))
+        except ServerError as exc:  # (also when what held the port took the connection and never answered)
+            outcome = str(exc)
+        if outcome != 'ready':
+            _end(process)
+            if port_was_taken(written()):
+                raise PortTaken('%s could not listen on port %d: it was taken\n--- its output ---\n%s'
+                                % (what, port, written()[-10000:]))
+            if outcome == 'ended':
+                outcome = '%s exited with %s before it served on port %d' % (what, process.returncode, port)
+            raise ServerError('%s\n--- its output ---\n%s' % (outcome, written()[-10000:]))
+        started.update(process=process, port=port)
+
+    start_on_a_free_port(start_once, lambda: None)
+    return started['process'], started['port']
 
 
 # --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 import canister
 from canister import session
 from helpers import basic, client, read_log
-from servers import AppServer, Client, free_port
+from servers import AppServer, Client
 
 JSON = {'Content-Type': 'application/json'}
 USERS = {'alice': canister.hash_password('wonderland', 'pbkdf2', iterations=1000)}
@@ -156,7 +156,7 @@ def test_a_mapped_trusted_proxy_in_the_forwarded_chain_is_skipped(make_app, log_
 
 def test_gunicorn_on_a_dual_stack_listener_throttles_each_client_of_a_trusted_ipv4_proxy(tmp_path):
     log_dir = tmp_path / 'logs'
-    server = AppServer('throttle_app:app', server='gunicorn', host='::', port=free_port(),
+    server = AppServer('throttle_app:app', server='gunicorn', host='::',
                        env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1',
                             'CANISTER_AUTH_MAX_FAILURES': '2', 'HASH_ITERATIONS': '1000'})
     server.start()

@@ -25,7 +25,7 @@ import pytest
 import canister
 from canister import ConfigError, session
 from helpers import claims, demo_ctrl_c_can_stop, hand_made_token, jwk, read_log, run_canister
-from servers import Client, free_port
+from servers import Client
 
 #: Two proxies in front of the app: the TLS terminator 10.0.0.2 (which the client 198.51.100.7 talks to),
 #: then a plain-HTTP hop on this host; each appends its peer to X-Forwarded-For, and its scheme and host.
@@ -145,7 +145,7 @@ def test_the_demo_says_an_unknown_key_of_its_config_in_one_line_after_its_own_na
     ini = tmp_path / 'demo.ini'
     ini.write_text('[canister]\nlog_path = %s\nsesion_timeout = 60\n' % (tmp_path / 'logs'))
 
-    with demo_ctrl_c_can_stop(tmp_path, free_port(), config=str(ini)):
+    with demo_ctrl_c_can_stop(tmp_path, config=str(ini)):
         pass  # (it answered /hi?foo=x with 200)
 
     output = (tmp_path / 'output.txt').read_text()

@@ -16,7 +16,7 @@ from pydantic_models import Key
 
 import canister
 from helpers import bearer, claims, client, demo_ctrl_c_can_stop, jwk, read_log
-from servers import Client, free_port, wait_until
+from servers import Client, wait_until
 from test_jwt_hardening import jwks_app, pyjwt_warnings_of_a_1024_bit_key, short_rsa_key  # noqa: F401 (a fixture)
 
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
@@ -32,7 +32,6 @@ class Keyring:
 def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answer_then_exits_0(tmp_path):
     """README (Try it): the demo serves until Ctrl-C, "one pressed while it answers a request too: it finishes that
     answer". The request's body is sent in two parts, the Ctrl-C between them: the answer still comes, whole."""
-    port = free_port()
     answering = tmp_path / 'answering'
     script = (  # (the demo as ``python -m canister demo``, a file made as it takes the app for each request)
         'import pathlib, runpy, sys, wsgiref.simple_server\n'
@@ -41,9 +40,10 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
         '    pathlib.Path(%r).touch()\n'
         '    return take(self)\n'
         'wsgiref.simple_server.WSGIServer.get_app = taken\n'
-        'sys.argv = ["canister", "demo", "--port", "%d"]\n'
-        'runpy.run_module("canister", run_name="__main__")\n' % (str(answering), port))
-    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script, client_timeout=2) as (process, _):
+        'sys.argv = ["canister", "demo", "--port", sys.argv[-1]]\n'
+        'runpy.run_module("canister", run_name="__main__")\n' % str(answering))
+    with demo_ctrl_c_can_stop(tmp_path, None, '-c', script, client_timeout=2) as (process, web):
+        port = web.port
         body = json.dumps({'message': 'hello', 'times': 2}).encode()
         answering.unlink()
         with socket.create_connection(('127.0.0.1', port), timeout=30) as conn:

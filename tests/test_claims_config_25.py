@@ -11,7 +11,6 @@ from typing import Any, Dict
 import bottle
 import pytest
 from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, install_warned, json_counter_app, read_log
-from servers import free_port
 
 import canister
 
@@ -238,15 +237,15 @@ def test_the_demos_config_file_replaces_all_its_own_settings_and_keys_it_leaves_
             in (ROOT / 'README.md').read_text(encoding='utf-8'))
     alice = {'Authorization': basic('alice', 'my-secret'), 'Origin': 'https://elsewhere.example'}
     (tmp_path / 'own').mkdir()
-    port = free_port()
-    with demo_ctrl_c_can_stop(tmp_path / 'own', port) as (_, web):
+    with demo_ctrl_c_can_stop(tmp_path / 'own') as (_, web):
+        port = web.port
         answer = web.get('/api/me', headers=alice)
         assert answer.status == 200 and answer.headers['Access-Control-Allow-Origin'] in (
             '*', 'https://elsewhere.example')
     assert 'GET http://127.0.0.1:%d/api/me' % port in (tmp_path / 'own' / 'output.txt').read_text()  # its own: stderr
     (tmp_path / 'demo.ini').write_text('[canister]\nsession_cookie = demo_sid\n', encoding='utf-8')
-    port = free_port()
-    with demo_ctrl_c_can_stop(tmp_path, port, config='demo.ini') as (_, web):
+    with demo_ctrl_c_can_stop(tmp_path, config='demo.ini') as (_, web):
+        port = web.port
         answer = web.get('/api/me', headers=alice)
         assert answer.status == 401 and 'Access-Control-Allow-Origin' not in answer.headers
     assert 'GET http://' not in (tmp_path / 'output.txt').read_text()

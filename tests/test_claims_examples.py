@@ -29,8 +29,8 @@ from canister import session
 from helpers import (ROOT, app_with_ini, bearer, client, cookie_value, hand_made_token, hs256_signer, jwk, read_log,
                      warning_lines, with_cookie)
 from redis_topologies import TlsRedis
-from servers import (Client, InProcessWaitress, chunked, free_port, raw_request, send_all_then_read, status_of,
-                     wait_until)
+from servers import (Client, InProcessWaitress, chunked, raw_request, send_all_then_read, served_on_a_free_port,
+                     status_of, wait_until)
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 BIN = Path(sys.executable).parent   # the console scripts of the environment the tests run in
@@ -61,28 +61,29 @@ def first_app_file(directory: Path) -> None:
     (directory / 'app.py').write_text(block)
 
 
-def served(command: List[str], directory: Path, port: int, stderr_apart: bool = False) -> subprocess.Popen:
-    """``command`` started in ``directory`` (canister of this checkout importable), polled until its port
-    answers GET / with 200; its output in server-output.txt, its stderr in server-stderr.txt if ``stderr_apart``."""
+def served(command: List[str], directory: Path, stderr_apart: bool = False) -> Tuple[subprocess.Popen, int]:
+    """``command`` (``{port}`` in its parts: a free port) started in ``directory`` (canister of this checkout
+    importable), polled until its port answers GET / with 200 (on another port if a test run beside this one took
+    that one first): the process and its port. Its output in server-output.txt, its stderr in server-stderr.txt if
+    ``stderr_apart``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED='1')
-    output = open(directory / 'server-output.txt', 'wb')
-    errors = open(directory / 'server-stderr.txt', 'wb') if stderr_apart else None
-    process = subprocess.Popen(command, cwd=str(directory), env=env, stdin=subprocess.DEVNULL, stdout=output,
-                               stderr=errors or subprocess.STDOUT, start_new_session=True)
-    output.close()
-    if errors:
-        errors.close()
+    outputs = [directory / 'server-output.txt'] + ([directory / 'server-stderr.txt'] if stderr_apart else [])
 
-    def answers() -> bool:
-        assert process.poll() is None, (directory / 'server-output.txt').read_text()
+    def start(port: int) -> subprocess.Popen:
+        output = open(outputs[0], 'wb')
+        errors = open(outputs[1], 'wb') if stderr_apart else None
+        process = subprocess.Popen([part.format(port=port) for part in command], cwd=str(directory), env=env,
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=errors or subprocess.STDOUT,
+                                   start_new_session=True)
+        output.close()
+        if errors:
+            errors.close()
+        return process
+
+    def answers(port: int) -> bool:
         return Client('http://127.0.0.1:%d' % port, timeout=2).get('/').status == 200
 
-    try:
-        wait_until(answers, 30, what=' '.join(command))
-    except BaseException:
-        stop(process)
-        raise
-    return process
+    return served_on_a_free_port(start, answers, outputs, what=' '.join(command))
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -103,9 +104,8 @@ def counts(pages: List[Any]) -> List[str]:
 @pytest.mark.parametrize('server', ['gunicorn', 'waitress-serve'])
 def test_the_first_app_with_its_guarded_last_line_counts_each_reload_under_a_production_server(tmp_path, server):
     first_app_file(tmp_path)
-    port = free_port()
-    listen = ['--bind', '127.0.0.1:%d' % port] if server == 'gunicorn' else ['--listen=127.0.0.1:%d' % port]
-    process = served([str(BIN / server), *listen, 'app:app'], tmp_path, port)
+    listen = ['--bind', '127.0.0.1:{port}'] if server == 'gunicorn' else ['--listen=127.0.0.1:{port}']
+    process, port = served([str(BIN / server), *listen, 'app:app'], tmp_path)
     try:
         browser = Client('http://127.0.0.1:%d' % port)
         pages = [browser.get('/?foo=bar') for _ in range(3)]
@@ -126,9 +126,8 @@ def test_the_first_app_with_log_path_stderr_in_its_ini_writes_its_log_lines_on_s
             "puts them on the terminal instead.") in section('## A first app')
     first_app_file(tmp_path)
     (tmp_path / 'app.ini').write_text('[canister]\nlog_path = stderr\n')
-    port = free_port()
-    process = served([str(BIN / 'gunicorn'), '--bind', '127.0.0.1:%d' % port, 'app:app'], tmp_path, port,
-                     stderr_apart=True)
+    process, port = served([str(BIN / 'gunicorn'), '--bind', '127.0.0.1:{port}', 'app:app'], tmp_path,
+                           stderr_apart=True)
     try:
         assert Client('http://127.0.0.1:%d' % port).get('/?foo=bar').status == 200
         wait_until(lambda: '?foo=bar' in (tmp_path / 'server-stderr.txt').read_text(), 30, what='the log line')
@@ -156,9 +155,7 @@ def test_the_first_app_as_printed_runs_bottles_development_server_on_port_8080_w
 def test_the_first_app_under_several_gunicorn_workers_warns_that_the_memory_store_is_per_process(tmp_path):
     """Scaling out: several workers on one host need another store than ``memory``, and the log says so."""
     first_app_file(tmp_path)
-    port = free_port()
-    process = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:%d' % port, 'app:app'],
-                     tmp_path, port)
+    process, _ = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:{port}', 'app:app'], tmp_path)
     try:
         wait_until(lambda: 'The memory session store keeps sessions in this process' in read_log(tmp_path / 'logs'),
                    10, what='the WARNING about the memory store')
@@ -180,8 +177,7 @@ def memory_warnings(directory: Path, command: List[str], bridge: str = '') -> Tu
     first_app_file(directory)
     if bridge:
         (directory / 'bridged.py').write_text(BRIDGED[bridge] + 'from app import app\nasgi = WSGIMiddleware(app)\n')
-    port = free_port()
-    process = served([part.format(port=port) for part in command], directory, port)
+    process, port = served(command, directory)
     try:
         browser = Client('http://127.0.0.1:%d' % port)
         assert [browser.get('/?foo=bar').status for _ in range(6)] == [200] * 6
@@ -250,9 +246,8 @@ def test_the_first_app_with_a_sqlite_store_keeps_one_count_across_three_gunicorn
     first app reads; the file is made readable and writable by its owner only."""
     first_app_file(tmp_path)
     (tmp_path / 'app.ini').write_text('[canister]\nsession_store = sqlite:///sessions.db\n')
-    port = free_port()
-    process = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:%d' % port, 'app:app'],
-                     tmp_path, port)
+    process, port = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:{port}', 'app:app'],
+                           tmp_path)
     try:
         browser = Client('http://127.0.0.1:%d' % port)   # a connection per request: any worker may answer
         pages = [browser.get('/') for _ in range(6)]
@@ -323,8 +318,7 @@ def test_the_readme_curl_with_a_token_of_the_secret_block_shows_alice_on_the_fir
                              capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     command = re.search(r'`(curl -H "Authorization: Bearer \$TOKEN" http://127\.0\.0\.1:8080/\S*)`', text).group(1)
     shown = re.search(r'answers the page with `(Session user: \{.*?)\.\.\.\}`', text).group(1)   # up to exp's value
-    port = free_port()
-    process = served([str(BIN / 'waitress-serve'), '--listen=127.0.0.1:%d' % port, 'app:app'], tmp_path, port)
+    process, port = served([str(BIN / 'waitress-serve'), '--listen=127.0.0.1:{port}', 'app:app'], tmp_path)
     try:
         done = subprocess.run(['bash', '-c', command.replace(':8080/', ':%d/' % port)], env=dict(os.environ, TOKEN=printed),
                               capture_output=True, text=True, timeout=30)

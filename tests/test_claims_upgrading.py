@@ -23,7 +23,7 @@ import canister
 from canister import session
 from helpers import (ROOT, app_with_ini, banner_value, basic, bearer, client, read_log, signed_token,
                      warning_lines)
-from servers import Client, free_port, wait_until
+from servers import Client, served_on_a_free_port
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 
@@ -123,12 +123,13 @@ def accepts(port: int) -> bool:
 def served(directory, program: str) -> Iterator[Client]:
     """``program`` run as ``python app.py`` in ``directory`` (its ``run()`` on a free port): a client of it."""
     (directory / 'app.py').write_text(program)
-    port = free_port()
-    with open(directory / 'stderr.txt', 'wb') as stderr:
-        process = subprocess.Popen([sys.executable, '-c', RUN_ON_PORT, 'app.py', str(port)], cwd=str(directory),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=stderr, stderr=stderr)
+
+    def start(port: int) -> subprocess.Popen:
+        with open(directory / 'stderr.txt', 'wb') as stderr:
+            return subprocess.Popen([sys.executable, '-c', RUN_ON_PORT, 'app.py', str(port)], cwd=str(directory),
+                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=stderr, stderr=stderr)
+    process, port = served_on_a_free_port(start, accepts, [directory / 'stderr.txt'], what='the 1.x program')
     try:
-        wait_until(lambda: accepts(port) or process.poll() is not None, 20, what='the 1.x program listening')
         assert process.poll() is None, (directory / 'stderr.txt').read_text()
         yield Client('http://127.0.0.1:%d' % port)
     finally:

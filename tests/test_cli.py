@@ -21,7 +21,7 @@ import pytest
 
 import canister
 from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, keys_listed, run_canister, sigint_as_in_a_terminal
-from servers import Client, free_port, wait_until
+from servers import Client, free_port, held_port, wait_until
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
 
@@ -472,8 +472,8 @@ def counter(page: str) -> int:
 
 
 def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
-    port = free_port()
-    with demo_ctrl_c_can_stop(tmp_path, port) as (process, web):
+    with demo_ctrl_c_can_stop(tmp_path) as (process, web):
+        port = web.port
         web.cookies.clear()
         answer = web.get('/')
         assert answer.status == 200
@@ -493,7 +493,7 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
 def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_with_status_0(tmp_path):
     """A Ctrl-C that comes while the demo writes an answer (wsgiref's handler used to catch it there, print its
     traceback and serve on, until a second Ctrl-C) stops it too."""
-    with demo_ctrl_c_can_stop(tmp_path, free_port()) as (process, web):
+    with demo_ctrl_c_can_stop(tmp_path) as (process, web):
         answered = []
 
         def ask_until_it_stops() -> None:  # requests back to back: a Ctrl-C meanwhile most likely lands in one
@@ -518,7 +518,6 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
     """A Ctrl-C that comes after wsgiref read a request but before canister's app is called (a busy machine
     widens that window; here wsgiref's environ building waits for the Ctrl-C) was caught by wsgiref's handler,
     which answered 500. Now that request is answered as usual and the demo stops."""
-    port = free_port()
     script = (
         'import os, runpy, sys, time, wsgiref.handlers\n'
         'build = wsgiref.handlers.BaseHandler.setup_environ\n'
@@ -529,9 +528,9 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         '            time.sleep(0.01)\n'
         '    build(self)\n'
         'wsgiref.handlers.BaseHandler.setup_environ = slowly\n'
-        'sys.argv = ["canister", "demo", "--port", "%d"]\n'
-        'runpy.run_module("canister", run_name="__main__")\n' % port)
-    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script) as (process, web):
+        'sys.argv = ["canister", "demo", "--port", sys.argv[-1]]\n'
+        'runpy.run_module("canister", run_name="__main__")\n')
+    with demo_ctrl_c_can_stop(tmp_path, None, '-c', script) as (process, web):
         answered = []
         asker = threading.Thread(target=lambda: answered.append(web.get('/hi?foo=Ann')))
         asker.start()
@@ -613,7 +612,8 @@ def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_i
         (tmp_path / name).write_bytes(text)
     elif text is not None:
         (tmp_path / name).write_text(text)
-    result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path)
+    with held_port(reuse_address=True) as port:   # (free for the demo's look at it, taken by no other test run)
+        result = run_canister('demo', '--config', name, '--port', str(port), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr.startswith('python -m canister demo: ' + why)
     assert len(result.stderr.splitlines()) == 1
@@ -665,8 +665,8 @@ def test_the_demo_reads_a_config_file(tmp_path):
     logs = tmp_path / 'demo-logs'
     ini = tmp_path / 'demo.ini'
     ini.write_text('[canister]\nlog_path = %s\nsession_cookie = demo_sid\n' % logs)
-    port = free_port()
-    with demo_ctrl_c_can_stop(tmp_path, port, config=str(ini)) as (_, web):
+    with demo_ctrl_c_can_stop(tmp_path, config=str(ini)) as (_, web):
+        port = web.port
         answer = web.get('/')
         assert answer.status == 200
         assert answer.headers['Set-Cookie'].startswith('demo_sid=')
@@ -680,7 +680,7 @@ def test_the_demo_reads_a_config_file(tmp_path):
 def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defaults(tmp_path, text):
     ini = tmp_path / 'other.ini'
     ini.write_text(text)
-    with demo_ctrl_c_can_stop(tmp_path, free_port(), config=str(ini)):
+    with demo_ctrl_c_can_stop(tmp_path, config=str(ini)):
         pass  # (it answered /hi?foo=x with 200)
     assert ("python -m canister demo: warning: --config %s sets no key of a [canister] section: the demo runs on "
             "canister's defaults\n" % ini) in (tmp_path / 'output.txt').read_text()
@@ -689,7 +689,7 @@ def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defa
 def test_the_demo_reads_a_capitalised_canister_section_without_a_warning_on_either_bottle(tmp_path):
     ini = tmp_path / 'capitalised.ini'
     ini.write_text('[Canister]\nsession_cookie = demo_sid\nlog_path = stderr\n')
-    with demo_ctrl_c_can_stop(tmp_path, free_port(), config=str(ini)) as (_, web):
+    with demo_ctrl_c_can_stop(tmp_path, config=str(ini)) as (_, web):
         answer = web.get('/')
         assert answer.status == 200
         assert answer.headers['Set-Cookie'].startswith('demo_sid=')

@@ -25,7 +25,7 @@ import pytest
 import canister
 from canister import session
 from helpers import ROOT, canister_names_checked, read_log, readme_section, sigint_as_in_a_terminal
-from servers import HOST, Client, _terminate, free_port, wait_until
+from servers import HOST, Client, _terminate, served_on_a_free_port, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 COMING_FROM_FLASK = readme_section('## Coming from Flask') if '\n## Coming from Flask\n' in README else ''
@@ -479,14 +479,19 @@ def test_flask_run_debug_is_app_run_with_debug_and_reloader_whose_500_shows_the_
     assert (defaults['host'].default, defaults['port'].default) == ('127.0.0.1', 8080)
     script = tmp_path / 'app.py'
     script.write_text(textwrap.dedent(DEBUG_APP))
-    port = free_port()
     env = {'PATH': '/usr/bin:/bin', 'PYTHONPATH': str(ROOT)}
-    server = subprocess.Popen([sys.executable, str(script), str(port)], cwd=str(tmp_path), env=env,
-                              preexec_fn=sigint_as_in_a_terminal, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = tmp_path / 'output.txt'
+
+    def start(port: int) -> subprocess.Popen:
+        with open(output, 'wb') as sink:
+            return subprocess.Popen([sys.executable, str(script), str(port)], cwd=str(tmp_path), env=env,
+                                    preexec_fn=sigint_as_in_a_terminal, start_new_session=True,
+                                    stdout=sink, stderr=subprocess.STDOUT)
+    server, port = served_on_a_free_port(start, lambda port: Client('http://%s:%d' % (HOST, port)).get('/').text,
+                                         [output], what='the app')
     browser = Client('http://%s:%d' % (HOST, port))
     try:
-        assert wait_until(lambda: browser.get('/').text, 20, what='the app') == 'first'
+        assert browser.get('/').text == 'first'
         failed = browser.get('/fail')
         assert failed.status == 500 and 'Traceback' in failed.text and 'KeyError' in failed.text
         changed = [script.stat().st_mtime]

@@ -12,7 +12,7 @@ from typing import List, Tuple
 import pytest
 
 from helpers import ROOT
-from servers import Client, free_port, wait_until
+from servers import Client, served_on_a_free_port, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 
@@ -41,21 +41,22 @@ def stderr_of_one_request(tmp_path: pathlib.Path, quiet: bool) -> Tuple[List[str
     (the server serves one request at a time, so the first is done, access line and all, when the next begins),
     and all of them."""
     (tmp_path / 'dev_app.py').write_text(DEV_APP, encoding='utf-8')
-    port = free_port()
-    origin = 'http://127.0.0.1:%d' % port
-
     def stderr() -> List[str]:
         return (tmp_path / 'stderr').read_text(encoding='utf-8').splitlines()
-    with open(tmp_path / 'stderr', 'wb') as errors:
-        server = subprocess.Popen([sys.executable, 'dev_app.py', str(port), 'quiet' if quiet else 'loud'],
-                                  cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=errors)
-        try:
-            wait_until(lambda: Client(origin).get('/probe').status == 200, 20, what='app.run to answer')
-            assert Client(origin).get('/next').status == 200
-            wait_until(lambda: any(line.endswith('GET %s/next' % origin) for line in stderr()), 10, what='/next')
-        finally:
-            server.terminate()
-            server.wait(30)
+
+    def start(port: int) -> subprocess.Popen:
+        with open(tmp_path / 'stderr', 'wb') as errors:
+            return subprocess.Popen([sys.executable, 'dev_app.py', str(port), 'quiet' if quiet else 'loud'],
+                                    cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=errors)
+    server, port = served_on_a_free_port(start, lambda port: Client('http://127.0.0.1:%d' % port).get('/probe').status
+                                         == 200, [tmp_path / 'stderr'], what='app.run to answer')
+    origin = 'http://127.0.0.1:%d' % port
+    try:
+        assert Client(origin).get('/next').status == 200
+        wait_until(lambda: any(line.endswith('GET %s/next' % origin) for line in stderr()), 10, what='/next')
+    finally:
+        server.terminate()
+        server.wait(30)
     lines = stderr()
     first = [index for index, line in enumerate(lines) if line.endswith('GET %s/probe' % origin)]
     last = [index for index, line in enumerate(lines) if line.endswith('GET %s/next' % origin)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,14 +14,14 @@ import time
 import warnings
 
 from decimal import Decimal
-from typing import List
+from typing import Callable, Dict, List, Tuple
 
 import bottle
 import pytest
 
 import canister
 from helpers import ROOT, app_with_ini, basic, client, read_log, sigint_as_in_a_terminal, warning_lines
-from servers import HOST, Client, _terminate, free_port, wait_until
+from servers import HOST, Client, _terminate, served_on_a_free_port, wait_until
 
 HASH = canister.hash_password('my-secret', iterations=1000)
 
@@ -248,23 +249,40 @@ RELOADED_APP = """
 """
 
 
+def first_page(start: Callable[[int], subprocess.Popen], output: pathlib.Path) -> Tuple[subprocess.Popen, Client, str]:
+    """``start(port)``, a server that writes its errors to ``output``, on a free port (another if a test run beside
+    this one took it first): the server, a browser of it, and what the browser's first GET / got."""
+    browsers: Dict[int, Client] = {}
+    pages: Dict[int, str] = {}
+
+    def answers(port: int) -> str:
+        browser = browsers[port] = Client('http://%s:%d' % (HOST, port))
+        pages[port] = browser.get('/').text
+        return pages[port]
+    server, port = served_on_a_free_port(start, answers, [output], what='the app')
+    return server, browsers[port], pages[port]
+
+
 def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> list:
     """The counts a client reads from the reloaded app (Bottle's reloader, or ``gunicorn --reload``) before
     and after its file changes."""
     script = directory / 'app.py'
     script.write_text(textwrap.dedent(RELOADED_APP))
-    port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), APP_STORE=store)
-    command = [sys.executable, str(script), str(port)]
-    if gunicorn:
-        command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
-    # Bottle's reloader restarts by interrupt_main(), a SIGINT, which does nothing where SIGINT is ignored, as
-    # for a job started in the background (CI's, a nohup): the server gets the disposition a terminal gives
-    server = subprocess.Popen(command, cwd=str(directory), env=env, preexec_fn=sigint_as_in_a_terminal,
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    browser = Client('http://%s:%d' % (HOST, port))
+
+    def start(port: int) -> subprocess.Popen:
+        command = [sys.executable, str(script), str(port)]
+        if gunicorn:
+            command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
+        shutil.rmtree(directory / 'logs', ignore_errors=True)   # (the log of one whose port was taken meanwhile)
+        # Bottle's reloader restarts by interrupt_main(), a SIGINT, which does nothing where SIGINT is ignored, as
+        # for a job started in the background (CI's, a nohup): the server gets the disposition a terminal gives
+        with open(directory / 'output.txt', 'wb') as output:
+            return subprocess.Popen(command, cwd=str(directory), env=env, preexec_fn=sigint_as_in_a_terminal,
+                                    start_new_session=True, stdout=output, stderr=subprocess.STDOUT)
+    server, browser, page = first_page(start, directory / 'output.txt')
     try:
-        counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
+        counts = [page, browser.get('/').text]
         starts = read_log(directory / 'logs').count('Initializing')  # (the reloader's own process installs too)
         changed = [script.stat().st_mtime]
 
@@ -322,17 +340,19 @@ def test_under_bottles_reloader_the_banner_is_written_twice_at_start_and_a_sqlit
     script = tmp_path / 'app.py'
     script.write_text(textwrap.dedent(RELOADED_APP).replace('app.install(', "app.config['canister.sesion_max'] = '9'\n"
                                                                              'app.install('))
-    port = free_port()
     env = {key: value for key, value in os.environ.items() if key != 'PYTHONWARNINGS'}
     env.update(PYTHONPATH=str(ROOT), APP_STORE='sqlite:///sessions.db')
-    with open(str(tmp_path / 'stderr.txt'), 'w') as stderr:
-        server = subprocess.Popen([sys.executable, str(script), str(port)], cwd=str(tmp_path), env=env,
-                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
-        browser = Client('http://%s:%d' % (HOST, port))
-        try:
-            counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
-        finally:
-            _terminate(server, signal.SIGTERM, 10)
+
+    def start(port: int) -> subprocess.Popen:
+        shutil.rmtree(tmp_path / 'logs', ignore_errors=True)   # (the log of one whose port was taken meanwhile)
+        with open(str(tmp_path / 'stderr.txt'), 'w') as stderr:
+            return subprocess.Popen([sys.executable, str(script), str(port)], cwd=str(tmp_path), env=env,
+                                    start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
+    server, browser, page = first_page(start, tmp_path / 'stderr.txt')
+    try:
+        counts = [page, browser.get('/').text]
+    finally:
+        _terminate(server, signal.SIGTERM, 10)
     assert counts == ['1', '2']
     log = read_log(tmp_path / 'logs')
     note = 'unknown config key canister.sesion_max (did you mean session_max?)'

@@ -16,7 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import bottle
 import pytest
@@ -24,7 +24,7 @@ import pytest
 import canister
 from helpers import log_entries, readme_section, signed_token
 from redis_topologies import make_certificates
-from servers import REPO_ROOT, _terminate, free_port, wait_until
+from servers import REPO_ROOT, _terminate, held_port, served_on_a_free_port, wait_until
 
 SECTION = readme_section('## Deploying')
 INI = re.findall(r'```ini\n(.*?)```', SECTION, re.S)[0]
@@ -64,6 +64,19 @@ class Process:
     def stop(self) -> None:
         _terminate(self.proc, signal.SIGTERM, 10)
 
+    @staticmethod
+    def on_a_free_port(start: Callable[[int], 'Process'], outputs: List[pathlib.Path],
+                       what: str) -> 'tuple[Process, int]':
+        """``start(port)`` on a free port, and its port, once it accepts connections there; on another port if a test
+        run beside this one took that one before it listened (``outputs``: the files it writes its errors to)."""
+        started: Dict[int, Process] = {}
+
+        def start_once(port: int) -> subprocess.Popen:
+            started[port] = start(port)
+            return started[port].proc
+        _, port = served_on_a_free_port(start_once, accepts, outputs, timeout=60, what=what)
+        return started[port], port
+
     def wait_for_exit(self, what: str) -> None:
         """Wait for the server to give up by itself: 90 s, beyond gunicorn's default graceful timeout (30 s, which
         its master may wait for a worker still booting when another failed), its output told on a timeout."""
@@ -94,27 +107,27 @@ class Deployment:
         directory.mkdir(exist_ok=True)
         (directory / 'app.ini').write_text(ini_in(directory, ini))
         (directory / 'app.py').write_text(app_py)
-        self.app_port = free_port()
-        self.port = free_port()
         env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE=store, PYTHONPATH=REPO_ROOT,
                    PYTHONUNBUFFERED='1')
         for name, value in (environ or {}).items():     # (None: left out of the environment)
             env.pop(name, None)
             if value is not None:
                 env[name] = value
-        program, *args = shlex.split(command.replace('8000', str(self.app_port)).replace(APP_DIR, str(directory)))
-        module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
-        self.app = Process([sys.executable, '-m', module, *args], cwd or directory, env, 'app')
+
+        def start_app(port: int) -> Process:
+            program, *args = shlex.split(command.replace('8000', str(port)).replace(APP_DIR, str(directory)))
+            module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
+            return Process([sys.executable, '-m', module, *args], cwd or directory, env, 'app')
+        self.app, self.app_port = Process.on_a_free_port(start_app, [(cwd or directory) / 'app.out'], 'the app')
         self.nginx = None
         try:
-            wait_until(lambda: self.app.proc.poll() is not None or accepts(self.app_port), 60, what='the app')
-            assert self.app.proc.poll() is None, self.app.output()
-            self.nginx = self._start_nginx()
+            self.nginx, self.port = self._start_nginx()
         except BaseException:
             self.stop()
             raise
 
-    def _start_nginx(self) -> Process:
+    def _start_nginx(self) -> 'tuple[Process, int]':
+        """nginx and the port it listens on."""
         here = self.directory / 'nginx'
         here.mkdir()
         certificates = make_certificates(str(here / 'certificates'))
@@ -122,16 +135,16 @@ class Deployment:
         temp_paths = ''.join('%s_temp_path %s;\n' % (kind, here / kind)
                              for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
         conf = here / 'nginx.conf'
-        conf.write_text(
-            'error_log %s/error.log;\nevents { worker_connections 64; }\nhttp {\naccess_log %s/access.log;\n%s'
-            'server {\nlisten 127.0.0.1:%d ssl;\nssl_certificate %s;\nssl_certificate_key %s;\n%s}\n}\n'
-            % (here, here, temp_paths, self.port, certificates['server.crt'], certificates['server.key'],
-               self.location.replace('8000', str(self.app_port))))
-        nginx = Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
-                         '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
-        wait_until(lambda: nginx.proc.poll() is not None or accepts(self.port), 60, what='nginx')
-        assert nginx.proc.poll() is None, nginx.output() + (here / 'error.log').read_text()
-        return nginx
+
+        def start(port: int) -> Process:
+            conf.write_text(
+                'error_log %s/error.log;\nevents { worker_connections 64; }\nhttp {\naccess_log %s/access.log;\n%s'
+                'server {\nlisten 127.0.0.1:%d ssl;\nssl_certificate %s;\nssl_certificate_key %s;\n%s}\n}\n'
+                % (here, here, temp_paths, port, certificates['server.crt'], certificates['server.key'],
+                   self.location.replace('8000', str(self.app_port))))
+            return Process([nginx_binary(), '-p', str(here), '-e', str(here / 'error.log'), '-c', str(conf),
+                            '-g', 'daemon off; pid %s;' % (here / 'nginx.pid')], here, name='nginx')
+        return Process.on_a_free_port(start, [here / 'nginx.out', here / 'error.log'], 'nginx')
 
     @property
     def origin(self) -> str:
@@ -532,12 +545,13 @@ def test_under_gunicorn_without_pyjwt_the_secret_set_stops_the_app_with_missing_
     (directory / 'app.ini').write_text(ini_in(directory))
     (directory / 'app.py').write_text(APP_PY)
     env = dict(os.environ, SHOP_JWT_SECRET=SECRET, SHOP_SESSION_STORE='sqlite:///sessions.db', PYTHONPATH=path)
-    program, *args = shlex.split(GUNICORN.replace('8000', str(free_port())))
-    app = Process([sys.executable, '-m', program, *args], directory, env, 'app')
-    try:
-        app.wait_for_exit('gunicorn to give up')
-    finally:
-        app.stop()
+    with held_port(reuse_address=True) as port:   # (gunicorn binds it too; no other test run's server can)
+        program, *args = shlex.split(GUNICORN.replace('8000', str(port)))
+        app = Process([sys.executable, '-m', program, *args], directory, env, 'app')
+        try:
+            app.wait_for_exit('gunicorn to give up')
+        finally:
+            app.stop()
     assert app.proc.returncode != 0
     assert "MissingExtraError: canister needs the 'jwt' package for this configuration" in app.output(), app.output()
 
@@ -559,16 +573,16 @@ def test_without_shop_session_store_the_app_stops_at_import_with_the_key_error_a
     (tmp_path / 'app.py').write_text(APP_PY)
     env = dict(os.environ, SHOP_JWT_SECRET=SECRET, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
     env.pop('SHOP_SESSION_STORE', None)
-    port = free_port()
-    program, *args = shlex.split({'gunicorn': GUNICORN, 'waitress': WAITRESS}[command].replace('8000', str(port)))
-    module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
-    app = Process([sys.executable, '-m', module, *args], tmp_path, env, 'app')
-    try:
-        app.wait_for_exit('%s to give up' % command)
-    finally:
-        app.stop()
-    output = app.output()
-    assert app.proc.returncode != 0 and not accepts(port)
+    with held_port(reuse_address=True) as port:   # (the server binds it too; no other test run's server can)
+        program, *args = shlex.split({'gunicorn': GUNICORN, 'waitress': WAITRESS}[command].replace('8000', str(port)))
+        module = {'gunicorn': 'gunicorn', 'waitress-serve': 'waitress'}[program]
+        app = Process([sys.executable, '-m', module, *args], tmp_path, env, 'app')
+        try:
+            app.wait_for_exit('%s to give up' % command)
+        finally:
+            app.stop()
+        output = app.output()
+        assert app.proc.returncode != 0 and not accepts(port)
     assert "KeyError: 'SHOP_SESSION_STORE'" in output, output
     assert ('Worker failed to boot.' in output) == (command == 'gunicorn'), output
 
@@ -624,12 +638,14 @@ def test_a_hup_of_gunicorn_reads_app_ini_again_but_the_new_workers_keep_the_envi
     (tmp_path / 'app.py').write_text(APP_PY + "\n\n@app.get('/release')\ndef release():\n"
                                      "    return '%s %s\\n' % (app.config['shop.release'], os.environ['SHOP_RELEASE'])\n")
     (tmp_path / 'shop.env').write_text('export SHOP_RELEASE=env-1\n')
-    port = free_port()
-    _, *args = shlex.split(GUNICORN.replace('8000', str(port)))
     env = dict(os.environ, SHOP_SESSION_STORE='sqlite:///sessions.db', PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
     env.pop('SHOP_RELEASE', None)
-    app = Process(['sh', '-c', '. ./shop.env && exec "$@"', 'sh', sys.executable, '-m', 'gunicorn', *args],
-                  tmp_path, env, 'app')
+
+    def start(port: int) -> Process:
+        _, *args = shlex.split(GUNICORN.replace('8000', str(port)))
+        return Process(['sh', '-c', '. ./shop.env && exec "$@"', 'sh', sys.executable, '-m', 'gunicorn', *args],
+                       tmp_path, env, 'app')
+    app, port = Process.on_a_free_port(start, [tmp_path / 'app.out'], 'gunicorn')
 
     def release() -> str:
         connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import canister
-from servers import free_port, wait_until
+from servers import served_on_a_free_port
 
 APP = '''
 import bottle, canister
@@ -63,21 +63,22 @@ def test_while_the_name_server_does_not_answer_one_request_at_a_time_waits_on_it
     resolv_conf = tmp_path / 'resolv.conf'
     resolv_conf.write_text('nameserver %s\noptions timeout:2 attempts:1\n' % address)
     (tmp_path / 'dnsapp.py').write_text(APP % str(tmp_path / 'logs'))
-    port = free_port()
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(canister.__file__), str(tmp_path)]))
     command = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-    server = subprocess.Popen(  # (no skip where unshare is missing: CI runs as root, where it works)
-        ['unshare', '--mount', 'sh', '-c', command, str(resolv_conf), sys.executable, '-m', 'gunicorn', '-k', 'gthread',
-         '-w', '1', '--threads', '4', '--timeout', '120', '-b', '127.0.0.1:%d' % port, 'dnsapp:app'],
-        cwd=str(tmp_path), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(port):
+        with open(tmp_path / 'stderr.txt', 'wb') as stderr:
+            return subprocess.Popen(  # (no skip where unshare is missing: CI runs as root, where it works)
+                ['unshare', '--mount', 'sh', '-c', command, str(resolv_conf), sys.executable, '-m', 'gunicorn', '-k',
+                 'gthread', '-w', '1', '--threads', '4', '--timeout', '120', '-b', '127.0.0.1:%d' % port, 'dnsapp:app'],
+                cwd=str(tmp_path), env=environment, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     try:
-        def answers():
-            assert server.poll() is None, server.stderr.read().decode()
-            try:
-                return get(port, '/ping')[0] == 200
-            except OSError:
-                return False
-        wait_until(answers, 60, what='the app, installed on a Redis whose name is not answered')
+        server, port = served_on_a_free_port(start, lambda port: get(port, '/ping')[0] == 200, [tmp_path / 'stderr.txt'],
+                                             timeout=60, what='the app, installed on a Redis whose name is not answered')
+    except BaseException:
+        name_server.close()
+        raise
+    try:
         time.sleep(1.2)  # (the install's own lookup took the timeout: within the second after it, no request asks)
         status, retry_after, resolver_wait = get(port, '/count')      # asks: waits the resolver's 2 s
         assert status == 503 and retry_after == '1' and resolver_wait >= 1.5, (status, retry_after, resolver_wait)

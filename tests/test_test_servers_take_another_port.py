@@ -5,14 +5,18 @@ test run beside this one (scripts/test.sh runs two at a time) or an outgoing con
 take it. Here a listening socket holds a port and ``free_port()`` hands out that port first: each server must
 still start (on another port) and answer, unless the test asked for that very port.
 """
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import redis as redis_py
 
 import redis_topologies
 import servers
-from servers import AppServer, Client, PortTaken, RedisServer
+from helpers import demo_ctrl_c_can_stop
+from servers import AppServer, Client, InProcessWaitress, PortTaken, RedisServer, served_on_a_free_port
 
 
 @pytest.fixture
@@ -183,3 +187,49 @@ def test_a_redis_whose_port_another_runs_redis_took_starts_its_own_and_does_not_
                 node.kill()
         assert theirs.get('theirs') == b'yes'
         theirs.close()
+
+
+def test_the_demo_whose_port_was_taken_starts_on_another_and_answers(taken_port, tmp_path):
+    """``helpers.demo_ctrl_c_can_stop`` picks the port: the demo says the one picked was taken, and exits 1; it is
+    started again on another."""
+    taken_port.next()
+    with demo_ctrl_c_can_stop(tmp_path) as (_, web):
+        assert web.port != taken_port.port
+        assert web.get('/hi?foo=Ann').text == 'Hi Ann!'
+
+
+def test_the_demo_whose_port_another_runs_server_took_does_not_take_that_servers_answers_for_its_own(monkeypatch,
+                                                                                                    tmp_path):
+    """Another run's server on the port picked answers every request with 200, sooner than the demo says it could
+    not listen there: the demo is still started again on another port, and the client talks to it."""
+    def theirs(environ, start_response):
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'theirs']
+    other = InProcessWaitress(theirs)
+    try:
+        queue = [other.port]
+        real_free_port = servers.free_port
+        monkeypatch.setattr(servers, 'free_port', lambda host=servers.HOST: queue.pop() if queue else real_free_port(host))
+        with demo_ctrl_c_can_stop(tmp_path) as (_, web):
+            assert web.port != other.port
+            assert web.get('/hi?foo=Ann').text == 'Hi Ann!'
+    finally:
+        other.close()
+
+
+def test_uvicorn_whose_port_was_taken_starts_on_another(taken_port, tmp_path):
+    """uvicorn says "address already in use", in lower case."""
+    taken_port.next()
+
+    def start(port):
+        with open(tmp_path / 'output.txt', 'wb') as output:
+            return subprocess.Popen([sys.executable, '-m', 'uvicorn', '--interface', 'wsgi', '--port', str(port),
+                                     'plain_app:app'], cwd=servers.APPS_DIR, stdout=output, stderr=subprocess.STDOUT,
+                                    env=dict(os.environ, PYTHONPATH=servers.APPS_DIR), start_new_session=True)
+    process, port = served_on_a_free_port(start, lambda port: Client('http://127.0.0.1:%d' % port).get('/ping').status
+                                          == 200, [tmp_path / 'output.txt'], what='uvicorn')
+    try:
+        assert port != taken_port.port
+        assert Client('http://127.0.0.1:%d' % port).get('/ping').json()['pong'] is True
+    finally:
+        servers._end(process)
