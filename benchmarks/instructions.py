@@ -440,7 +440,7 @@ STEPS = {
     "the entry and end": ("Canister.wsgi", "_RequestContext.begin", "_RequestContext._locate", "_request_id",
                           "SessionManager.cookie_sid", "CorsPolicy.covers", "CorsPolicy.is_preflight",
                           "_RequestContext.end"),
-    "the early checks' question": ("_EarlyChecks.needed", "_path_not_utf8"),
+    "the early checks' question": ("_EarlyChecks.needed", "_Bottle012EarlyChecks.needed", "_path_not_utf8"),
     "the route wrapper and binding": ("Canister.apply.<locals>.canister_route", "ParameterBinder.bind",
                                       "ParameterBinder._bind_plain_query"),
     "loading the session": ("SessionManager.find", "SessionState.load", "MemoryStore.load", "Session.data"),
