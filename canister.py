@@ -20387,9 +20387,18 @@ _OTHER_FRAMEWORKS_NAMES = {
 }
 
 
+def _refuse_the_module_as_a_plugin(app: Any = None) -> typing.NoReturn:
+    """``canister.setup`` as Bottle reads it in ``app.install(canister)``, the module given for the plugin: Bottle
+    calls a plugin's ``setup(app)`` before it checks that the plugin can wrap a route, so this says what to write
+    where Bottle's own TypeError ('Plugins must be callable or implement .apply()') names no plugin."""
+    raise TypeError('install a Canister object, not the module: app.install(canister.Canister())')
+
+
 if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt name of the module valid)
     def __getattr__(name: str) -> Any:
         """An AttributeError for a name canister lacks, saying what to write for another framework's."""
+        if name == 'setup':  # app.install(canister): not a name of the module's API (dir() and __all__ lack it)
+            return _refuse_the_module_as_a_plugin
         if name in _OTHER_FRAMEWORKS_NAMES:
             raise AttributeError('module canister has no %s: %s' % (name, _OTHER_FRAMEWORKS_NAMES[name]))
         raise AttributeError('module %r has no attribute %r' % (__name__, name))
