@@ -18110,10 +18110,18 @@ def _http_exception_note(error: BaseException) -> str:
             "bottle.abort(%s, %s) (Bottle's, the status first and the text second)"
             % (whose, _escape(repr(status))[:20], _escape(repr(detail if isinstance(detail, str) else '...'))[:200]))
 
+#: The ERROR line's note for Flask's ``app.logger``, which a Bottle app lacks.
+_NO_APP_LOGGER = (": a Bottle app has no logger (Flask's app.logger): canister's is app.log, given to the app at the "
+                  "install, whose lines go to canister's log with the request's prefix (app.log.info('...'))")
+
+
 def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> str:
     """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session``,
-    Flask's ``request.get_json()`` and the like, FastAPI's ``response.status_code = 201``; else ''."""
+    Flask's ``request.get_json()`` and the like and its ``app.logger``, FastAPI's ``response.status_code = 201``;
+    else ''."""
     if trace.tb_frame.f_code.co_filename != bottle.__file__:
+        if str(error) == "'Bottle' object has no attribute 'logger'":
+            return _NO_APP_LOGGER
         if not _sets_a_responses_status_code(error, trace):
             return ''
         return (": a Bottle response's status_code only reads its status (FastAPI's response.status_code = ...): "
