@@ -18234,10 +18234,18 @@ def _http_exception_note(error: BaseException) -> str:
             "bottle.abort(%s, %s) (Bottle's, the status first and the text second)"
             % (whose, _escape(repr(status))[:20], _escape(repr(detail if isinstance(detail, str) else '...'))[:200]))
 
+#: The ERROR line's note for Flask's ``app.logger``, which a Bottle app lacks.
+_NO_APP_LOGGER = (": a Bottle app has no logger (Flask's app.logger): canister's is app.log, given to the app at the "
+                  "install, whose lines go to canister's log with the request's prefix (app.log.info('...'))")
+
+
 def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> str:
     """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session``,
-    Flask's ``request.get_json()`` and the like, FastAPI's ``response.status_code = 201``; else ''."""
+    Flask's ``request.get_json()`` and the like and its ``app.logger``, FastAPI's ``response.status_code = 201``;
+    else ''."""
     if trace.tb_frame.f_code.co_filename != bottle.__file__:
+        if str(error) == "'Bottle' object has no attribute 'logger'":
+            return _NO_APP_LOGGER
         if not _sets_a_responses_status_code(error, trace):
             return ''
         return (": a Bottle response's status_code only reads its status (FastAPI's response.status_code = ...): "
@@ -20527,9 +20535,18 @@ _OTHER_FRAMEWORKS_NAMES = {
 }
 
 
+def _refuse_the_module_as_a_plugin(app: Any = None) -> typing.NoReturn:
+    """``canister.setup`` as Bottle reads it in ``app.install(canister)``, the module given for the plugin: Bottle
+    calls a plugin's ``setup(app)`` before it checks that the plugin can wrap a route, so this says what to write
+    where Bottle's own TypeError ('Plugins must be callable or implement .apply()') names no plugin."""
+    raise TypeError('install a Canister object, not the module: app.install(canister.Canister())')
+
+
 if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt name of the module valid)
     def __getattr__(name: str) -> Any:
         """An AttributeError for a name canister lacks, saying what to write for another framework's."""
+        if name == 'setup':  # app.install(canister): not a name of the module's API (dir() and __all__ lack it)
+            return _refuse_the_module_as_a_plugin
         if name in _OTHER_FRAMEWORKS_NAMES:
             raise AttributeError('module canister has no %s: %s' % (name, _OTHER_FRAMEWORKS_NAMES[name]))
         raise AttributeError('module %r has no attribute %r' % (__name__, name))

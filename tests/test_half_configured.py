@@ -12,7 +12,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client, hand_made_token, hs256_signer, install_warned, read_log
+from helpers import ROOT, basic, client, hand_made_token, hs256_signer, install_warned, read_log, readme_section
 
 
 def half_configured_app(tmp_path, config=None, **overrides):
@@ -195,6 +195,31 @@ def test_installing_the_class_instead_of_an_object_says_to_call_it():
         app.install(canister.Canister)
     assert str(raised.value) == 'install a Canister object, not the class: app.install(canister.Canister())'
     assert not any(plugin is canister.Canister for plugin in app.plugins)
+
+
+@pytest.mark.parametrize('install', [lambda app: app.install(canister), lambda app: bottle.install(canister)],
+                         ids=['app.install', 'bottle.install'])
+def test_installing_the_module_instead_of_an_object_says_what_to_install(install):
+    """``app.install(canister)`` (the module, as ``import canister`` names it) got only Bottle's "Plugins must be
+    callable or implement .apply()", which names no plugin; nor does the module become a name of canister's API."""
+    app = bottle.Bottle()
+    with pytest.raises(TypeError) as raised:
+        install(app)
+    assert str(raised.value) == 'install a Canister object, not the module: app.install(canister.Canister())'
+    assert canister not in app.plugins and canister not in bottle.default_app().plugins
+    assert 'setup' not in dir(canister) and 'setup' not in canister.__all__
+
+
+def test_the_first_app_says_what_installing_the_class_or_the_module_raises():
+    assert ('`app.install` takes a Canister object: given the class (`app.install(canister.Canister)`) or the module '
+            '(`app.install(canister)`), it installs nothing and raises a `TypeError` that says to write '
+            '`app.install(canister.Canister())`.') in readme_section('## A first app')
+    for wrong in (canister.Canister, canister):
+        app = bottle.Bottle()
+        with pytest.raises(TypeError) as raised:
+            app.install(wrong)
+        assert str(raised.value).endswith(': app.install(canister.Canister())')
+        assert wrong not in app.plugins
 
 
 def pyjwt_warnings_of_the_short_secret():

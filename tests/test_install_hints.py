@@ -15,6 +15,7 @@ import warnings
 
 import pytest
 
+import canister
 from helpers import ROOT, read_log
 
 SCRIPT = textwrap.dedent('''
@@ -32,6 +33,7 @@ SCRIPT = textwrap.dedent('''
         print('installed')
 ''')
 
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
 BCRYPT_HASH = '$2b$12$' + 'a' * 53
 ARGON2_HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$' + 'a' * 43
 SECRET = 'an-example-secret-of-32-bytes-!!'
@@ -102,6 +104,54 @@ def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_comma
     log = read_log(tmp_path / 'logs')
     assert ("Users file %s line 1 ignored: canister needs the 'bcrypt' package for this configuration: "
             "run pip install bcrypt\n" % users) in log
+
+
+def test_the_install_section_says_what_a_copied_canister_py_without_the_packages_does(tmp_path, monkeypatch):
+    """The Install section's paragraph on copying canister.py: JWT and Redis stop the install with the command
+    it quotes, a bcrypt password too, and a users file's bcrypt line is left out with the WARNING it quotes while
+    its other users log in."""
+    install = README.split('\n## Install\n', 1)[1].split('\n## ', 1)[0]   # (its sh block has lines that start '# ')
+    for missing, config, command in [('jwt', {'auth_jwt_secret': SECRET}, "pip install 'PyJWT[crypto]>=2.12'"),
+                                     ('redis', {'session_store': 'redis://127.0.0.1:1/0'}, "pip install 'redis>=4.2'"),
+                                     ('bcrypt', {'auth_basic_username': 'bob', 'auth_basic_password': BCRYPT_HASH},
+                                      'pip install bcrypt')]:
+        assert '`%s`' % command in install
+        assert 'run %s' % command in install_output(tmp_path / missing, missing, **config)
+    assert ('a line of the users file that holds one is left out, and the install goes on (the file\'s other users '
+            'log in), with a WARNING in the log that names the command: ') in install
+    quoted = re.search(r'with a WARNING in the log that names the command: `([^`]*)`', install).group(1)
+    monkeypatch.chdir(tmp_path)   # (the quoted line names the file as configured: users.txt, in the directory run in)
+    (tmp_path / 'users.txt').write_text('bob:%s\nalice:%s\n' % (BCRYPT_HASH, canister.hash_password('my-secret',
+                                                                                                   iterations=1000)))
+    blocker = tmp_path / 'missing' / 'bcrypt'
+    blocker.mkdir(parents=True)
+    (blocker / '__init__.py').write_text('raise ModuleNotFoundError("No module named \'bcrypt\'", name=\'bcrypt\')\n')
+    done = subprocess.run([sys.executable, '-c', LOG_IN_SCRIPT, str(blocker.parent), str(ROOT), str(tmp_path / 'logs')],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE='1'))
+    assert done.stdout.split() == ['200', '401'], done.stdout   # alice logs in; bob, left out, does not
+    assert '   %s\n' % quoted in read_log(tmp_path / 'logs')
+
+
+#: An app on users.txt that answers alice's and then bob's Basic request, called as a WSGI server calls it.
+LOG_IN_SCRIPT = textwrap.dedent('''
+    import base64, sys, warnings
+    sys.path.insert(0, sys.argv[1])
+    sys.path.insert(1, sys.argv[2])
+    warnings.simplefilter('ignore')
+    import bottle, canister
+    from wsgiref.util import setup_testing_defaults
+    app = bottle.Bottle()
+    app.install(canister.Canister(auth_basic_users_file='users.txt', log_path=sys.argv[3]))
+    app.get('/me', callback=canister.require_user(lambda: canister.session.user))
+    for name, password in [('alice', 'my-secret'), ('bob', 'my-secret')]:
+        environ = {'PATH_INFO': '/me', 'HTTP_AUTHORIZATION': 'Basic ' + base64.b64encode(
+            ('%s:%s' % (name, password)).encode()).decode()}
+        setup_testing_defaults(environ)
+        statuses = []
+        b''.join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        print(statuses[0].split()[0])
+''')
 # -- cryptography: PyJWT installs without it, and then checks no RS/ES/PS/EdDSA signature ----------------
 
 @pytest.fixture

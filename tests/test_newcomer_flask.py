@@ -145,6 +145,45 @@ def test_a_session_error_of_the_apps_own_making_gets_no_hint_in_the_error_line(m
     assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /own\n' in read_log(log_dir)
 
 
+APP_LOGGER_HINT = ("a Bottle app has no logger (Flask's app.logger): canister's is app.log, given to the app at the "
+                   "install, whose lines go to canister's log with the request's prefix (app.log.info('...'))")
+
+
+def app_logger_app(make_app, **settings) -> bottle.Bottle:
+    app = make_app(catchall=True, **settings)
+
+    @app.get('/')
+    def index():
+        app.logger.info('cart emptied')                  # Flask's app.logger
+        return 'ok'
+
+    return app
+
+
+def test_flasks_app_logger_in_a_handler_answers_500_and_the_error_line_says_to_write_app_log(make_app, serve,
+                                                                                              log_dir):
+    answer = Client(serve(app_logger_app(make_app))).get('/')
+    assert answer.status == 500 and 'Traceback' not in answer.text
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /: %s\n' % APP_LOGGER_HINT in log, log
+    assert "AttributeError: 'Bottle' object has no attribute 'logger'\n" in log  # the traceback still follows
+    assert '`Unhandled exception in GET /: %s`' % APP_LOGGER_HINT in COMING_FROM_FLASK
+
+
+def test_flasks_app_logger_in_a_handler_is_told_in_a_json_logs_message(make_app, serve, log_dir):
+    assert Client(serve(app_logger_app(make_app, log_format='json'))).get('/').status == 500
+    errors = [entry for entry in log_entries(log_dir) if entry['message'].startswith('Unhandled exception')]
+    assert [entry['message'] for entry in errors] == ['Unhandled exception in GET /: %s' % APP_LOGGER_HINT]
+
+
+def test_another_objects_missing_logger_gets_no_hint(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+    app.get('/', callback=lambda: bottle.request.logger.info('x'))   # (nor has Bottle's request)
+    assert Client(serve(app)).get('/').status == 500
+    log = read_log(log_dir)
+    assert "AttributeError: Attribute 'logger' not defined.\n" in log and "Flask's app.logger" not in log
+
+
 def test_what_the_hints_say_to_read_gives_the_values_flask_would(make_app):
     app = make_app()
     app.post('/api/json', callback=lambda: {'n': bottle.request.json['n']})
