@@ -17843,36 +17843,42 @@ class _EarlyChecks:
                                 environ)
         body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
         try:
-            too_many = self._copy_counting(environ['wsgi.input'], int(length), body, delimiters)
+            refusal = self._copy_counting(environ['wsgi.input'], int(length), body, delimiters)
         except Exception as error:  # the server's reader, as in _buffer_body
+            refusal = 400, 'Bad request: the body could not be read (%s)' % type(error).__name__
+        if refusal is not None:
             body.close()
-            return self._refuse(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
-        if too_many:
-            body.close()
-            return self._refuse(413, _TOO_MANY_PARTS % self.max_form_parts, environ)
+            return self._refuse(refusal[0], refusal[1], environ)
         body.seek(0)
         environ['wsgi.input'] = body
         return None
 
-    def _copy_counting(self, stream: Any, left: int, body: Any, delimiters: typing.Set[bytes]) -> bool:
+    def _copy_counting(self, stream: Any, left: int, body: Any,
+                       delimiters: typing.Set[bytes]) -> Optional[Tuple[int, str]]:
         """Copy ``left`` bytes of ``stream`` to ``body`` (fewer if it ends first: the handler's reading of
-        a body cut short says so, as without this check); True as soon as a delimiter is seen more
-        than ``max_form_parts`` + 1 times (the last one closes the form)."""
+        a body cut short says so, as without this check); the status and message of its refusal, if any: a 413
+        as soon as a delimiter is seen more than ``max_form_parts`` + 1 times (the last one closes the form), a 400
+        for a whole body of some bytes without a closing delimiter (``--boundary--``), which bottle 0.13's parser
+        refuses too and 0.12's reads, handing on the last part cut where the body ends."""
         counts = dict.fromkeys(delimiters, 0)
-        kept = max(map(len, delimiters)) - 1
+        kept = max(map(len, delimiters)) + 1
+        closings = tuple(delimiter + b'--' for delimiter in delimiters)
+        closed = not left
         tail = b''  # (the end of the last reads, so that a delimiter split across two reads is counted)
         while left > 0:
             chunk = stream.read(min(65536, left))
             if not chunk:
-                break
+                return None
             left -= len(chunk)
             body.write(chunk)
             for delimiter in delimiters:
                 counts[delimiter] += (tail[max(0, len(tail) + 1 - len(delimiter)):] + chunk).count(delimiter)
                 if counts[delimiter] > self.max_form_parts + 1:
-                    return True
-            tail = (tail + chunk)[-kept:]
-        return False
+                    return 413, _TOO_MANY_PARTS % self.max_form_parts
+            seen = tail + chunk
+            closed = closed or any(closing in seen for closing in closings)
+            tail = seen[-kept:]
+        return None if closed else (400, 'Bad request: %s' % _MALFORMED_FORM)
 
     def _preflight(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if not context.preflight:
