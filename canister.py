@@ -8152,16 +8152,28 @@ def _moved_to(record: Any) -> Optional[str]:
 _OTHER_USER = '\x1f'
 
 
+def _subject(user: Any) -> Optional[str]:
+    """The ``sub`` a dict user (a token's claims) is known by, as text: None for a user that is no dict, and for
+    a ``sub`` that is missing, empty or whitespace only, which names nobody (logged as ``?``, keyed as the user's
+    JSON text by ``_user_key``: every such token would otherwise be one person)."""
+    subject = user.get('sub') if isinstance(user, dict) else None
+    if subject is None or (isinstance(subject, str) and not subject.strip()):
+        return None
+    return str(subject)
+
+
 def _user_key(user: Any) -> Optional[str]:
     """The key a user's sessions are found by: a str user itself, a dict user's ``iss`` and ``sub`` (its
     ``sub`` as a name when it has no ``iss``, as a dict the app makes of a name; its JSON text when it has no
-    ``sub``), the JSON text of any other user; None for nobody.  Only names lack the ``_OTHER_USER`` mark."""
+    ``sub``, see ``_subject``), the JSON text of any other user; None for nobody.  Only names lack the
+    ``_OTHER_USER`` mark."""
     if user is None or user == '':
         return None
-    if isinstance(user, dict) and user.get('sub') not in (None, ''):
+    subject = _subject(user)
+    if subject is not None:
         issuer = user.get('iss')
         if issuer in (None, ''):
-            user = str(user['sub'])
+            user = subject
         else:  # (a subject is unique within its issuer only: OpenID Connect Core 1.0, section 2)
             return _OTHER_USER + 'sub ' + _encode_json([issuer, user['sub']])
     if isinstance(user, str):  # (a subclass too: stored, it comes back a plain str)
@@ -15578,7 +15590,7 @@ class JwtAuth:
             raise AuthFailure('the token is malformed: its claim %r %s' % (field[:60], (
                 'is not valid UTF-8 (it holds a lone surrogate)' if isinstance(item, str)
                 else 'is not a finite number (%s)' % _CONSTANTS_NOT_JSON)), 'bearer')
-        return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
+        return claims, self._expiry(claims), _subject(claims) or '?', None, None
 
     @staticmethod
     def _header_problem(token: str) -> str:
