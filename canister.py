@@ -9738,6 +9738,22 @@ def _denied_by_acl(text: str) -> bool:
     return _REDIS_NO_RIGHTS in text or _REDIS_SCRIPT_NO_RIGHTS in text
 
 
+#: How redis-py's "no master found" names a sentinel that refused the client's authentication, once
+#: ``_redis_error_text`` has cut its object to its address: ``host:port - AuthenticationError('Authentication
+#: required.')`` (redis-py 7), ``host:port - auth:AuthenticationError: ...`` (8).
+_SENTINEL_REFUSED_AUTH = re.compile(r' - (?:\w+:)?AuthenticationError\b')
+
+
+def _sentinels_refused(text: str, client: Any) -> bool:
+    """Every sentinel of the Sentinel ``client`` refused its authentication, as ``text`` (a "no master found",
+    ``_redis_error_text``'s) says: a password of their own that they were not given (or a wrong one) stays so until
+    someone acts, where a sentinel down or slow, even one among others that refused, is an outage."""
+    manager = getattr(getattr(client, 'connection_pool', None), 'sentinel_manager', None)
+    sentinels = getattr(manager, 'sentinels', ())
+    return (bool(sentinels) and text.startswith('No master found')
+            and len(_SENTINEL_REFUSED_AUTH.findall(text)) >= len(sentinels))
+
+
 #: What OpenSSL says of a server's certificate that the client does not trust, or that is made out to another host.
 _REDIS_CERTIFICATE_REFUSED = 'CERTIFICATE_VERIFY_FAILED'
 #: What OpenSSL says when the server wants a client certificate and was given none.
@@ -10697,13 +10713,21 @@ class RedisStore(SessionStore):
 
     def _refuse_misconfigured(self, error: Exception, text: str, started: float) -> None:
         """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
-        Redis server where a Sentinel URL wants sentinels, credentials or a database number it refuses, or a user
-        whose ACL denies a command canister runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail
-        every request until someone acts; those about the user also carry a request's words (``_store_unusable``)."""
+        Redis server where a Sentinel URL wants sentinels, sentinels that all refuse the client's password (or its
+        lack of one), credentials or a database number Redis refuses, or a user whose ACL denies a command canister
+        runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail every request until someone acts; those
+        about passwords and the user also carry a request's words (``_store_unusable``)."""
         if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
             raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
                               'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
                               'by default), or use redis://host:port/db for a single server)' % text) from None
+        if _sentinels_refused(text, self.client):
+            raise _store_unusable('canister.session_store: the sentinels refused the password: %s (sentinels that ask '
+                                  'for a password of their own are given it in sentinel_kwargs, which a '
+                                  'redis+sentinel:// URL cannot set, its password being the data nodes\': build the '
+                                  "client, RedisStore(client=Sentinel([...], sentinel_kwargs={'password': ...})"
+                                  '.master_for(...)), as the README shows under Scaling out)' % text,
+                                  str(self._unreachable(error, started=started))) from None
         if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH')):
             raise _store_unusable('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text,
