@@ -8153,16 +8153,28 @@ def _moved_to(record: Any) -> Optional[str]:
 _OTHER_USER = '\x1f'
 
 
+def _subject(user: Any) -> Optional[str]:
+    """The ``sub`` a dict user (a token's claims) is known by, as text: None for a user that is no dict, and for
+    a ``sub`` that is missing, empty or whitespace only, which names nobody (logged as ``?``, keyed as the user's
+    JSON text by ``_user_key``: every such token would otherwise be one person)."""
+    subject = user.get('sub') if isinstance(user, dict) else None
+    if subject is None or (isinstance(subject, str) and not subject.strip()):
+        return None
+    return str(subject)
+
+
 def _user_key(user: Any) -> Optional[str]:
     """The key a user's sessions are found by: a str user itself, a dict user's ``iss`` and ``sub`` (its
     ``sub`` as a name when it has no ``iss``, as a dict the app makes of a name; its JSON text when it has no
-    ``sub``), the JSON text of any other user; None for nobody.  Only names lack the ``_OTHER_USER`` mark."""
+    ``sub``, see ``_subject``), the JSON text of any other user; None for nobody.  Only names lack the
+    ``_OTHER_USER`` mark."""
     if user is None or user == '':
         return None
-    if isinstance(user, dict) and user.get('sub') not in (None, ''):
+    subject = _subject(user)
+    if subject is not None:
         issuer = user.get('iss')
         if issuer in (None, ''):
-            user = str(user['sub'])
+            user = subject
         else:  # (a subject is unique within its issuer only: OpenID Connect Core 1.0, section 2)
             return _OTHER_USER + 'sub ' + _encode_json([issuer, user['sub']])
     if isinstance(user, str):  # (a subclass too: stored, it comes back a plain str)
@@ -9727,6 +9739,22 @@ def _denied_by_acl(text: str) -> bool:
     return _REDIS_NO_RIGHTS in text or _REDIS_SCRIPT_NO_RIGHTS in text
 
 
+#: How redis-py's "no master found" names a sentinel that refused the client's authentication, once
+#: ``_redis_error_text`` has cut its object to its address: ``host:port - AuthenticationError('Authentication
+#: required.')`` (redis-py 7), ``host:port - auth:AuthenticationError: ...`` (8).
+_SENTINEL_REFUSED_AUTH = re.compile(r' - (?:\w+:)?AuthenticationError\b')
+
+
+def _sentinels_refused(text: str, client: Any) -> bool:
+    """Every sentinel of the Sentinel ``client`` refused its authentication, as ``text`` (a "no master found",
+    ``_redis_error_text``'s) says: a password of their own that they were not given (or a wrong one) stays so until
+    someone acts, where a sentinel down or slow, even one among others that refused, is an outage."""
+    manager = getattr(getattr(client, 'connection_pool', None), 'sentinel_manager', None)
+    sentinels = getattr(manager, 'sentinels', ())
+    return (bool(sentinels) and text.startswith('No master found')
+            and len(_SENTINEL_REFUSED_AUTH.findall(text)) >= len(sentinels))
+
+
 #: What OpenSSL says of a server's certificate that the client does not trust, or that is made out to another host.
 _REDIS_CERTIFICATE_REFUSED = 'CERTIFICATE_VERIFY_FAILED'
 #: What OpenSSL says when the server wants a client certificate and was given none.
@@ -10686,13 +10714,21 @@ class RedisStore(SessionStore):
 
     def _refuse_misconfigured(self, error: Exception, text: str, started: float) -> None:
         """ConfigError if Redis's ``error`` (its ``text``) says the settings are wrong, not that Redis is down: a
-        Redis server where a Sentinel URL wants sentinels, credentials or a database number it refuses, or a user
-        whose ACL denies a command canister runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail
-        every request until someone acts; those about the user also carry a request's words (``_store_unusable``)."""
+        Redis server where a Sentinel URL wants sentinels, sentinels that all refuse the client's password (or its
+        lack of one), credentials or a database number Redis refuses, or a user whose ACL denies a command canister
+        runs or its keys (``NOPERM``, a code redis-py cuts).  Each would fail every request until someone acts; those
+        about passwords and the user also carry a request's words (``_store_unusable``)."""
         if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
             raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
                               'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
                               'by default), or use redis://host:port/db for a single server)' % text) from None
+        if _sentinels_refused(text, self.client):
+            raise _store_unusable('canister.session_store: the sentinels refused the password: %s (sentinels that ask '
+                                  'for a password of their own are given it in sentinel_kwargs, which a '
+                                  'redis+sentinel:// URL cannot set, its password being the data nodes\': build the '
+                                  "client, RedisStore(client=Sentinel([...], sentinel_kwargs={'password': ...})"
+                                  '.master_for(...)), as the README shows under Scaling out)' % text,
+                                  str(self._unreachable(error, started=started))) from None
         if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH')):
             raise _store_unusable('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text,
@@ -15583,7 +15619,7 @@ class JwtAuth:
             raise AuthFailure('the token is malformed: its claim %r %s' % (field[:60], (
                 'is not valid UTF-8 (it holds a lone surrogate)' if isinstance(item, str)
                 else 'is not a finite number (%s)' % _CONSTANTS_NOT_JSON)), 'bearer')
-        return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
+        return claims, self._expiry(claims), _subject(claims) or '?', None, None
 
     @staticmethod
     def _header_problem(token: str) -> str:
