@@ -18261,24 +18261,27 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
 _CAUGHT_OUTSIDE = 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
 
 
-def _caught_message(error: BaseException) -> str:
+def _caught_message(error: BaseException, route: Any) -> str:
     """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
-    where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
-    that canister did not give its arguments (a route of an app canister is not installed on).  Never raises:
-    an exception class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback
-    after it, not one of canister's own."""
+    where the cause is known: a dict Bottle's JSON plugin cannot send (named with ``route``, the Bottle route
+    the request went to, as a handler's exception is), a result Bottle cannot send, a handler that canister
+    did not give its arguments (a route of an app canister is not installed on).  Never raises: an exception
+    class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback after it, not
+    one of canister's own."""
     try:
-        return _caught_message_of(error)
+        return _caught_message_of(error, route)
     except Exception:
         return _CAUGHT_OUTSIDE
 
 
-def _caught_message_of(error: BaseException) -> str:
+def _caught_message_of(error: BaseException, route: Any) -> str:
     """:func:`_caught_message`, which may raise."""
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
-        return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
-                '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
-                "with list(), a pydantic model with .model_dump(mode='json'))" % _escape(str(error))[:200])
+        where = ' in %s %s' % (route.method, route.rule) if route is not None else ''
+        return ("Unhandled exception%s: the handler returned a dict that Bottle's JSON plugin cannot turn into "
+                'JSON (%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), '
+                "a set with list(), a pydantic model with .model_dump(mode='json'))"
+                % (where, _escape(str(error))[:200]))
     returned = _unsendable_result(error)
     if returned is not None:  # Bottle caught it turning the handler's result into a body
         return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
@@ -18581,7 +18584,7 @@ class _RequestContext(SessionState):
         if self.error_logged or error is None:
             return
         self.error_logged = True
-        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error),
+        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error, self.environ.get('bottle.route')),
                               exc_info=(type(error), error, error.__traceback__))
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
