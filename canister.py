@@ -14509,8 +14509,30 @@ class BasicAuth:
                     self.users_file, error)) from None
             _request_log(self.log).write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return False
+        read, missing = self._file_users(entries)
+        if at_install and missing and not read:  # (nobody of the file could log in: say so where it is run)
+            raise ConfigError('canister.auth_basic_users_file = %r: every line of it is left out: %s' % (
+                self.users_file, '; '.join(missing)))
         users = dict(self._config_users)
-        log = _request_log(self.log)  # (the request's, as a look is made by one; at the install, this app's)
+        users.update(read)
+        with self._lock:
+            # (else another request read this very file meanwhile, or a newer one, and took it)
+            if stamp != self._file_stamp and not self._overtaken(stamp, before):
+                self.users, self._lines, self._reading = users, {}, self._reading + 1
+                self._file_stamp, self._read_at = stamp, _now()
+                self._unsettled = not at_install
+                self._verified.clear()
+                self._dummy = self._make_dummy()
+        return self._at_rest(status)
+
+    def _file_users(self, entries: List[Tuple[int, Optional[str], str]]
+                    ) -> Tuple[Dict[str, Tuple[str, str]], List[str]]:
+        """The users of the users file's ``entries`` that can log in, each line left out logged at WARNING
+        (in the request's log, as a look is made by one; at the install, this app's); and what the lines left
+        out for want of an optional package said, once each (``canister needs the 'bcrypt' package ...``)."""
+        users: Dict[str, Tuple[str, str]] = {}
+        missing: List[str] = []
+        log = _request_log(self.log)
         for number, name, stored in entries:
             scheme = _hash_scheme(stored)
             if name is None:
@@ -14525,17 +14547,11 @@ class BasicAuth:
                 _check_hash(stored, scheme, 'its hash')
             except (ConfigError, MissingExtraError) as error:  # (said as the other lines left out are)
                 log.write(logging.WARNING, 'Users file %s line %d ignored: %s', self.users_file, number, error)
+                if isinstance(error, MissingExtraError) and str(error) not in missing:
+                    missing.append(str(error))
                 continue
             users[name] = (stored, scheme)
-        with self._lock:
-            # (else another request read this very file meanwhile, or a newer one, and took it)
-            if stamp != self._file_stamp and not self._overtaken(stamp, before):
-                self.users, self._lines, self._reading = users, {}, self._reading + 1
-                self._file_stamp, self._read_at = stamp, _now()
-                self._unsettled = not at_install
-                self._verified.clear()
-                self._dummy = self._make_dummy()
-        return self._at_rest(status)
+        return users, missing
 
     def _overtaken(self, stamp: Tuple[int, ...], before: Optional[Tuple[int, ...]]) -> bool:
         """True if another request took a read of the file since ``before`` was in use, of a file changed
@@ -18303,24 +18319,26 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
 _CAUGHT_OUTSIDE = 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
 
 
-def _caught_message(error: BaseException) -> str:
+def _caught_message(error: BaseException, route: Any) -> str:
     """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
-    where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
-    that canister did not give its arguments (a route of an app canister is not installed on).  Never raises:
-    an exception class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback
-    after it, not one of canister's own."""
+    where the cause is known: a dict Bottle's JSON plugin cannot send (named with ``route``, the Bottle route
+    the request went to, as a handler's exception is), a result Bottle cannot send, a handler that canister
+    did not give its arguments (a route of an app canister is not installed on).  Never raises: an exception
+    class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback after it, not
+    one of canister's own."""
     try:
-        return _caught_message_of(error)
+        return _caught_message_of(error, ' in %s %s' % (route.method, route.rule) if route is not None else '')
     except Exception:
         return _CAUGHT_OUTSIDE
 
 
-def _caught_message_of(error: BaseException) -> str:
-    """:func:`_caught_message`, which may raise."""
+def _caught_message_of(error: BaseException, where: str) -> str:
+    """:func:`_caught_message`, which may raise; ``where`` names the route (`` in GET /orders/<number>``)."""
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
-        return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
-                '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
-                "with list(), a pydantic model with .model_dump(mode='json'))" % _escape(str(error))[:200])
+        return ("Unhandled exception%s: the handler returned a dict that Bottle's JSON plugin cannot turn into "
+                'JSON (%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), '
+                "a set with list(), a pydantic model with .model_dump(mode='json'))"
+                % (where, _escape(str(error))[:200]))
     returned = _unsendable_result(error)
     if returned is not None:  # Bottle caught it turning the handler's result into a body
         return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
@@ -18623,7 +18641,7 @@ class _RequestContext(SessionState):
         if self.error_logged or error is None:
             return
         self.error_logged = True
-        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error),
+        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error, self.environ.get('bottle.route')),
                               exc_info=(type(error), error, error.__traceback__))
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:

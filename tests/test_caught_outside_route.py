@@ -3,11 +3,14 @@ route's that canister does not wrap, ``skip=['canister']``) is in canister's log
 traceback, as a handler's is; the client gets Bottle's usual 500.  One raised by Bottle's JSON plugin,
 which wraps canister's wrapper, is logged as what it is: a returned dict that JSON cannot hold."""
 import datetime
+import urllib.error
+import urllib.request
 
 import bottle
 import pytest
 
 from helpers import client, read_log
+from servers import wait_until
 
 
 def failing_app(make_app, **config):
@@ -90,10 +93,30 @@ def test_a_returned_dict_that_json_cannot_hold_is_logged_as_such_with_the_fix(ma
     answer = client(app).get('/order', headers={'Accept': 'application/json'}, status=500, expect_errors=True)
     assert answer.json == {'error': 'Internal Server Error', 'message': 'Internal Server Error'}
     log = read_log(log_dir)
-    assert ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON (%s): "
-            'convert such values in the handler (a datetime with .isoformat()' % named) in log
+    assert ("Unhandled exception in GET /order: the handler returned a dict that Bottle's JSON plugin cannot turn "
+            'into JSON (%s): convert such values in the handler (a datetime with .isoformat()' % named) in log
     assert 'outside the route' not in log
     assert log.count('Traceback (most recent call last)') == 1
+
+
+def test_a_returned_dict_that_json_cannot_hold_is_logged_with_its_route_as_a_handlers_exception_is(
+        make_app, log_dir, serve):
+    """Over a server, on either bottle: the line names the method and the route's rule, as the line of an
+    exception the handler raised does."""
+    app = make_app(catchall=True)
+
+    @app.get('/orders/<number>')
+    def order(number):
+        return {'when': datetime.datetime(2024, 5, 31, 14, 30)}
+
+    origin = serve(app)
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(origin + '/orders/7', timeout=30)
+    assert answer.value.code == 500
+    line = ("Unhandled exception in GET /orders/<number>: the handler returned a dict that Bottle's JSON plugin "
+            'cannot turn into JSON (Object of type datetime is not JSON serializable): convert such values')
+    wait_until(lambda: 'Response: 500' in read_log(log_dir), 30, what='the response line')
+    assert line in read_log(log_dir)
 
 
 class Unprintable(TypeError):

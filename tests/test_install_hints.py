@@ -99,11 +99,37 @@ def test_the_bcrypt_and_argon2_hints_name_packages_that_provide_those_modules():
 
 def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_command(tmp_path):
     users = tmp_path / 'users.txt'
-    users.write_text('bob:%s\n' % BCRYPT_HASH)
+    users.write_text('bob:%s\nalice:%s\n' % (BCRYPT_HASH, canister.hash_password('my-secret', iterations=1000)))
     assert install_output(tmp_path, 'bcrypt', auth_basic_users_file=str(users)) == 'installed'
     log = read_log(tmp_path / 'logs')
     assert ("Users file %s line 1 ignored: canister needs the 'bcrypt' package for this configuration: "
             "run pip install bcrypt\n" % users) in log
+
+
+@pytest.mark.parametrize('missing, lines, hint', [
+    ('bcrypt', ['bob:' + BCRYPT_HASH], "canister needs the 'bcrypt' package for this configuration: "
+                                       'run pip install bcrypt'),
+    ('argon2', ['bob:' + ARGON2_HASH, 'alice:' + ARGON2_HASH, 'carol:my-secret'],
+     "canister needs the 'argon2' package for this configuration: run pip install argon2-cffi"),
+], ids=['bcrypt', 'argon2-and-clear-text'])
+def test_a_users_file_whose_every_line_is_left_out_for_a_missing_package_fails_the_install(
+        tmp_path, missing, lines, hint):
+    """Else the app would start and answer every Basic login 401, the command to run only in the log files."""
+    users = tmp_path / 'users.txt'
+    users.write_text('# the team\n' + '\n'.join(lines) + '\n')
+    out = install_output(tmp_path, missing, auth_basic_users_file=str(users))
+    assert out == 'ConfigError: canister.auth_basic_users_file = %r: every line of it is left out: %s' % (
+        str(users), hint)
+
+
+def test_the_install_section_says_a_users_file_with_no_line_left_stops_the_install(tmp_path, monkeypatch):
+    install = README.split('\n## Install\n', 1)[1].split('\n## ', 1)[0]
+    assert ('but a users file whose lines are all left out, one at least for want of such a package, stops the '
+            'install with a `ConfigError` that names the command (`') in install
+    quoted = re.search(r'stops the install with a `ConfigError` that names the command \(`([^`]*)`', install).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'users.txt').write_text('bob:%s\n' % BCRYPT_HASH)
+    assert install_output(tmp_path, 'bcrypt', auth_basic_users_file='users.txt') == 'ConfigError: ' + quoted
 
 
 def test_the_install_section_says_what_a_copied_canister_py_without_the_packages_does(tmp_path, monkeypatch):
