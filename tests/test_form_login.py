@@ -269,6 +269,22 @@ def fastest_refusals(web, usernames, rounds=5):
     return [fastest[username] for username in usernames]
 
 
+#: How many times a timing comparison is measured again before it counts as failed: a busy moment of a loaded
+#: machine (CI runs two suites on two cores) can slow one side of a round three times over, never every round,
+#: while a broken check (a refusal at once, or at 600,000 rounds) is off by far more in every round.
+TIMING_TRIES = 5
+
+
+def measured_until(measure, holds):
+    """The values ``measure()`` gives the first time ``holds(*values)`` is true, else those of the last of
+    ``TIMING_TRIES`` tries (for the assertion's message)."""
+    for _ in range(TIMING_TRIES):
+        values = measure()
+        if holds(*values):
+            break
+    return values
+
+
 @pytest.mark.parametrize('source', ['mapping', 'users-file'])
 def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(make_app, tmp_path, source):
     # 100,000 rounds take tens of milliseconds: a check that returned at once would be hundreds of
@@ -280,7 +296,8 @@ def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(make_app, tmp_pa
         path.write_text('alice:%s\n' % quick_hash('wonderland', iterations=100000))
         app = form_app(make_app, 'configured', auth_basic_users_file=str(path), auth_max_failures=100)
     web = client(app)
-    known, unknown = fastest_refusals(web, ['alice', 'nobody'])
+    known, unknown = measured_until(lambda: fastest_refusals(web, ['alice', 'nobody']),
+                                    lambda known, unknown: known / 3 < unknown < known * 3)
     assert unknown > known / 3, (known, unknown)
     assert unknown < known * 3, (known, unknown)   # the users' cost, not hash_password's default of 600,000
 
@@ -289,7 +306,9 @@ def test_a_user_with_a_clear_text_password_takes_as_long_to_refuse_as_a_known_on
     """Refused at an unknown user's cost, which a clear-text user does not lower for those after it."""
     users = {'alice': quick_hash('wonderland', iterations=100000), 'bob': 'my-secret'}
     web = client(form_app(make_app, users, auth_max_failures=100))
-    known, clear, unknown = fastest_refusals(web, ['alice', 'bob', 'nobody'])
+    known, clear, unknown = measured_until(
+        lambda: fastest_refusals(web, ['alice', 'bob', 'nobody']),
+        lambda known, clear, unknown: known / 3 < clear < known * 3 and known / 3 < unknown < known * 3)
     assert known / 3 < clear < known * 3, (known, clear)
     assert known / 3 < unknown < known * 3, (known, unknown)
 
@@ -298,13 +317,18 @@ def test_an_unknown_user_refused_before_any_known_one_logs_in_costs_the_mappings
     """A process's first refusal (a fresh app) is of an unknown name: it costs the hash of the mapping's
     users, not ``hash_password``'s default of 600,000 rounds (thirty times those of alice here)."""
     users = {'alice': quick_hash('wonderland', iterations=20000)}
-    firsts = []
-    for _ in range(3):
-        web = client(form_app(make_app, users, auth_max_failures=100))
-        started = time.perf_counter()
-        assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
-        firsts.append(time.perf_counter() - started)
-    [known] = fastest_refusals(web, ['alice'])
+
+    def firsts_and_known():
+        firsts = []
+        for _ in range(3):
+            web = client(form_app(make_app, users, auth_max_failures=100))
+            started = time.perf_counter()
+            assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
+            firsts.append(time.perf_counter() - started)
+        [known] = fastest_refusals(web, ['alice'])
+        return firsts, known
+
+    firsts, known = measured_until(firsts_and_known, lambda firsts, known: known / 3 < min(firsts) < known * 3)
     assert known / 3 < min(firsts) < known * 3, (firsts, known)
 
 
@@ -312,11 +336,16 @@ def test_with_a_lookup_function_an_unknown_user_costs_the_default_hash_then_the_
     """A function gives no users to look at before it is asked: an unknown name refused before any known
     one costs ``hash_password``'s 600,000 rounds (thirty times alice's here), and afterwards alice's cost."""
     users = {'alice': quick_hash('wonderland', iterations=20000)}
-    web = client(form_app(make_app, users.get, auth_max_failures=100))
-    started = time.perf_counter()
-    assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
-    first = time.perf_counter() - started
-    known, unknown = fastest_refusals(web, ['alice', 'nobody'])
+
+    def first_known_unknown():
+        web = client(form_app(make_app, users.get, auth_max_failures=100))
+        started = time.perf_counter()
+        assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
+        first = time.perf_counter() - started
+        return (first,) + tuple(fastest_refusals(web, ['alice', 'nobody']))
+
+    first, known, unknown = measured_until(
+        first_known_unknown, lambda first, known, unknown: first > known * 5 and known / 3 < unknown < known * 3)
     assert first > known * 5, (first, known)
     assert known / 3 < unknown < known * 3, (known, unknown)
 
