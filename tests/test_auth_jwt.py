@@ -17,7 +17,7 @@ import canister
 from canister import session
 from helpers import (assert_keys_unavailable, b64url, basic, bearer, claims, client, hand_made_token, hs256_signer, jwk,
                      public_pem, read_log, signed_token)
-from servers import Client, free_port, wait_until
+from servers import Client, held_port, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -854,11 +854,12 @@ def test_jwks_endpoint_with_a_non_object_document_gives_503(make_app, rsa_key, j
 
 def test_a_token_whose_key_an_unreachable_jwks_could_not_give_is_answered_503_with_retry_after(make_app, rsa_key,
                                                                                                  log_dir):
-    url = 'http://127.0.0.1:%d/jwks?api_key=hunter2' % free_port()  # (nothing listens there)
-    calls = []
-    app = me_json_app(make_app, calls, auth_jwt_jwks_url=url)
-    answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
-    log = read_log(log_dir)
+    with held_port() as port:  # (nothing listens there, and no other job's server can start to)
+        url = 'http://127.0.0.1:%d/jwks?api_key=hunter2' % port
+        calls = []
+        app = me_json_app(make_app, calls, auth_jwt_jwks_url=url)
+        answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+        log = read_log(log_dir)
     assert_keys_unavailable(answer, calls, retry_after='10')  # (the next download may start 10 s after this one)
     assert re.search(r' ERROR .*Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from '
                      r'%s\?api_key=\*\*\*: <urlopen error \[Errno 111\] Connection refused>\n'
@@ -867,10 +868,11 @@ def test_a_token_whose_key_an_unreachable_jwks_could_not_give_is_answered_503_wi
 
 
 def test_an_unreachable_jwks_costs_no_place_in_the_login_throttle(make_app, rsa_key):
-    app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % free_port(), auth_max_failures=1)
-    c = client(app)
-    statuses = [c.get('/me', headers=kid_token(rsa_key, 'key-%d' % number), expect_errors=True).status_int
-                for number in range(3)]
+    with held_port() as port:  # (nothing listens there)
+        app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % port, auth_max_failures=1)
+        c = client(app)
+        statuses = [c.get('/me', headers=kid_token(rsa_key, 'key-%d' % number), expect_errors=True).status_int
+                    for number in range(3)]
     assert statuses == [503, 503, 503]
 
 
@@ -963,10 +965,11 @@ def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_i
 
 
 def test_a_jwks_that_cannot_be_fetched_is_no_problem_of_the_readiness_check(make_app, rsa_key):
-    app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % free_port())
-    assert client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True).status_int == 503
-    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
-    assert plugin.store_problem() is None
+    with held_port() as port:  # (nothing listens there)
+        app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % port)
+        assert client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True).status_int == 503
+        [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+        assert plugin.store_problem() is None
 
 
 def test_the_first_jwks_download_logs_the_kids_it_fetched(make_app, rsa_key, other_rsa_key, jwks_server, log_dir):

@@ -11,7 +11,7 @@ import pytest
 import canister
 from canister import session
 from helpers import client, readme_section, warning_lines
-from servers import AppServer, WsgirefServer, free_port, raw_request, status_of
+from servers import AppServer, WsgirefServer, held_port, raw_request, status_of
 from session_kit import Browser
 
 
@@ -54,11 +54,11 @@ ERRORS = {
 }
 
 
-def _api(make_app, store_down=False, **settings):
-    """An app with a route for each error of ``ERRORS`` (``store_down``: its session store a Redis nobody
-    listens on, which the login throttle shares too)."""
-    if store_down:
-        settings.update(session_store='redis://127.0.0.1:%d/0' % free_port(), session_redis_timeout=0.2)
+def _api(make_app, store_port=None, **settings):
+    """An app with a route for each error of ``ERRORS`` (``store_port``: its session store a Redis on that port,
+    which nobody listens on (a ``servers.held_port()``), and which the login throttle shares too)."""
+    if store_port:
+        settings.update(session_store='redis://127.0.0.1:%d/0' % store_port, session_redis_timeout=0.2)
     app = make_app(catchall=True, max_body_size=100, max_header_size=256, auth_basic_username='alice',
                                    auth_basic_password='right-password-1', auth_max_failures=1, **settings)
 
@@ -107,8 +107,9 @@ def _sent(port, what):
 @pytest.mark.filterwarnings('ignore::canister.CanisterWarning')
 @pytest.mark.parametrize('what', list(ERRORS))
 def test_with_error_format_json_every_error_answer_is_json_to_a_client_that_accepts_anything(make_app, serve, what):
-    port = serve(_api(make_app, '503' in what, error_format='json'))
-    status, (got, headers, body) = _sent(port, what)
+    with held_port() as nobody:
+        port = serve(_api(make_app, nobody if '503' in what else None, error_format='json'))
+        status, (got, headers, body) = _sent(port, what)
     assert got == status, body
     assert headers['content-type'] == 'application/json'
     document = json.loads(body)
@@ -120,8 +121,9 @@ def test_with_error_format_json_every_error_answer_is_json_to_a_client_that_acce
 @pytest.mark.filterwarnings('ignore::canister.CanisterWarning')
 @pytest.mark.parametrize('what', list(ERRORS))
 def test_by_default_the_same_errors_are_text_or_bottles_page_to_that_client_and_vary_on_accept(make_app, serve, what):
-    port = serve(_api(make_app, '503' in what))
-    status, (got, headers, body) = _sent(port, what)
+    with held_port() as nobody:
+        port = serve(_api(make_app, nobody if '503' in what else None))
+        status, (got, headers, body) = _sent(port, what)
     assert got == status, body
     assert headers['content-type'].startswith('text/')
     assert not body.startswith(b'{')

@@ -8,6 +8,7 @@ tests/apps/gevent_app.py under ``bottle.run(server='gevent')`` in a subprocess, 
 endpoint in a thread of this process (servers.JwksServer, serving keys made here; or one that never
 answers, or a port where nothing listens), and checks the answers and the log lines.
 """
+import contextlib
 import json
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from helpers import bearer, claims, jwk, read_log
-from servers import AppServer, Client, HangingServer, free_port, pings_sent_during, wait_until
+from servers import AppServer, Client, HangingServer, held_port, pings_sent_during, wait_until
 
 #: How often an unknown kid may refetch the keys here (seconds): short, so rotations need little waiting.
 REFETCH = 0.5
@@ -169,18 +170,20 @@ def test_keys_downloaded_again_once_old_leave_every_request_answered_meanwhile_u
 
 def test_an_unreachable_jwks_endpoint_gives_503_at_once_and_a_warning_under_gevent(serve_gevent, keys):
     ports = []
-    for _ in range(3):  # (measured again, on a new server, only when another job's load made the answer take 4 s)
-        port = free_port()
-        ports.append(port)
-        server = serve_gevent('http://127.0.0.1:%d/jwks' % port)  # nothing listens there
-        answer = read_as(server, rs256_token(keys[0], 'one'), 6)
-        assert (answer.status, answer.headers['Retry-After']) == (503, '1'), answer  # (auth_jwt_jwks_refetch: 0.5 s)
-        if answer.elapsed < 4:
-            break
+    with contextlib.ExitStack() as held:  # (each port held till the end: nothing listens there meanwhile)
+        for _ in range(3):  # (measured again, on a new server, only when another job's load made the answer take 4 s)
+            port = held.enter_context(held_port())
+            ports.append(port)
+            server = serve_gevent('http://127.0.0.1:%d/jwks' % port)
+            answer = read_as(server, rs256_token(keys[0], 'one'), 6)
+            assert (answer.status, answer.headers['Retry-After']) == (503, '1'), answer  # (auth_jwt_jwks_refetch: 0.5 s)
+            if answer.elapsed < 4:
+                break
+        warnings = log_messages(server, 'WARNING')
     assert answer.elapsed < 4, answer  # (three times later: a canister waiting for its download would take its 5 s)
     assert 'WWW-Authenticate' not in answer.headers
     earlier = ['127.0.0.1:%d/' % number for number in ports[:-1]]  # (the lines of a round measured again, if any)
-    [warning] = [message for message in log_messages(server, 'WARNING')
+    [warning] = [message for message in warnings
                if 'JWKS' in message and not message.startswith('Authentication failed')
                and not any(url in message for url in earlier)]
     assert warning.startswith('Cannot fetch the JWKS keys from http://127.0.0.1:%d/jwks: ' % port), warning

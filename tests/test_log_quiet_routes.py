@@ -13,7 +13,7 @@ import bottle
 import pytest
 
 from helpers import read_log, readme_section
-from servers import InProcessWaitress, free_port
+from servers import InProcessWaitress, held_port
 
 import canister
 
@@ -231,23 +231,24 @@ def test_the_readme_says_it_where_route_options_and_the_log_are_described():
 def test_a_quiet_routes_503_of_a_store_that_is_down_is_logged_in_full_each_time(make_app, log_dir):
     """The store's ERROR line is written once a second at most (the next ones counted): each 503 of a quiet route
     still has its request line, before its response line, and the next success is quiet again."""
-    app = make_app(session_store='redis://127.0.0.1:%d/0' % free_port(), session_redis_timeout=0.5)
+    with held_port() as port:  # (nothing listens there)
+        app = make_app(session_store='redis://127.0.0.1:%d/0' % port, session_redis_timeout=0.5)
 
-    @app.get('/whoami', log=False)
-    def whoami():
-        canister.session.data['seen'] = True  # (saved as the answer goes out: the store is down)
-        return 'seen'
+        @app.get('/whoami', log=False)
+        def whoami():
+            canister.session.data['seen'] = True  # (saved as the answer goes out: the store is down)
+            return 'seen'
 
-    app.route('/ping', callback=lambda: 'ok', log=False)
-    server = InProcessWaitress(app)
-    try:
-        log = Reader(log_dir)
-        for _ in range(2):
-            assert get(server, '/whoami') == 503
-            lines = levels_and_messages(log.new())
-            assert lines[0] == ('INFO', 'GET %s/whoami' % server.origin)
-            assert lines[-1][0] == 'ERROR' and lines[-1][1].startswith('Response: 503 (')
-        assert get(server, '/ping') == 200
-        assert '/ping' not in read_log(log_dir)
-    finally:
-        server.close()
+        app.route('/ping', callback=lambda: 'ok', log=False)
+        server = InProcessWaitress(app)
+        try:
+            log = Reader(log_dir)
+            for _ in range(2):
+                assert get(server, '/whoami') == 503
+                lines = levels_and_messages(log.new())
+                assert lines[0] == ('INFO', 'GET %s/whoami' % server.origin)
+                assert lines[-1][0] == 'ERROR' and lines[-1][1].startswith('Response: 503 (')
+            assert get(server, '/ping') == 200
+            assert '/ping' not in read_log(log_dir)
+        finally:
+            server.close()

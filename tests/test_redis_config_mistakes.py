@@ -12,7 +12,7 @@ import redis
 import canister
 from helpers import ROOT, UNAVAILABLE, client, fill_up, read_log, warning_lines
 from redis_topologies import TlsRedis, make_certificates
-from servers import HOST, RedisServer, free_port, old_redis_server_binary
+from servers import HOST, RedisServer, held_port, old_redis_server_binary
 from session_kit import Browser, add_session_routes, plugin_of
 
 
@@ -114,10 +114,10 @@ def test_a_rediss_url_to_a_plain_port_installs_with_a_warning_that_asks_for_redi
 
 
 def test_a_server_that_is_down_at_install_still_installs_with_the_warning_and_no_tls_hint(make_app, log_dir):
-    port = free_port()
-    for url in ('redis://%s:%d/0' % (HOST, port), 'rediss://%s:%d/0' % (HOST, port)):
-        app = session_app(make_app, url)
-        assert canister.Canister in [type(plugin) for plugin in app.plugins]
+    with held_port() as port:  # (nothing listens there)
+        for url in ('redis://%s:%d/0' % (HOST, port), 'rediss://%s:%d/0' % (HOST, port)):
+            app = session_app(make_app, url)
+            assert canister.Canister in [type(plugin) for plugin in app.plugins]
     warned = unreachable_warnings(log_dir)
     assert len(warned) == 2 and all('TLS' not in line and 'Connection refused' in line for line in warned), warned
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import canister
-from servers import served_on_a_free_port
+from servers import served_on_a_free_port, wait_until
 
 APP = '''
 import bottle, canister
@@ -79,8 +79,15 @@ def test_while_the_name_server_does_not_answer_one_request_at_a_time_waits_on_it
         name_server.close()
         raise
     try:
-        time.sleep(1.2)  # (the install's own lookup took the timeout: within the second after it, no request asks)
-        status, retry_after, resolver_wait = get(port, '/count')      # asks: waits the resolver's 2 s
+        answers = []  # (the install's own lookup took the timeout: within the second after it, no request asks)
+
+        def asked():
+            answers.append(get(port, '/count'))
+            status, retry_after, seconds = answers[-1]
+            return not (status == 503 and retry_after == '1' and seconds < 1.5)  # (a 503 at once: it did not ask)
+
+        wait_until(asked, 30, interval=0.1, what='a /count that asks the name server, the second after the install')
+        status, retry_after, resolver_wait = answers[-1]               # asks: waits the resolver's 2 s
         assert status == 503 and retry_after == '1' and resolver_wait >= 1.5, (status, retry_after, resolver_wait)
 
         results, stop = {'/count': [], '/ping': []}, time.monotonic() + 2.5 * resolver_wait

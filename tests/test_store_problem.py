@@ -18,7 +18,7 @@ import redis
 import canister
 from helpers import basic, client, count_route, directory_of_nobody, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
 from redis_topologies import command_calls
-from servers import free_port
+from servers import held_port
 from session_kit import FourMethodStore, add_session_routes
 from test_readme import readme_block_of_section
 
@@ -369,12 +369,13 @@ def test_the_ready_route_answers_503_once_a_full_redis_refused_a_save_and_200_on
 def test_the_ready_route_answers_503_once_a_read_only_replica_refused_a_request_and_200_once_it_is_a_master(
         make_app, redis_server, log_dir):
     web, server = counting_ready_app(make_app, redis_server)
-    server.replicaof('127.0.0.1', free_port())                # a replica (of a master that is not there yet)
-    web.get('/count?again', status=503)                       # the read's PEXPIRE (the session's life) is a write
-    assert web.get('/ready', status=503).text == 'not ready\n'
-    assert ("Not ready: the Redis session store is unavailable: You can't write against a read only replica. (the "
-            "server is a read-only replica now" in read_log(log_dir))
-    server.replicaof('NO', 'ONE')
+    with held_port() as nobody:                               # (till it is a master again: no master there)
+        server.replicaof('127.0.0.1', nobody)                 # a replica (of a master that is not there yet)
+        web.get('/count?again', status=503)                   # the read's PEXPIRE (the session's life) is a write
+        assert web.get('/ready', status=503).text == 'not ready\n'
+        assert ("Not ready: the Redis session store is unavailable: You can't write against a read only replica. "
+                "(the server is a read-only replica now" in read_log(log_dir))
+        server.replicaof('NO', 'ONE')
     assert web.get('/ready').text == 'ready\n'
     assert web.get('/count?again').text == '2'
 
@@ -401,19 +402,20 @@ def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_w
 
 
 
-#: Ways a Redis that answers PING refuses writes: how to make it so, what it says, how to undo it.
+#: Ways a Redis that answers PING refuses writes: how to make it so (given a port nobody listens on, a
+#: ``servers.held_port()``), what it says, how to undo it.
 REFUSALS = {
-    'short of replicas': (lambda server: server.config_set('min-replicas-to-write', '1'),  # it has none
+    'short of replicas': (lambda server, _: server.config_set('min-replicas-to-write', '1'),  # it has none
                           'NOREPLICAS Not enough good replicas',
                           lambda server: server.config_set('min-replicas-to-write', '0')),
-    'full': (lambda server: server.config_set('maxmemory-policy', 'noeviction') and server.config_set('maxmemory', '1'),
+    'full': (lambda server, _: server.config_set('maxmemory-policy', 'noeviction') and server.config_set('maxmemory', '1'),
              "command not allowed when used memory > 'maxmemory'",
              lambda server: server.config_set('maxmemory', '0')),
-    'a replica': (lambda server: server.replicaof('127.0.0.1', free_port()),  # (of a master that is not there)
+    'a replica': (lambda server, nobody: server.replicaof('127.0.0.1', nobody),  # (of a master that is not there)
                   "You can't write against a read only replica",
                   lambda server: server.replicaof('NO', 'ONE')),
-    'keys denied': (lambda server: server.acl_setuser('default', enabled=True, nopass=True, keys=['other:*'],
-                                                      reset_keys=True),   # (PING and ACL SETUSER still allowed)
+    'keys denied': (lambda server, _: server.acl_setuser('default', enabled=True, nopass=True, keys=['other:*'],
+                                                         reset_keys=True),   # (PING and ACL SETUSER still allowed)
                     'this user has no permissions to access one of the keys used as arguments',
                     lambda server: server.acl_setuser('default', enabled=True, nopass=True, keys=['*'],
                                                       reset_keys=True)),
@@ -429,13 +431,14 @@ def test_the_ready_route_answers_503_once_redis_refused_the_login_throttles_writ
     app.route('/me', callback=lambda: canister.session.user)
     web = client(app)
     server = redis.Redis(port=redis_server.port)
-    refuse(server)
-    refused = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, status=503)
-    assert 'retry shortly' in refused.text                  # the login throttle's count, written first, was refused
-    assert 'the Redis login throttle is unavailable: ' in read_log(log_dir)
-    assert web.get('/ready', status=503).text == 'not ready\n'
-    assert 'Not ready: the Redis session store is unavailable: %s' % words in read_log(log_dir)
-    undo(server)
+    with held_port() as nobody:                             # (held till the refusal is undone)
+        refuse(server, nobody)
+        refused = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, status=503)
+        assert 'retry shortly' in refused.text              # the login throttle's count, written first, was refused
+        assert 'the Redis login throttle is unavailable: ' in read_log(log_dir)
+        assert web.get('/ready', status=503).text == 'not ready\n'
+        assert 'Not ready: the Redis session store is unavailable: %s' % words in read_log(log_dir)
+        undo(server)
     assert web.get('/ready').text == 'ready\n'
     assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
 

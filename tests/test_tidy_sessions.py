@@ -21,7 +21,7 @@ import webtest
 import canister
 from helpers import (COOKIE, ROOT, WriteLock, connected_to, cookie_value, run_canister, sigint_as_in_a_terminal,
                      sqlite_url, warning_lines)
-from servers import wait_until
+from servers import held_port, wait_until
 from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
@@ -160,9 +160,9 @@ def test_the_command_leaves_a_key_that_is_not_a_set_alone_tidies_the_others_and_
 
 
 def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the_store(tmp_path):
-    from servers import free_port
-    url = 'redis://127.0.0.1:%d/0' % free_port()
-    result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
+    with held_port() as port:  # (nothing listens there)
+        url = 'redis://127.0.0.1:%d/0' % port
+        result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
     assert result.returncode == 1 and result.stdout == ''
     assert result.stderr.startswith('python -m canister tidy-sessions: cannot reach %s, nothing was removed: '
                                     'the Redis session store is unavailable: ' % url)
