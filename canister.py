@@ -5197,6 +5197,15 @@ class _NotAnArray(ValueError):
     the name in the query, which gives more texts, would not help."""
 
 
+def _array_problem(kind: Any, fixed: Optional[Tuple[Any, ...]]) -> str:
+    """The 400's words for a value of the container ``kind`` (``List[int]``; ``fixed``: the types of a fixed-length
+    tuple's positions) that is no JSON array (of that many values), said after where it stands."""
+    if fixed is not None:
+        return 'must be a JSON array of %d value%s (%s)' % (len(fixed), '' if len(fixed) == 1 else 's',
+                                                          ', '.join(map(_type_name, fixed)))
+    return 'must be a JSON array (a %s)' % _type_name(kind)
+
+
 def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
     """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); a
     value that did not convert is an :class:`_ItemRefused` naming its position (``pair[1]``), an item of a list
@@ -5497,10 +5506,7 @@ class _Converters:
         item, container, fixed = _unwrap_many(kind)
         convert = self.of(item)
         positions = self.positions(fixed)
-        # (said after where it stands: a JSON array of that many values, or of what the list holds)
-        problem = 'must be a JSON array ' + ('of %d value%s (%s)' % (
-            len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
-            else '(a %s)' % _type_name(kind))
+        problem = _array_problem(kind, fixed)
 
         def nested(value: Any) -> Any:
             if not isinstance(value, list) or (positions is not None and len(value) != len(positions)):
@@ -5531,7 +5537,7 @@ class _Param:
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
                  'empty_text', 'record', 'plain_items', 'names_itself', 'digits_convert',
-                 'digits_positions')
+                 'digits_positions', 'array_problem')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -5541,6 +5547,7 @@ class _Param:
         #: the handler takes None, so an empty value gives it).
         kind, self.optional = _unwrap_optional(annotation)
         self.optional = self.optional or _defaults_to_none(parameter, annotation)
+        annotated = kind
         kind, container, fixed = _unwrap_many(kind)
         #: It takes every value of its name (a list, tuple or set annotation), not one.
         self.many = container is not None
@@ -5549,6 +5556,7 @@ class _Param:
         #: A ``bottle.FileUpload``: filled from the form's files.
         self.is_file = kind is bottle.FileUpload
         self._set_converters(kind, fixed)
+        self._set_array_problem(annotated)
         #: The request must fill it: no default, and not ``Optional``; or FastAPI's default ``...``, which says
         #: "required" (``q: int = ...``; ``Optional[int] = ...``: required, and an empty value gives None).
         self.required = _is_required(parameter, self.optional)
@@ -5571,6 +5579,13 @@ class _Param:
         if self.exact:
             self.digits_convert = _FROM_DIGITS.of(kind)
             self.digits_positions = _FROM_DIGITS.positions(fixed)
+
+    def _set_array_problem(self, annotated: Any) -> None:
+        """Set the 400's words for a JSON value that is no array sent to a parameter of many values (``annotated``)."""
+        #: For a parameter of many values, the 400's words for a JSON value sent to it that is neither an array nor a
+        #: string (which stands for a query's text, a list of one): ``{"ids": 5}``, ``null``, an object; for a
+        #: ``Tuple[X, Y]``, those of another count of values.
+        self.array_problem = self.count_problem or (_array_problem(annotated, None) if self.many else '')
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
@@ -6171,8 +6186,9 @@ def _form_field_sent(param: _Param, request: bottle.BaseRequest) -> Optional[str
 
 def _sent_alone(values: List[Any]) -> bool:
     """True for the one value of a list parameter sent as one (``?ids=x``, ``?ids=1,2,3``, JSON ``"x"``), not in a
-    JSON array: if it does not convert, the 400 shows it in a list, with no index (and a text with commas the hint to
-    repeat the name); an item of a JSON array, even of one, is named by its index (``(at ids[0]) ..., got 'x'``)."""
+    JSON array: if it does not convert, the 400 shows it as sent, not in the list canister made of it, with no index
+    (and a text with commas the hint to repeat the name); an item of a JSON array, even of one, is named by its index
+    (``(at ids[0]) ..., got 'x'``)."""
     return len(values) == 1 and type(values) is not _JsonArray
 
 
@@ -6195,12 +6211,19 @@ def _item_refusal_shown(error: _ItemRefused, name: str, values: List[Any], hidde
     return type(words)(head + 'a key of it ' + tail), 'key'
 
 
+def _as_sent(param: _Param, values: List[Any]) -> Any:
+    """What the client sent for ``param``, as a 400 shows it: the one value (the last of a key repeated for a single
+    value), for a list parameter too when it came alone (:func:`_sent_alone`), not in the list canister made of it;
+    else the list of the values."""
+    return values[-1] if not param.many or _sent_alone(values) else list(values)
+
+
 def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, str, str]:
     """For :func:`_conversion_failure`: what was wrong, as the 400 says it; the value it shows after ``got``, the
     innermost that failed (a list's item, ``items[1]``, ``pairs[1][0]``; a member, a field, alone) or else what was
     sent; what it does not show (``''``, ``'value'``, or a ``Dict``'s ``'key'``), a secret-looking name holding
     it (the parameter's, a member's, a field's) or a model's field of a pydantic secret type; and why."""
-    shown: Any = values[-1] if not param.many else list(values)
+    shown = _as_sent(param, values)
     secret = _is_secret_name(param.name)
     hidden = 'value' if secret else ''
     if isinstance(error, _ItemRefused):
@@ -6362,9 +6385,11 @@ def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[A
                  positions: Optional[Tuple[Optional[Callable[[Any], Any]], ...]]) -> Any:
     """A parameter of many values: each converted by ``convert`` (None: as sent), or for a fixed-length tuple each
     by its position's reader, in the parameter's container; None for ``Optional[List[X]]`` sent empty (or JSON
-    ``null``, not ``[null]``)."""
+    ``null``, not ``[null]``).  A lone JSON value other than a string (which stands for a query's text) is no list."""
     if param.optional and type(values) is not _JsonArray and _sent_empty(param, values):
         return None
+    if type(values) is _JsonValue and not isinstance(values[0], str):  # (JSON 5, null, an object: no array)
+        raise _NotAnArray(param.array_problem)
     if positions is not None:
         return _fixed_values(param, positions, values)
     items = _items_of(param, values, convert)

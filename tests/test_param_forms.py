@@ -141,8 +141,8 @@ def test_a_fixed_length_tuple_sent_another_count_of_values_is_a_400_naming_the_c
 
     web = client(app)
     refused = web.get('/t?point=5', status=400)
-    assert "parameter 'point' must have 2 values (int, str), got ['5']" in refused.text
-    assert "Bad request: parameter 'point' must have 2 values (int, str), got ['5']" in read_log(log_dir)
+    assert "parameter 'point' must have 2 values (int, str), got '5'" in refused.text
+    assert "Bad request: parameter 'point' must have 2 values (int, str), got '5'" in read_log(log_dir)
     assert 'must have 2 values' in web.post_json('/t', {'point': [1, 'a', 'b']}, status=400).text
     assert 'must have 2 values' in web.post_json('/t', {'point': 1}, status=400).text
 

@@ -370,7 +370,7 @@ def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_n
         return json.dumps(ids)
 
     web = client_serving(make_app, '/', index, 'GET')
-    message = ("parameter 'ids' must be an integer, got ['1,2,3'] (one value, commas and all: a list takes its name "
+    message = ("parameter 'ids' must be an integer, got '1,2,3' (one value, commas and all: a list takes its name "
                "repeated, ?ids=...&ids=..., or a JSON array)")
     assert web.get('/?ids=1,2,3', status=400).text == 'Bad request: %s\n' % message
     assert 'WARNING  [127.0.0.1-...]   Bad request: %s' % message in read_log(log_dir)

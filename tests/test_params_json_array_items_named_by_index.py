@@ -1,8 +1,8 @@
 """An item of a JSON array that does not convert is named by its index and shown alone after ``got``: in a list of
 lists at both depths (``(at rows[1][1])``), and in a list of plain values even when the array holds one item
-(``(at ids[0])``).  One value sent alone (a query's ``?ids=x``, ``?ids=1,2,3``, a JSON string) keeps its message, the
-list it makes after ``got`` and the hint to repeat the name for a text with commas; a text for a list of lists, from
-the query or a form, is named by its index as no JSON array."""
+(``(at ids[0])``).  One value sent alone (a query's ``?ids=x``, ``?ids=1,2,3``, a JSON string) keeps its message,
+with that value as sent after ``got`` (not the list it makes) and the hint to repeat the name for a text with commas;
+a text for a list of lists, from the query or a form, is named by its index as no JSON array."""
 from __future__ import annotations
 
 import dataclasses
@@ -90,7 +90,7 @@ def test_a_json_array_of_one_item_names_it_by_its_index(make_app, serve, log_dir
                    "parameter 'ids' (at ids[0]) must be an integer, got '1,2'", log_dir)
 
 
-def test_one_value_sent_alone_keeps_the_list_it_makes_and_the_comma_hint(make_app, serve, log_dir):
+def test_one_value_sent_alone_is_shown_as_sent_with_the_comma_hint(make_app, serve, log_dir):
     app = make_app()
 
     @app.route('/ids', ['GET', 'POST'])
@@ -98,9 +98,9 @@ def test_one_value_sent_alone_keeps_the_list_it_makes_and_the_comma_hint(make_ap
         return repr(ids)
 
     web = Client(serve(app))
-    alone = "parameter 'ids' must be an integer, got ['x']"
+    alone = "parameter 'ids' must be an integer, got 'x'"
     assert_refused(web.get('/ids?ids=x'), alone, log_dir)
     assert_refused(post_json(web, '/ids', {'ids': 'x'}), alone, log_dir)
-    hint = ("parameter 'ids' must be an integer, got ['1,2,3'] (one value, commas and all: a list takes its name "
+    hint = ("parameter 'ids' must be an integer, got '1,2,3' (one value, commas and all: a list takes its name "
             "repeated, ?ids=...&ids=..., or a JSON array)")
     assert_refused(web.get('/ids?ids=1,2,3'), hint, log_dir)

@@ -210,7 +210,7 @@ def test_generated_bodies_for_tuples_in_lists_dicts_and_unions_get_a_400_that_na
         if answer.status_int == 400:
             refused += 1
             assert answer.text.startswith("Bad request: parameter %r " % name) and 'Traceback' not in answer.text
-            # (a lone value sent to a list parameter is a list of one, as the 400's "got [...]" shows)
+            # (a lone string sent to a list parameter is a list of one, whose item the 400 names at [0])
             many = getattr(SHAPES[name], '__origin__', None) is list
             _walk([value] if many and not isinstance(value, list) else value, answer.text)
     assert 100 < refused < 550  # (both kinds of answer, many of each)
