@@ -41,6 +41,13 @@ def rounds_taking(seconds):
 def slow_hash_server(tmp_path_factory):
     """gevent_app under ``bottle.run(server='gevent')`` with the Basic user ``slow``, started; its
     AppServer, with ``hash_seconds``, what a check of the hash took here."""
+    app = started_slow_hash_server(tmp_path_factory)
+    yield app
+    app.cleanup()
+
+
+def started_slow_hash_server(tmp_path_factory):
+    """A :func:`slow_hash_server` of its own, started (the caller cleans it up)."""
     rounds, took = rounds_taking(HASH_SECONDS)
     workdir = tmp_path_factory.mktemp('gevent-logins')
     app = AppServer('gevent_app:app', server='gevent', env={
@@ -49,8 +56,7 @@ def slow_hash_server(tmp_path_factory):
     app.hash_seconds = took
     app.hash_rounds = rounds
     app.log_dir = workdir / 'logs'
-    yield app.start()
-    app.cleanup()
+    return app.start()
 
 
 def from_address(number, **headers):
@@ -85,13 +91,25 @@ def assert_pings_answered_during_login(slow_hash_server, login, pings):
     assert len(pings) >= 3, (login.elapsed, pings)
 
 
-def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
+def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server, tmp_path_factory):
     headers = from_address(1, Authorization=basic('slow', PASSWORD))
-    # (once, not again: a password checked right is then remembered for 5 minutes, and would cost no hash)
-    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
+    # Once per server: a password checked right is then remembered for 5 minutes, and would cost no hash.  So a
+    # login sent again (up to 3 times, only when another job's load made a ping slow beside it or left fewer than
+    # three pings, as pinged_during_a_login does) goes to a server of its own, which has checked no password yet.
+    server, started = slow_hash_server, []
+    try:
+        for _ in range(3):
+            login, pings = pinged_during(server, lambda url=server.url: Client(url).get('/read', headers=headers))
+            if len(pings) >= 3 and max(pings) < login.elapsed / 3:
+                break
+            server = started_slow_hash_server(tmp_path_factory)
+            started.append(server)
 
-    assert (login.status, login.json()['user']) == (200, 'slow')
-    assert_pings_answered_during_login(slow_hash_server, login, pings)
+        assert (login.status, login.json()['user']) == (200, 'slow')
+        assert_pings_answered_during_login(server, login, pings)
+    finally:
+        for other in started:
+            other.cleanup()
 
 
 def test_a_basic_login_of_an_unknown_user_under_gevent_costs_the_hash_but_stops_no_one(slow_hash_server):
