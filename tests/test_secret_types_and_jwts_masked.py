@@ -207,11 +207,13 @@ def test_the_quick_check_of_a_query_lets_every_query_holding_a_jwt_through(query
 @pytest.mark.parametrize('text', ['eyJ.' * 250_000, 'eyJ' * 333_333, 'eyJa' + '.a' * 500_000, '.' * 1_000_000,
                                   'eyJa.aa,' * 125_000])
 def test_text_built_to_be_slow_to_search_for_a_jwt_is_masked_about_as_fast_as_plain_text(text):
-    def cpu(call, value):
-        start = time.process_time()
+    def cpu(call, value):  # (the least of three: a loaded machine's busy moment slows one call, never all three)
+        least = float('inf')
         for _ in range(3):
+            start = time.process_time()
             call(value)
-        return time.process_time() - start
+            least = min(least, time.process_time() - start)
+        return least
     plain = 'a' * len(text)
     for call in (lambda value: canister._redact_query('next=' + value),
                  lambda value: canister._text_without_secrets('x=' + value),
