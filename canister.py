@@ -11712,10 +11712,11 @@ class _OwnStoreCalls:
         self.store = store
         #: Its ``update``, or the base class's built from ``load`` and ``save``.
         self._update = update
-        #: Its ``load``, optional ``load_and_touch`` and ``count_of``, taken once as ``update`` is, as a request calls
-        #: a store of canister's (each of the optional ones called only where the store has it).
+        #: Its ``load``, taken once as ``update`` is, as a request calls a store of canister's.
         self._load: Callable[[str], Any] = store.load
+        #: Its optional ``load_and_touch``, taken once too (called only where the store has it), or None.
         self._load_and_touch: Any = getattr(store, 'load_and_touch', None)
+        #: Its optional ``count_of``, taken once too (called only where the store has it), or None.
         self._count_of: Any = getattr(store, 'count_of', None)
 
     def _text(self, record: Any) -> Any:
