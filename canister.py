@@ -5875,6 +5875,15 @@ def _json_text(body: Any) -> str:
                          % encoding.upper()) from None
 
 
+def _not_json(error: BaseException) -> str:
+    """What a 400 says of a body that is not valid JSON (``error``, json's own): for one that stops at a single quote
+    (``{'a': 1}``, Python's and JavaScript's habit), that JSON takes double ones, and where; never the body itself."""
+    if isinstance(error, json.JSONDecodeError) and error.doc[error.pos:error.pos + 1] == "'":
+        return ('the body is not valid JSON: JSON strings and member names take double quotes, not single ones '
+                '(a single quote at line %d, column %d)' % (error.lineno, error.colno))
+    return 'the body is not valid JSON'
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None,
                huge: Optional[typing.AbstractSet[str]] = frozenset()) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
@@ -5894,8 +5903,8 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None,
         data = _decoded(text, decoder or _JSON_BODY, huge)
     except _NotJson as error:
         raise BadRequest(_constant_problem(text, error, huge)) from None
-    except json.JSONDecodeError:
-        raise BadRequest('the body is not valid JSON') from None
+    except json.JSONDecodeError as error:
+        raise BadRequest(_not_json(error)) from None
     except ValueError:  # int()'s own, from a number of more digits than Python reads
         raise BadRequest('the JSON body holds a number of more than %d digits (Python\'s limit, '
                          'sys.set_int_max_str_digits)' % _int_digits_limit()) from None
@@ -5946,7 +5955,7 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
         return _TOO_DEEP
     if isinstance(error, UnicodeDecodeError):
         return 'the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the Content-Type names'
-    return 'the body is not valid JSON'
+    return _not_json(error)
 
 
 def _bottle_body_answer(error: BaseException) -> Optional[BadRequest]:
@@ -6253,8 +6262,9 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
         return _empty_flag_failure(param, error)
     shown = _shown_json(shown_value)
     if _comma_separated(param, values, inner):
-        return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
-                          '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
+        how = ('a wildcard of the URL fills a list with one value' if param.name in bottle.request.url_args else
+               'a list takes its name repeated, ?%s=...&%s=..., or a JSON array' % (param.name, param.name))
+        return BadRequest('parameter %r %s, got %s (one value, commas and all: %s)' % (param.name, error, shown, how))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
 
 
@@ -7251,7 +7261,7 @@ class ParameterBinder:
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         #: The parameters the request fills, in the signature's order.
         self.params: List[_Param] = []
-        #: URL arguments with an annotation to convert them by.
+        #: URL arguments with an annotation to convert them by (a list's too: a list of its one text).
         self.url_params: List[_Param] = []
         #: The ``Decimal`` parameters, whose JSON numbers are read again from their text.
         self.exact: List[_Param] = []
@@ -7412,8 +7422,8 @@ class ParameterBinder:
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)
-        elif param.convert is not None and param.convert is not _to_str and not param.many:
-            self.url_params.append(param)
+        elif param.many or (param.convert is not None and param.convert is not _to_str):
+            self.url_params.append(param)  # (a list's: a list of the one text, as ?ids=5 gives)
 
     def __bool__(self) -> bool:
         return bool(self.params) or bool(self.url_params) or self.takes_extra
