@@ -18351,21 +18351,32 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
     return ': bottle.request has no %s (%s request.%s): %s' % (name, whose, name, note)
 
 
-#: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known.
-_CAUGHT_OUTSIDE = 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+def _in_route(route: Any) -> str:
+    """Where an ERROR line about a request's exception or result says it happened, as the line of a handler's
+    exception does: `` in GET /orders/<number>``, the method and rule of ``route`` (the Bottle route the request
+    went to, ``environ['bottle.route']``: the rule the handler was written for, under its mount point where bottle
+    0.13 mounts a child app's routes on the parent; never the requested path, whose query or segments may hold a
+    secret); '' where the request reached no route (a ``before_request`` hook's exception, or a 404's error page)."""
+    return ' in %s %s' % (route.method, route.rule) if route is not None else ''
+
+
+#: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known
+#: (``%s``: :func:`_in_route`).
+_CAUGHT_OUTSIDE = 'Unhandled exception%s (outside the route: a hook of the app, or a route canister does not wrap)'
 
 
 def _caught_message(error: BaseException, route: Any) -> str:
-    """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
-    where the cause is known: a dict Bottle's JSON plugin cannot send (named with ``route``, the Bottle route
-    the request went to, as a handler's exception is), a result Bottle cannot send, a handler that canister
-    did not give its arguments (a route of an app canister is not installed on).  Never raises: an exception
-    class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback after it, not
-    one of canister's own."""
+    """The ERROR line of an exception Bottle caught outside canister's route wrapper, named with ``route`` (the
+    Bottle route the request went to, :func:`_in_route`) as a handler's exception is, saying what to change
+    where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
+    that canister did not give its arguments (a route of an app canister is not installed on).  Never raises:
+    an exception class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback
+    after it, not one of canister's own."""
+    where = _in_route(route)
     try:
-        return _caught_message_of(error, ' in %s %s' % (route.method, route.rule) if route is not None else '')
+        return _caught_message_of(error, where)
     except Exception:
-        return _CAUGHT_OUTSIDE
+        return _CAUGHT_OUTSIDE % where
 
 
 def _caught_message_of(error: BaseException, where: str) -> str:
@@ -18377,21 +18388,21 @@ def _caught_message_of(error: BaseException, where: str) -> str:
                 % (where, _escape(str(error))[:200]))
     returned = _unsendable_result(error)
     if returned is not None:  # Bottle caught it turning the handler's result into a body
-        return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
+        return 'Unhandled exception%s: the handler returned %s: %s' % (where, returned, _SENDABLE)
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
     if (isinstance(error, TypeError) and _MISSING_ARGUMENT.search(str(error)) and trace is not None
             and trace.tb_frame.f_code.co_filename == bottle.__file__):  # Bottle (or its JSON plugin) made the call
-        return ('Unhandled exception: a route that canister does not wrap called its handler without an argument '
+        return ('Unhandled exception%s: a route that canister does not wrap called its handler without an argument '
                 "(%s): canister fills handler arguments from the request only on the routes it wraps, those of the "
                 "apps it is installed on (unless skip=['canister']): for a child app mounted or merged into this one "
                 "(as a Flask blueprint is registered), install canister on the child too; or give the handler "
                 "defaults and read bottle.request"
-                % _escape(str(error)))
+                % (where, _escape(str(error))))
     if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
-        return 'Unhandled exception: %s' % error
-    return _CAUGHT_OUTSIDE + _habit_note(error)
+        return 'Unhandled exception%s: %s' % (where, error)
+    return _CAUGHT_OUTSIDE % where + _habit_note(error)
 
 
 class _RequestContext(SessionState):
@@ -18575,7 +18586,8 @@ class _RequestContext(SessionState):
     def failed(self) -> None:
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
         if not self.error_logged:
-            self.plugin.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception%s', _in_route(self.environ.get('bottle.route')),
+                                  exc_info=True)
         if not self.code:  # (before the answer started: Bottle's catchall is off)
             self.end_on_escape()
         self.code = 500
@@ -18663,8 +18675,9 @@ class _RequestContext(SessionState):
         if error.exception is not None:
             self.log_caught(error.exception)
         elif _is_unsupported_type(error):
-            self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
-                                  'other than text or bytes (%s): %s', _escape(error.body),
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception%s: the handler returned a list, tuple or '
+                                  'generator of something other than text or bytes (%s): %s',
+                                  _in_route(self.environ.get('bottle.route')), _escape(error.body),
                                   _returned_model_note() or _SENDABLE)
         elif error.status_code == 400 and error.body == _BOTTLE_PATH_NOT_UTF8:  # (one the early checks cannot judge)
             self.plugin.log.write(logging.WARNING, '%s', _PATH_NOT_UTF8)
@@ -18683,19 +18696,21 @@ class _RequestContext(SessionState):
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
         and answers its "Critical error" 500, whose traceback it writes nowhere: log it here (and
-        drop the page's HTML Bottle wrote to ``wsgi.errors``: ``_WithoutBottlesTraceback``)."""
+        drop the page's HTML Bottle wrote to ``wsgi.errors``: ``_WithoutBottlesTraceback``).  The line names the
+        route the request went to, if any (:func:`_in_route`)."""
         self.error_logged = True
+        where = _in_route(self.environ.get('bottle.route'))
         if isinstance(error, bottle.HTTPResponse):  # what redirect() and abort() raise
-            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error): '
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception%s in an error handler of the app (@app.error): '
                                   'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
                                   'browser elsewhere, set bottle.response.status = 303 and '
-                                  "bottle.response.set_header('Location', url), and return", exc_info=True)
+                                  "bottle.response.set_header('Location', url), and return", where, exc_info=True)
         elif error is not None and _unsendable_result(error) is not None:
-            self.plugin.log.write(logging.ERROR, 'Unhandled exception: the handler returned %s: %s',
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception%s: the handler returned %s: %s', where,
                                   _unsendable_result(error), _SENDABLE, exc_info=True)
         else:
-            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error), '
-                                  'or in Bottle while it built the answer', exc_info=True)
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception%s in an error handler of the app (@app.error), '
+                                  'or in Bottle while it built the answer', where, exc_info=True)
 
     def keep_for_stream(self) -> None:
         """The body goes on after ``Canister.wsgi`` returns (_StreamedBody): keep the thread's name for

@@ -169,7 +169,8 @@ def test_a_redirect_raised_in_the_apps_401_page_is_logged_with_the_way_that_work
     "Critical error" 500; the log says so, where it said only ``Response: 500``."""
     origin = serve(app_whose_401_page_raises(make_app, lambda: bottle.redirect('/login')))
     assert status_and_location(origin, '/account') == (500, None)
-    traceback = logged_traceback(read_log(log_dir), "Unhandled exception in an error handler of the app (@app.error): "
+    traceback = logged_traceback(read_log(log_dir), "Unhandled exception in GET /account in an error handler of the app "
+                                 "(@app.error): "
                                  "Bottle sends no redirect() or abort() raised there, and answers 500; to send the "
                                  "browser elsewhere, set bottle.response.status = 303 and "
                                  "bottle.response.set_header('Location', url), and return")
@@ -181,8 +182,8 @@ def test_an_exception_in_the_apps_error_page_is_logged_with_its_traceback(make_a
         raise KeyError('no template')
     origin = serve(app_whose_401_page_raises(make_app, broken))
     assert status_and_location(origin, '/account') == (500, None)
-    traceback = logged_traceback(read_log(log_dir), 'Unhandled exception in an error handler of the app '
-                                 '(@app.error), or in Bottle while it built the answer')
+    traceback = logged_traceback(read_log(log_dir), 'Unhandled exception in GET /account in an error handler of '
+                                 'the app (@app.error), or in Bottle while it built the answer')
     assert "KeyError: 'no template'" in traceback
 
 

@@ -169,7 +169,9 @@ def test_with_canister_on_the_child_alone_a_childs_error_page_that_raises_is_bot
     assert res.text == '<h1>Critical error while processing request: %s/oops</h1>' % prefix
     assert 'X-Request-ID' in res.headers and res.headers['X-Frame-Options'] == 'DENY'
     log = read_log(log_dir)
-    assert log.count('Unhandled exception in an error handler of the app (@app.error)') == 2
+    assert log.count('in an error handler of the app (@app.error)') == 2
+    assert 'Unhandled exception in GET /oops in an error handler of the app (@app.error)' in log  # (alone)
+    assert 'Unhandled exception in GET %s/oops in an error handler of the app (@app.error)' % prefix in log
     assert log.count('RuntimeError: the error page cannot be built') == 2
 
 

@@ -215,10 +215,10 @@ def test_a_returned_list_of_models_is_logged_with_the_model_and_what_to_return(m
     assert Client(serve(app)).get('/items').status == 500
     line = error_lines(log_dir)[0]
     assert line.endswith(
-        "The handler returned a list, tuple or generator of something other than text or bytes (Unsupported response "
-        "type: <class 'test_coming_from_fastapi.Item'>): it returned a list of the pydantic model Item, which Bottle "
-        "cannot send, where FastAPI sends it as a JSON array: return {'items': [item.model_dump(mode='json') for item "
-        "in items]}, a dict, which Bottle sends as JSON"), line
+        "Unhandled exception in GET /items: the handler returned a list, tuple or generator of something other than "
+        "text or bytes (Unsupported response type: <class 'test_coming_from_fastapi.Item'>): it returned a list of the "
+        "pydantic model Item, which Bottle cannot send, where FastAPI sends it as a JSON array: return {'items': "
+        "[item.model_dump(mode='json') for item in items]}, a dict, which Bottle sends as JSON"), line
     logging_section = readme_section('## Request logging')
     assert '`%s`' % line[line.index('it returned a list of'):] in logging_section
 

@@ -232,7 +232,7 @@ def test_an_async_handler_added_before_the_install_is_refused_at_its_first_reque
     app.install(canister.Canister(log_path=str(log_dir)))
     try:
         client(app).get('/items', status=500, expect_errors=True)
-        assert 'Unhandled exception: ' + ASYNC_REFUSED in read_log(log_dir)
+        assert 'Unhandled exception in GET /items: ' + ASYNC_REFUSED in read_log(log_dir)
     finally:
         app.uninstall(True)
 

@@ -68,7 +68,8 @@ def test_a_handlers_exception_is_in_a_text_stream_once_with_its_lines_indented(s
 @pytest.mark.parametrize('path, message, error', [
     ('/dated', "Unhandled exception in GET /dated: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON",
      'TypeError: Object of type datetime is not JSON serializable'),
-    ('/unwrapped-boom', 'Unhandled exception (outside the route', 'RuntimeError: boom outside the route wrapper')])
+    ('/unwrapped-boom', 'Unhandled exception in GET /unwrapped-boom (outside the route',
+     'RuntimeError: boom outside the route wrapper')])
 def test_an_exception_bottle_catches_outside_the_route_wrapper_leaves_a_json_stream_one_object_per_line(
         server, path, message, error):
     """Bottle writes its traceback before canister's line here (canister learns of the exception at the error page)."""

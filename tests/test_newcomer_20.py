@@ -63,9 +63,9 @@ def test_a_result_bottle_cannot_send_is_logged_on_an_app_with_its_own_500_page_w
     assert answer.text == "Our own page: Unsupported response type: <class 'dict'>"
     lines = [line for line in error_lines(log_dir) if 'Unsupported response type' in line]
     assert len(lines) == 1 and lines[0].endswith(
-        "The handler returned a list, tuple or generator of something other than text or bytes (Unsupported response "
-        "type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, "
-        "tuple or generator of text or bytes: " + WHAT_TO_WRITE)
+        "Unhandled exception in GET /items: the handler returned a list, tuple or generator of something other than "
+        "text or bytes (Unsupported response type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as JSON, "
+        "by its JSON plugin) or a list, tuple or generator of text or bytes: " + WHAT_TO_WRITE)
 
 
 @pytest.mark.parametrize('rule, spelling', [

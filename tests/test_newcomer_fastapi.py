@@ -296,10 +296,10 @@ def test_a_returned_pydantic_model_is_logged_with_model_dump_to_write(make_app, 
     app.route('/item', callback=lambda: Item(name='pen', qty=2))
     client(app).get('/item', status=500)
     assert error_lines(log_dir)[0].endswith(
-        "The handler returned a list, tuple or generator of something other than text or bytes (Unsupported "
-        "response type: <class 'tuple'>): it returned the pydantic model Item, which Bottle iterates as its (field, "
-        "value) pairs, where FastAPI sends it as JSON: return item.model_dump(mode='json'), a dict, which Bottle sends "
-        "as JSON")
+        "Unhandled exception in GET /item: the handler returned a list, tuple or generator of something other than "
+        "text or bytes (Unsupported response type: <class 'tuple'>): it returned the pydantic model Item, which Bottle "
+        "iterates as its (field, value) pairs, where FastAPI sends it as JSON: return item.model_dump(mode='json'), a "
+        "dict, which Bottle sends as JSON")
 
 
 def test_a_list_of_tuples_returned_gets_no_word_of_pydantic(make_app, log_dir):

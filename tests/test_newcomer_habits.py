@@ -34,9 +34,10 @@ def test_a_list_of_dicts_returned_by_a_handler_is_logged_with_what_bottle_sends_
 
     assert client(app).get('/items', status=500)
     line = error_lines(log_dir)[0]
-    assert line.endswith("The handler returned a list, tuple or generator of something other than text or bytes "
-                         "(Unsupported response type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as "
-                         "JSON, by its JSON plugin) or a list, tuple or generator of text or bytes: " + WHAT_TO_WRITE)
+    assert line.endswith("Unhandled exception in GET /items: the handler returned a list, tuple or generator of "
+                         "something other than text or bytes (Unsupported response type: <class 'dict'>): Bottle "
+                         "sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, tuple or "
+                         "generator of text or bytes: " + WHAT_TO_WRITE)
 
 
 def test_flasks_body_and_status_tuple_is_logged_with_how_bottle_sets_a_status(make_app, log_dir):
@@ -48,8 +49,8 @@ def test_flasks_body_and_status_tuple_is_logged_with_how_bottle_sets_a_status(ma
 
     assert client(app).post('/items', status=500, expect_errors=True)
     line = error_lines(log_dir)[0]
-    assert ('Unhandled exception: the handler returned a list or tuple of text and other values (sequence item 1: '
-            'expected str instance, int found): ' in line), line
+    assert ('Unhandled exception in POST /items: the handler returned a list or tuple of text and other values '
+            '(sequence item 1: expected str instance, int found): ' in line), line
     assert line.endswith(WHAT_TO_WRITE)
 
 
@@ -62,7 +63,8 @@ def test_a_number_returned_by_a_handler_is_logged_as_the_handlers_result_not_as_
 
     assert client(app).get('/count', status=500)
     line = error_lines(log_dir)[0]
-    assert ("Unhandled exception: the handler returned a value Bottle cannot send ('int' object is not iterable): "
+    assert ("Unhandled exception in GET /count: the handler returned a value Bottle cannot send ('int' object is "
+            "not iterable): "
             in line), line
     assert line.endswith(WHAT_TO_WRITE)
     assert 'outside the route' not in read_log(log_dir)
@@ -235,12 +237,13 @@ def test_a_child_without_canister_whose_handler_takes_arguments_is_logged_with_t
     prefix = '/api' if composition == 'mount' else ''
     assert client(app).get(prefix + '/hello?name=John', status=500, expect_errors=True)
     line = error_lines(log_dir)[0]
-    assert line.endswith("Unhandled exception: a route that canister does not wrap called its handler without an "
-                         "argument (hello() missing 1 required positional argument: 'name'): canister fills handler "
-                         "arguments from the request only on the routes it wraps, those of the apps it is installed "
-                         "on (unless skip=['canister']): for a child app mounted or merged into this one (as a Flask "
-                         "blueprint is registered), install canister on the child too; or give the handler defaults "
-                         "and read bottle.request"), line
+    # (named by the route's rule as Bottle holds it: a mounted child's routes are the parent's, under the prefix)
+    assert line.endswith("Unhandled exception in GET " + prefix + "/hello: a route that canister does not wrap called "
+                         "its handler without an argument (hello() missing 1 required positional argument: 'name'): "
+                         "canister fills handler arguments from the request only on the routes it wraps, those of the "
+                         "apps it is installed on (unless skip=['canister']): for a child app mounted or merged into "
+                         "this one (as a Flask blueprint is registered), install canister on the child too; or give "
+                         "the handler defaults and read bottle.request"), line
 
 
 def test_flasks_logout_on_the_session_says_how_to_log_out_not_only_where_the_data_is(make_app):

@@ -46,8 +46,8 @@ def test_bottles_page_for_a_result_it_cannot_send_says_only_internal_server_erro
     assert 'Item' not in answer.text and 'dict' not in answer.text
     log = log_after(log_dir, '): Bottle sends text')   # (the line's words asserted below, all written)
     [line] = [line for line in log.splitlines() if ' ERROR ' in line and 'Unsupported response type' in line]
-    assert ('The handler returned a list, tuple or generator of something other than text or bytes (Unsupported '
-            'response type: %s): Bottle sends text' % NAMED[result]) in line
+    assert ('Unhandled exception in GET /result: the handler returned a list, tuple or generator of something '
+            'other than text or bytes (Unsupported response type: %s): Bottle sends text' % NAMED[result]) in line
 
 
 @pytest.mark.parametrize('error_format', ['auto', 'json'])
