@@ -17438,6 +17438,30 @@ def _delimiters(content_type: str) -> typing.Set[bytes]:
             for quoted, plain in _BOUNDARY.findall(content_type)} - {b'--'}
 
 
+def _closing_line_in(seen: bytes, closings: Tuple[bytes, ...], left: int) -> bool:
+    """Whether ``seen``, the bytes of a multipart body read last (each line after a CRLF; ``left`` more to come),
+    holds one of the ``closings``: a closing delimiter line, CRLF, delimiter, ``--``, CRLF, the last CRLF or the
+    body's end.  Bottle 0.13's parser takes no other: a ``--boundary--`` inside a line, or with a space after
+    it, leaves the form unclosed, where 0.12's hands on the last part with that text in it."""
+    return any(closing in seen or not left and seen.endswith(closing[:-2]) for closing in closings)
+
+
+def _empty_form_going_on(seen: bytes, delimiter: bytes, left: int, verdict: Optional[bool]) -> Optional[bool]:
+    """Whether the first line of a multipart body that is ``delimiter`` alone (opening a part) or followed by
+    ``--`` (closing the form) is the closing one, with bytes after its CRLF: an empty form that goes on past its
+    end, which bottle 0.13's parser refuses and 0.12's reads past, handing on any parts it finds after that end.
+    None while neither line has come.  ``verdict``: the answer for the reads before, kept once it is not None;
+    ``seen``: the bytes read last (each line after a CRLF), ``left`` more to come.  A form of no fields, which
+    browsers send as the closing line alone, is no such form: an empty form on both Bottles."""
+    if verdict is not None:
+        return verdict
+    opening = seen.find(b'\r\n%s\r\n' % delimiter)
+    closing = seen.find(b'\r\n%s--\r\n' % delimiter)
+    if closing < 0 or 0 <= opening < closing:
+        return None if opening < 0 else False
+    return closing + len(delimiter) + 6 < len(seen) + left
+
+
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
 
@@ -17946,27 +17970,32 @@ class _EarlyChecks:
         """Copy ``left`` bytes of ``stream`` to ``body`` (fewer if it ends first: the handler's reading of
         a body cut short says so, as without this check); the status and message of its refusal, if any: a 413
         as soon as a delimiter is seen more than ``max_form_parts`` + 1 times (the last one closes the form), a 400
-        for a whole body of some bytes without a closing delimiter (``--boundary--``), which bottle 0.13's parser
-        refuses too and 0.12's reads, handing on the last part cut where the body ends."""
+        for a whole body of some bytes without a closing delimiter line (:func:`_closing_line_in`), which bottle
+        0.13's parser refuses too and 0.12's reads, handing on the last part cut where the body ends, and a 400 for
+        one whose first delimiter line is the closing one with more after it (:func:`_empty_form_going_on`)."""
         counts = dict.fromkeys(delimiters, 0)
-        kept = max(map(len, delimiters)) + 1
-        closings = tuple(delimiter + b'--' for delimiter in delimiters)
+        kept = max(map(len, delimiters)) + 5  # (the longest line looked for, less a byte: CRLF, delimiter, '--', CRLF)
+        closings = tuple(b'\r\n%s--\r\n' % delimiter for delimiter in delimiters)
         closed = not left
-        tail = b''  # (the end of the last reads, so that a delimiter split across two reads is counted)
+        empty_going_on: Dict[bytes, Optional[bool]] = dict.fromkeys(delimiters)
+        # (the end of the last reads, so that a delimiter split across two reads is counted; at first the line
+        # break that the body's first line follows)
+        tail = b'\r\n'
         while left > 0:
             chunk = stream.read(min(65536, left))
             if not chunk:
                 return None
             left -= len(chunk)
             body.write(chunk)
+            seen = tail + chunk
             for delimiter in delimiters:
                 counts[delimiter] += (tail[max(0, len(tail) + 1 - len(delimiter)):] + chunk).count(delimiter)
                 if counts[delimiter] > self.max_form_parts + 1:
                     return 413, _TOO_MANY_PARTS % self.max_form_parts
-            seen = tail + chunk
-            closed = closed or any(closing in seen for closing in closings)
+                empty_going_on[delimiter] = _empty_form_going_on(seen, delimiter, left, empty_going_on[delimiter])
+            closed = closed or _closing_line_in(seen, closings, left)
             tail = seen[-kept:]
-        return None if closed else (400, 'Bad request: %s' % _MALFORMED_FORM)
+        return None if closed and not all(empty_going_on.values()) else (400, 'Bad request: %s' % _MALFORMED_FORM)
 
     def _preflight(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if not context.preflight:
