@@ -6707,6 +6707,43 @@ def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -
                             % (param.name, getattr(callback, '__name__', '?'), rule))
 
 
+#: A wildcard of a rule with the name of its filter, if any (``<point>``, ``<point:re:...>``, Bottle 0.12's ``:point``),
+#: to tell those that give the handler a text (:data:`_TEXT_FILTERS`) from those whose filter converts the value.
+_WILDCARD_FILTER = re.compile(r'<([a-zA-Z_][a-zA-Z_0-9]*)(?::([a-zA-Z_]*))?[^>]*>|(?<!\\):([a-zA-Z_][a-zA-Z_0-9]*)')
+
+#: The filters of Bottle's router that give a wildcard's text as it is ('' for none: the default, ``re``).
+_TEXT_FILTERS = frozenset(('', 're', 'path'))
+
+
+def _text_wildcards(rule: str) -> typing.Set[str]:
+    """The names of the wildcards of ``rule`` that give the handler a text (their filter none, ``re`` or ``path``)."""
+    return {name or old for name, filter_name, old in _WILDCARD_FILTER.findall(rule)
+            if old or filter_name in _TEXT_FILTERS}
+
+
+def _one_item_type(annotation: Any) -> str:
+    """The type of every value of a fixed-length tuple (``int`` for ``Optional[Tuple[int, int]]``), as a message shows
+    it; ``str`` for one of values of several types, or none."""
+    fixed = _unwrap_many(_unwrap_optional(annotation)[0])[2] or ()
+    return _type_name(fixed[0]) if fixed and all(each == fixed[0] for each in fixed) else 'str'
+
+
+def _refuse_fixed_tuple_from_url(param: _Param, parameter: inspect.Parameter, annotation: Any,
+                                 callback: Callable[..., Any], rule: str) -> None:
+    """A CanisterError for a fixed-length tuple of other than one value (``Tuple[int, int]``, ``Optional`` too) named
+    as a wildcard of ``rule`` that gives a text: the wildcard is one value, so every request would answer 400 (a
+    mistake of the handler's, not of its clients).  A filter of the app's own may give a tuple: left alone."""
+    if param.positions is None or len(param.positions) == 1 or param.name not in _text_wildcards(rule):
+        return
+    item = _one_item_type(annotation)
+    raise CanisterError('canister: parameter %r of %s (route %s) has the annotation %s and is named as the wildcard '
+                        '<%s> of the rule, which gives it one value: every request would answer 400 (%s); write '
+                        'Tuple[%s, ...] or List[%s], which the wildcard fills with its one value, or take <%s> out of '
+                        'the rule and send the values in the query (?%s=...&%s=...)'
+                        % (param.name, getattr(callback, '__name__', '?'), rule, _shown_annotation(parameter, None),
+                           param.name, param.count_problem, item, item, param.name, param.name, param.name))
+
+
 def _request_object_note(param: _Param) -> List[str]:
     """What to log about a required parameter ``request``, Starlette's ``def homepage(request)``: Bottle hands a
     handler no request object, so every request without a value of that name would answer 400."""
@@ -7422,7 +7459,9 @@ class ParameterBinder:
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)
-        elif param.many or (param.convert is not None and param.convert is not _to_str):
+            return
+        _refuse_fixed_tuple_from_url(param, parameter, annotation, callback, rule)
+        if param.many or (param.convert is not None and param.convert is not _to_str):
             self.url_params.append(param)  # (a list's: a list of the one text, as ?ids=5 gives)
 
     def __bool__(self) -> bool:
