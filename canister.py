@@ -11653,10 +11653,18 @@ def _empty_documented() -> None:
 #: The bytecode of a function whose body does nothing (``...``, ``pass``, a docstring alone): a method of a store
 #: left as the README's skeleton has it, which canister refuses at install rather than lose every session.
 _EMPTY_BODIES = frozenset((_empty.__code__.co_code, _empty_documented.__code__.co_code))
-#: The store methods whose empty body loses sessions or fails requests, as the install tells the user to
-#: mend them: ``write it`` for a required one, for an optional one to delete it as well.
-_MUST_DO_SOMETHING = (('load', ''), ('save', ''), ('create', 'save()'), ('update', 'load() and save()'),
-                      ('load_and_touch', 'load() and touch()'), ('sessions_of', ''), ('count_of', 'sessions_of()'))
+#: The store methods whose empty body loses sessions, leaves them logged in or fails requests, as the install tells
+#: the user to mend them: ``write it`` for a required one, for an optional one to delete it as well.
+_MUST_DO_SOMETHING = (('load', ''), ('save', ''), ('delete', ''), ('create', 'save()'),
+                      ('update', 'load() and save()'), ('load_and_touch', 'load() and touch()'), ('sessions_of', ''),
+                      ('count_of', 'sessions_of()'))
+#: The required store methods, which the install's refusal of an empty one says to write (not to delete).
+_REQUIRED_STORE_METHODS = ('load', 'save', 'touch', 'delete')
+#: What an empty body of a store method loses where the refusal's words do not say it already: a ``delete`` that
+#: does nothing leaves logged in the session that a logout after a streamed answer's first chunk deletes (its cookie
+#: can no longer change), and keeps the ids of sessions that no cookie names.
+_LOST_WITHOUT = {'delete': ': canister forgets sessions with it, and without it a logout after a streamed answer\'s '
+                           'first chunk would not stick, leaving the session logged in'}
 #: The store classes canister wrote, whose answers it takes as they are (no check, no decoding per request).
 _OWN_STORES = (MemoryStore, SQLiteStore, RedisStore)
 
@@ -11727,11 +11735,11 @@ def _refuse_unusable_store(store: Any) -> None:
     """Refuse a store given as its class (``Canister(store=DictStore)``, whose methods would be called without an
     instance), without one of the four required methods, or (one of the app's own) with a method that must do
     something left with an empty body (the README's skeleton as it is): its ``create`` would lose every session
-    without a word."""
+    without a word, its ``delete`` leave logged in a session that a logout ended (``_LOST_WITHOUT``)."""
     if isinstance(store, type):
         raise ConfigError('canister: the session store %s given as Canister(store=...) is a class: pass an '
                           'instance of it, Canister(store=%s())' % (store.__name__, store.__name__))
-    for method in ('load', 'save', 'touch', 'delete'):
+    for method in _REQUIRED_STORE_METHODS:
         if not callable(getattr(store, method, None)):
             raise ConfigError('canister: the session store %r has no %s() method' % (store, method))
     if type(store) in _OWN_STORES:
@@ -11739,10 +11747,10 @@ def _refuse_unusable_store(store: Any) -> None:
     for name, fallback in _MUST_DO_SOMETHING:
         if _does_nothing(getattr(store, name, None)):
             mend = ('write it, or delete it so that canister uses its own, built from %s' % fallback if fallback
-                    else 'write it' if name in ('load', 'save') else 'write it, or delete it')
+                    else 'write it' if name in _REQUIRED_STORE_METHODS else 'write it, or delete it')
             raise ConfigError('canister: the session store %s has a %s() method that does nothing (its body is `...`, '
-                              '`pass` or a docstring): %s (see "Writing a store" in the README)'
-                              % (type(store).__name__, name, mend))
+                              '`pass` or a docstring): %s%s (see "Writing a store" in the README)'
+                              % (type(store).__name__, name, mend, _LOST_WITHOUT.get(name, '')))
 
 
 class _OwnStoreCalls:
@@ -11837,6 +11845,7 @@ class SessionManager:
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
+        self.warnings.extend(self._empty_touch_note())
         #: ``session_max_per_user``, or 0 for a store that cannot list a user's sessions (no ``sessions_of``).
         self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
         if isinstance(self.store, MemoryStore) and 0 < self.store.max_sessions <= self.max_per_user:
@@ -11935,6 +11944,22 @@ class SessionManager:
         #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
         #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
         self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
+
+    def _empty_touch_note(self) -> List[str]:
+        """The install's note of a store of the app's own whose ``touch`` does nothing (``_does_nothing``) where
+        canister calls it, while sessions slide (``session_timeout``): a store without an atomic ``update`` of its own,
+        whose ``load_and_touch`` (if any) does not extend every read.  A session that requests only read then ends
+        that long after its last change.  A note, not a refusal as for an empty ``delete``: the session ends sooner,
+        never later, and a store that keeps no expiry, or one of its own, loses nothing."""
+        store = self.store
+        if (type(store) in _OWN_STORES or self.atomic_update or self.touches_on_load or self.timeout <= 0
+                or not _does_nothing(getattr(store, 'touch', None))):
+            return []
+        return ['The session store %s has a touch() method that does nothing (its body is `...`, `pass` or a '
+                'docstring): canister extends with it the life of a session that a request only reads, so such a '
+                'session ends session_timeout (%d s) after its last change, however much it is used, where the store '
+                'keeps the ttl that save() gives; write it (see "Writing a store" in the README)'
+                % (type(store).__name__, self.timeout)]
 
     def _unused_redis_keys(self, config: Config, given: bool) -> List[str]:
         """The install's note of the ``session_redis_*`` keys set for a store that reads none of them: a store

@@ -16,9 +16,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import (ROOT, app_with_ini, canister_warning_texts, client, json_counter_app, read_log, readme_section,
-                     run_canister)
-from session_kit import FourMethodStore
+from helpers import (ROOT, FourMethodStore, app_with_ini, canister_warning_texts, client, json_counter_app, read_log,
+                     readme_section, run_canister)
 
 HASH = canister.hash_password('my-secret', iterations=1000)
 
@@ -246,7 +245,7 @@ def install_on_the_app(plugin: canister.Canister) -> bottle.Bottle:
 @pytest.mark.parametrize('install', [install_on_the_app, install_the_1x_way])
 @pytest.mark.parametrize('config, warned', [
     ({'sesion_timeout': '60'}, 'unknown config key canister.sesion_timeout'),   # from the config's check
-    ({'store': FourMethodStore()}, 'has no atomic update'),                        # from the store's
+    ({'store': FourMethodStore()}, 'has no atomic update'),                        # from the store's (its touch works)
 ], ids=['unknown-key', 'store'])
 def test_an_install_warning_points_at_the_line_that_installs_in_both_ways(tmp_path, install, config, warned):
     assert ("pointing at the line that installs the plugin (`app.install(...)`, or `bottle.install(...)` on "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import time
 import traceback
 import warnings
 from typing import Any, List, Optional, Tuple
@@ -12,7 +13,7 @@ import pytest
 import redis
 
 import canister
-from helpers import FourMethodStore, client, cookie_value, counter_app, read_log
+from helpers import FourMethodStore, client, cookie_value, counter_app, install_warned, read_log
 
 README = (pathlib.Path(__file__).resolve().parent.parent / 'README.md').read_text(encoding='utf-8')
 
@@ -115,6 +116,152 @@ def test_a_store_whose_create_is_left_empty_fails_the_install_saying_to_write_or
         make_app(store=SkeletonStore())
 
 
+class EmptyDeleteStore(DictStore):
+    """The other three required methods filled in, and the README skeleton's delete left as it was."""
+
+    def delete(self, sid: str) -> bool: ...
+
+
+class PassDeleteStore(DictStore):
+    """A delete whose body is ``pass``."""
+
+    def delete(self, sid: str) -> bool:
+        pass
+
+
+class DocumentedDeleteStore(DictStore):
+    """A delete with a docstring alone."""
+
+    def delete(self, sid: str) -> bool:
+        """Forget the session."""
+
+
+class AtomicEmptyDeleteStore(AtomicBytesStore):
+    """An atomic update of its own (a logout then ends a session with its "ended" marker), and an empty delete."""
+
+    def delete(self, sid: str) -> bool: ...
+
+
+@pytest.mark.parametrize('store', [EmptyDeleteStore, PassDeleteStore, DocumentedDeleteStore, AtomicEmptyDeleteStore])
+def test_a_store_whose_delete_does_nothing_fails_the_install_saying_a_logout_would_not_stick(make_app, store):
+    """It used to install, and a logout after a streamed answer's first chunk left the session logged in (the
+    next test shows the delete that logout needs)."""
+    with pytest.raises(canister.ConfigError, match='^%s$' % re.escape(
+            'canister: the session store %s has a delete() method that does nothing (its body is `...`, `pass` or a '
+            'docstring): write it: canister forgets sessions with it, and without it a logout after a streamed '
+            'answer\'s first chunk would not stick, leaving the session logged in (see "Writing a store" in the '
+            'README)' % store.__name__)):
+        make_app(store=store())
+
+
+@pytest.mark.parametrize('store', [DictStore, AtomicBytesStore])
+def test_a_logout_after_a_streamed_answers_first_chunk_sticks_by_the_stores_delete(make_app, store):
+    """What the refusal above says an empty delete loses: the cookie can no longer change, so the session the logout
+    moved away from, which the cookie still names, is deleted; the cookie then names nobody."""
+    store = store()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)   # (DictStore's: no atomic update())
+        app = make_app(store=store)
+    app.route('/in', callback=lambda: setattr(canister.session, 'user', 'alice') or 'in')
+    app.route('/who', callback=lambda: str(canister.session.user))
+
+    @app.get('/stream')
+    def stream() -> Any:
+        yield 'a'
+        canister.session.user = None
+        yield 'b'
+
+    web = client(app)
+    sid = cookie_value(web.get('/in'))
+    assert sid and web.get('/who').text == 'alice'
+    store.calls.clear()
+    assert web.get('/stream').text == 'ab'
+    assert 'delete' in store.calls and sid not in store.records
+    assert web.get('/who').text == 'None'
+
+
+class EmptyTouchStore(DictStore):
+    """The other three required methods filled in, the README skeleton's touch left as it was, and no atomic update
+    (canister then extends with touch the life of a session that a request only reads)."""
+
+    def touch(self, sid: str, ttl: float) -> None: ...
+
+
+class OneStepEmptyTouchStore(EmptyTouchStore):
+    """The same with a load_and_touch that extends a session's life as it reads it."""
+
+    def load_and_touch(self, sid: str, ttl: float) -> Any:
+        self.calls.append('load_and_touch')
+        record = DictStore.load(self, sid)
+        if record is not None:
+            self.records[sid] = (record, time.time() + ttl)
+        return record
+
+
+class AtomicEmptyTouchStore(AtomicBytesStore):
+    """An atomic update of its own (canister then never calls touch), and an empty touch."""
+
+    def touch(self, sid: str, ttl: float) -> None:
+        pass
+
+
+def touches_on_a_read(app: Any, store: DictStore) -> bool:
+    """Whether a request that only reads its session calls the store's touch (looked up at each call, so replaced
+    here by one that notes its calls)."""
+    store.touch = lambda sid, ttl: store.calls.append('touch')  # type: ignore[method-assign]
+    app.route('/in', callback=lambda: setattr(canister.session, 'user', 'alice') or 'in')
+    app.route('/who', callback=lambda: str(canister.session.user))
+    web = client(app)
+    assert web.get('/in').text == 'in'
+    store.calls.clear()
+    assert web.get('/who').text == 'alice'
+    return 'touch' in store.calls
+
+
+def empty_touch_words(store: Any, timeout: int) -> str:
+    return ('The session store %s has a touch() method that does nothing (its body is `...`, `pass` or a docstring): '
+            'canister extends with it the life of a session that a request only reads, so such a session ends '
+            'session_timeout (%d s) after its last change, however much it is used, where the store keeps the ttl '
+            'that save() gives; write it (see "Writing a store" in the README)' % (type(store).__name__, timeout))
+
+
+@pytest.mark.parametrize('store, config', [
+    (EmptyTouchStore, {'session_timeout': '600'}),
+    (OneStepEmptyTouchStore, {'session_timeout': '600', 'session_max_age': '86400'}),  # (no load_and_touch then)
+], ids=['four-methods', 'load_and_touch-under-max_age'])
+def test_a_store_whose_touch_does_nothing_where_canister_calls_it_is_warned_at_install(log_dir, store, config):
+    """It installed without a word, and a session that requests only read ended session_timeout after its last
+    change, in use or not.  A WARNING, not a refusal as for an empty delete: such a session ends sooner, never
+    later, and a store that keeps no expiry of canister's loses nothing."""
+    store = store()
+    app, said = install_warned(log_dir, config, store=store)
+    try:
+        words = empty_touch_words(store, 600)
+        assert words in said
+        assert logged(log_dir, words) == 'WARNING'
+        assert touches_on_a_read(app, store)
+    finally:
+        app.uninstall(True)
+
+
+@pytest.mark.parametrize('store, config, touched', [
+    (AtomicEmptyTouchStore, {}, False),
+    (OneStepEmptyTouchStore, {'session_timeout': '600'}, False),   # (every read extends the session)
+    (EmptyTouchStore, {'session_timeout': '0'}, True),              # (nothing slides: touch extends nothing)
+], ids=['atomic-update', 'load_and_touch', 'no-timeout'])
+def test_a_store_whose_touch_does_nothing_where_it_loses_nothing_is_not_warned(log_dir, store, config, touched):
+    """README: canister calls touch only on a store without an atomic update, and not while a load_and_touch
+    extends every read; without session_timeout it is called with 0 (forever), which a session has already."""
+    store = store()
+    app, said = install_warned(log_dir, config, store=store)
+    try:
+        assert [text for text in said if 'touch()' in text] == []
+        assert 'touch()' not in read_log(log_dir)
+        assert touches_on_a_read(app, store) is touched
+    finally:
+        app.uninstall(True)
+
+
 class UnansweringStore(DictStore):
     """An update that does its work and forgets to return its answer."""
 
@@ -145,8 +292,24 @@ def test_the_readme_says_to_delete_the_optional_methods_a_store_does_not_impleme
     section = writing_a_store()
     assert ('Delete the methods of the skeleton that your store does not implement: one left with its `...` body '
             'would be called, and would do nothing.') in section
-    assert ('The install refuses a store whose `load`, `save`, `create`, `update`, `load_and_touch`, `sessions_of` '
-            'or `count_of` does nothing (a body of `...`, `pass` or a docstring alone)') in section
+    assert ('The install refuses a store whose `load`, `save`, `delete`, `create`, `update`, `load_and_touch`, '
+            '`sessions_of` or `count_of` does nothing (a body of `...`, `pass` or a docstring alone)') in section
+
+
+def test_the_readme_says_what_an_empty_delete_or_touch_gets_at_install():
+    section = ' '.join(writing_a_store().split())
+    assert ("such a `delete` would leave logged in the session that a logout after a streamed answer's first chunk "
+            "deletes") in section
+    assert ("`... has a delete() method that does nothing (...): write it: canister forgets sessions with it, and "
+            "without it a logout after a streamed answer's first chunk would not stick, leaving the session logged "
+            "in`") in section
+    assert ('A `touch` that does nothing is not refused: canister calls it only on a store without an atomic '
+            '`update`') in section
+    assert ('Where canister does call it and `session_timeout` slides, the install logs a WARNING, as a '
+            '`CanisterWarning` too') in section
+    shown = empty_touch_words(canister.SessionStore(), 3600).replace('SessionStore', 'MyStore')
+    shown = shown.replace('(its body is `...`, `pass` or a docstring)', '(...)')
+    assert '`%s`' % shown.replace(' (see "Writing a store" in the README)', '') in section
 
 
 def test_the_readme_says_the_expiry_sessions_of_gives_is_a_time_in_epoch_milliseconds():
