@@ -2,8 +2,9 @@
 # Install everything the test suite needs on a fresh Debian machine, then run the
 # whole suite (ruff, mypy, pytest) against bottle 0.12 and bottle 0.13, and once more
 # on the oldest and the newest supported Python when they are installed.
-# The runs go side by side in LANES lanes (2 on a machine with 2 cores or more, else 1): the suite waits on
-# servers and clocks most of its time, so two runs at once take little more than one.
+# The runs go side by side in LANES lanes (twice the cores on a machine with 2 cores or more, so all four at once on
+# 2 cores; else 1): the suite waits on servers and clocks most of its time (a run keeps under half a core busy), so
+# four runs at once take little more than one.
 #   bash scripts/test.sh              # everything
 #   BOTTLES="0.13.5" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
 #   LANES=1 bash scripts/test.sh      # one run after the other, each printed as it goes
@@ -238,7 +239,7 @@ main() {
     fi
     local cores version pair python
     cores=$(nproc 2>/dev/null || echo 1)
-    lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
+    lanes=${LANES:-$(( cores >= 2 ? 2 * cores : 1 ))}
     if ! [[ $lanes =~ ^[1-9][0-9]*$ ]]; then
         echo "LANES must be a whole number from 1 up, not '$lanes'" >&2
         exit 2

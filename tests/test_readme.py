@@ -211,14 +211,17 @@ def test_the_readme_names_every_package_the_test_command_installs_with_apt_get()
 
 
 def test_the_readme_says_how_the_test_command_spreads_its_runs_over_lanes():
-    """Two lanes on two cores or more, one on one core; run N goes to lane N modulo the lanes; LANES overrides."""
+    """Twice the cores in lanes on two cores or more, one on one core; run N goes to lane N modulo the lanes; LANES
+    overrides."""
     script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
-    assert 'lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}' in script
+    assert 'lanes=${LANES:-$(( cores >= 2 ? 2 * cores : 1 ))}' in script
     assert 'for ((index = $1; index < ${#venvs[@]}; index += lanes)); do' in script
     assert "> \"$log\" 2>&1" in script and 'ended after $((SECONDS - started)) s with status $code:' in script
     section = ' '.join(_development_section().split())
-    assert 'The test command runs the suite four times, two runs at a time where there are two cores,' in section
-    assert ('on a machine with two cores or more the runs go in two lanes: runs 1 and 3 one after the other in the '
-            'first, 2 and 4 in the second. Each run\'s output goes to `.venv/logs/` and is printed whole when the run '
-            'ends, with its time and exit status. `LANES=1` runs them one after the other') in section
+    assert 'The test command runs the suite four times, all four at once where there are two cores,' in section
+    assert ('on a machine with two cores or more the runs go in lanes, twice as many as the cores: all four at once '
+            'on two cores. With fewer lanes than runs, run N goes to lane N modulo the lanes (`LANES=2`: runs 1 and 3 '
+            'one after the other in the first, 2 and 4 in the second). Each run\'s output goes to `.venv/logs/` and is '
+            'printed whole when the run ends, with its time and exit status. `LANES=1` runs them one after the '
+            'other') in section
     # (what stops the lanes, on a Ctrl-C, a SIGTERM or a SIGHUP: tests/test_test_command_lanes.py)

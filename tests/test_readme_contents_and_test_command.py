@@ -112,7 +112,7 @@ def test_the_test_commands_comment_names_what_it_installs_with_apt_get_and_how_l
     # the figure is the Development section's measure, rounded: 75 minutes in two lanes on 2 cores
     assert ("*Time.* On this round's 2-core machine, with nothing else running, the four runs took 75 minutes in "
             'two lanes') in section('## Development')
-    assert 'lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}' in SCRIPT
+    assert 'lanes=${LANES:-$(( cores >= 2 ? 2 * cores : 1 ))}' in SCRIPT
 
 
 def test_the_sentence_beside_it_says_apt_get_sudo_the_time_and_a_one_file_run_that_the_script_takes():
