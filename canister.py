@@ -6458,6 +6458,12 @@ _FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
+def _route_name(route: bottle.Route, prefix: str = '') -> str:
+    """How canister's messages and log lines name a route: its method and rule, ``GET /orders/<number>`` (the rule
+    the handler was written for; under ``prefix``, a mount point's, as the app it is mounted on serves it)."""
+    return '%s %s%s' % (route.method, prefix.rstrip('/'), route.rule)
+
+
 def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
     """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
     (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
@@ -6466,11 +6472,11 @@ def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> 
         if mode in filters:
             continue
         if name in _FLASK_CONVERTERS:
-            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
+            return ("Route %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
                     "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
-                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
-        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
-                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
+                    % (_route_name(route), match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
+        return ('Route %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
+                '(app.router.add_filter adds one)' % (_route_name(route), match.group(0), mode,
                                                       ', '.join(sorted(filters))))
     return None
 
@@ -6483,9 +6489,9 @@ def _flask_methods_problem(route: bottle.Route) -> Optional[str]:
     if methods is None or methods is getattr(route.app, 'config', {}).get('methods'):  # (0.13: the app's, seen through)
         return None
     answered = 'every method' if route.method == 'ANY' else '%s alone (405 to the other methods)' % route.method
-    return ("Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps as a setting of the route and "
+    return ("Route %s was given methods=%r, Flask's keyword, which Bottle keeps as a setting of the route and "
             "does not read: the route would answer %s; write method=%r instead (Bottle's keyword)"
-            % (route.method, route.rule, methods, answered, methods))
+            % (_route_name(route), methods, answered, methods))
 
 
 def _foreign_class(value: Any, names: Iterable[str]) -> Optional[str]:
@@ -6530,8 +6536,8 @@ def _fastapi_keywords_problem(route: bottle.Route) -> Optional[str]:
             continue
         shown = value.__name__ if isinstance(value, type) else '[...]' if isinstance(value, (list, tuple)) else (
             _escape(repr(value))[:40])
-        return ("Route %s %s was given %s=%s, FastAPI's keyword, which Bottle keeps as a setting of the route and "
-                'does not read: %s' % (route.method, route.rule, keyword, shown,
+        return ("Route %s was given %s=%s, FastAPI's keyword, which Bottle keeps as a setting of the route and "
+                'does not read: %s' % (_route_name(route), keyword, shown,
                                        outcome % shown if '%s' in outcome else outcome))
     return None
 
@@ -6568,21 +6574,20 @@ def _fastapi_parameter_problem(route: bottle.Route) -> Optional[str]:
             annotation) else ''
         called = _FASTAPI_CALL.search(unread)
         if called is not None:
-            return ('Route %s %s: parameter %r of %s has the annotation %s, which canister cannot evaluate (a name in '
+            return ('Route %s: parameter %r of %s has the annotation %s, which canister cannot evaluate (a name in '
                     'it is neither its module\'s nor one the handler reads from the function around it) and which '
                     'calls %s, as FastAPI\'s are called: canister refuses it rather than let the client fill %s '
                     'from the query, form or JSON body (it runs no dependency, and reads no header or cookie into a '
                     'parameter); take the parameter out, call the function (or read bottle.request.get_header(...) '
                     'or get_cookie(...)) in the handler, and guard the route with @canister.require_user or '
                     '@canister.require(predicate) below the route decorator'
-                    % (route.method, route.rule, name, handler, _escape(repr(unread))[:80],
-                       called.group(1), name))
+                    % (_route_name(route), name, handler, _escape(repr(unread))[:80], called.group(1), name))
         for marker, where in [(parameter.default, 'as its default')] + [
                 (each, 'in its annotation') for each in _annotated_metadata(annotation)]:
             problem = _fastapi_marker_problem(parameter, marker, where == 'as its default')
             if problem is not None:
-                return ('Route %s %s: parameter %r of %s has FastAPI\'s %s %s, %s'
-                        % (route.method, route.rule, name, handler, problem[0], where, problem[1]))
+                return ('Route %s: parameter %r of %s has FastAPI\'s %s %s, %s'
+                        % (_route_name(route), name, handler, problem[0], where, problem[1]))
     return None
 
 
@@ -18446,11 +18451,11 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
 
 def _in_route(route: Any) -> str:
     """Where an ERROR line about a request's exception or result says it happened, as the line of a handler's
-    exception does: `` in GET /orders/<number>``, the method and rule of ``route`` (the Bottle route the request
-    went to, ``environ['bottle.route']``: the rule the handler was written for, under its mount point where bottle
-    0.13 mounts a child app's routes on the parent; never the requested path, whose query or segments may hold a
-    secret); '' where the request reached no route (a ``before_request`` hook's exception, or a 404's error page)."""
-    return ' in %s %s' % (route.method, route.rule) if route is not None else ''
+    exception does: `` in GET /orders/<number>``, the name of ``route`` (:func:`_route_name`), the Bottle route the
+    request went to (``environ['bottle.route']``: the rule the handler was written for, under its mount point where
+    bottle 0.13 mounts a child app's routes on the parent; never the requested path, whose query or segments may hold
+    a secret); '' where the request reached no route (a ``before_request`` hook's exception, or a 404's error page)."""
+    return ' in %s' % _route_name(route) if route is not None else ''
 
 
 #: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known
@@ -18881,7 +18886,7 @@ class _RequestContext(SessionState):
         if not self.plugin.status_header_unsaid(route):
             return
         code = _escape(next(value for name, value in headers if name == _STATUS_CODE_HEADER))[:20]
-        what = '%s %s' % (route.method, route.rule) if route is not None else self.method
+        what = _route_name(route) if route is not None else self.method
         self.plugin.log.write(logging.WARNING, "Route %s: the answer has a header Status-Code: %s and the status %d: "
                               "bottle.HTTPResponse(body, status_code=%s) makes that header, since Bottle sends a "
                               "keyword it does not know as a header (status_code is Starlette's): write "
@@ -19096,9 +19101,9 @@ def _bare_require_problem(route: bottle.Route) -> Optional[str]:
     handler = getattr(route.callback, _GUARD_MAKER, None)
     if handler is None:
         return None
-    return ('Route %s %s: @canister.require was written without a predicate, so it took the handler %s for one, '
+    return ('Route %s: @canister.require was written without a predicate, so it took the handler %s for one, '
             'and the route would call the decorator it returned: write @canister.require(lambda user: ...), or '
-            '@canister.require_user for any logged-in user' % (route.method, route.rule,
+            '@canister.require_user for any logged-in user' % (_route_name(route),
                                                                getattr(handler, '__name__', repr(handler))))
 
 
@@ -19108,9 +19113,9 @@ def _async_handler_problem(route: bottle.Route) -> Optional[str]:
     handler = _innermost(route.callback)
     if not (inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)):
         return None
-    return ('the handler of %s %s is an async def, which Bottle, a WSGI framework, calls without ever running its '
+    return ('the handler of %s is an async def, which Bottle, a WSGI framework, calls without ever running its '
             'body; write it as a plain def (a blocking call in it holds its thread only, or its greenlet under gevent)'
-            % (route.method, route.rule))
+            % _route_name(route))
 
 
 def _route_problem(route: bottle.Route, served: bool = True) -> Optional[str]:
@@ -19494,11 +19499,13 @@ class _SkippedRouteCall:
     the route would answer everyone until the app's next reset, where a reset of another route re-applies canister."""
 
     #: One per skipped route: no ``__dict__``.
-    __slots__ = ('route', 'plugin', 'call', 'guards', 'lock')
+    __slots__ = ('route', 'name', 'plugin', 'call', 'guards', 'lock')
 
     def __init__(self, route: bottle.Route, plugin: Any) -> None:
         #: The route whose ``call`` this is.
         self.route = route
+        #: Its name, for the log of a body it streams (made once here, as the route wrapper makes its own).
+        self.name = _route_name(route)
         #: The canister of the route's app.
         self.plugin = plugin
         #: The call Bottle makes (its plugins applied), made at the first call.
@@ -19537,7 +19544,6 @@ class _SkippedRouteCall:
         """The call in the request ``Canister._serve`` begins: an exception logged, a generator's chunks given
         their request, as by the route wrapper (whose work around the call is left out: the route skips it)."""
         context = _local.context
-        what = '%s %s' % (self.route.method, self.route.rule)
         try:
             if self.guards:
                 _run_guards(self.guards)
@@ -19548,7 +19554,7 @@ class _SkippedRouteCall:
                 raise
             raise answer from None
         if type(result) is types.GeneratorType:
-            return _StreamedBody(result, context, what)
+            return _StreamedBody(result, context, self.name)
         return result
 
 
@@ -19744,10 +19750,10 @@ class Canister:
             self._foreign_routes_noted.add(route)
             placeholder = _BRACED_PLACEHOLDER.search(route.rule)
             if placeholder:
-                self.log.write(logging.WARNING, "Route %s %s has the placeholder %s of Starlette and FastAPI, which is "
+                self.log.write(logging.WARNING, "Route %s has the placeholder %s of Starlette and FastAPI, which is "
                                "text to Bottle, matched by that very path only (404 to every other): write <%s> "
                                "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
-                               route.method, route.rule, placeholder.group(0), placeholder.group(1))
+                               _route_name(route), placeholder.group(0), placeholder.group(1))
 
     def _watch_other_apps_route(self, route: bottle.Route, prefix: str = '') -> None:
         """Have ``_note_unbound_route`` look, at its first call, at a route of another app that this app serves
@@ -19777,9 +19783,9 @@ class Canister:
         late = tuple(_unenforced_checks(route, self.app.routes))
         if late and route not in self._skipped_routes_warned:
             self._skipped_routes_warned.add(route)
-            self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require, @canister.require_user or '
-                           '@canister.require_scope is written above its route decorator, %s', route.method,
-                           route.rule, _GUARD_ABOVE)
+            self.log.write(logging.WARNING, 'Route %s skips canister, and @canister.require, @canister.require_user or '
+                           '@canister.require_scope is written above its route decorator, %s', _route_name(route),
+                           _GUARD_ABOVE)
         return late
 
     def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
@@ -19809,11 +19815,11 @@ class Canister:
             return
         names = [param.name for param in binder.params]
         if names:
-            self.log.write(logging.WARNING, 'Route %s %s is of a child app mounted or merged into this one without '
+            self.log.write(logging.WARNING, 'Route %s is of a child app mounted or merged into this one without '
                            'canister, so its handler is called without the parameters canister fills from the '
                            'request (%s): whatever the request sends, each keeps its default (one without a default '
-                           'fails the call); install canister on the child app too', route.method,
-                           prefix.rstrip('/') + route.rule, ', '.join(names))
+                           'fails the call); install canister on the child app too', _route_name(route, prefix),
+                           ', '.join(names))
 
     def _note_childs_canister(self, route: bottle.Route, prefix: str) -> bool:
         """``_note_childs_own_settings`` where the app of ``route``, a child's route this app serves (mounted or
@@ -19840,9 +19846,9 @@ class Canister:
         store = {'session_store', 'store'} & set(differ)
         self.log.write(logging.WARNING, "A child app mounted or merged into this one has a canister of its own, whose "
                        "settings do not apply here: this app's canister serves the requests of the child (its routes, "
-                       "such as %s %s) with its own settings, which differ from the child's in: %s%s; set them on the "
-                       "canister of this app, or mount the child into a Bottle app without canister", route.method,
-                       prefix.rstrip('/') + route.rule, ', '.join(differ),
+                       "such as %s) with its own settings, which differ from the child's in: %s%s; set them on the "
+                       "canister of this app, or mount the child into a Bottle app without canister",
+                       _route_name(route, prefix), ', '.join(differ),
                        " (the child's session store is opened all the same, and keeps none of their sessions)"
                        if store else '')
 
@@ -19880,10 +19886,9 @@ class Canister:
             return
         if route not in self._default_app_routes_noted:
             self._default_app_routes_noted.add(route)
-            self.log.write(logging.WARNING, "Route %s %s is on Bottle's default app (added with bottle.route or "
+            self.log.write(logging.WARNING, "Route %s is on Bottle's default app (added with bottle.route or "
                            "bottle.get, or @get imported from bottle), not on the app canister is installed on, so "
-                           "this app answers its path 404: add it with @app.get or @app.route",
-                           route.method, route.rule)
+                           "this app answers its path 404: add it with @app.get or @app.route", _route_name(route))
 
     def _take_error_pages(self, app: bottle.Bottle) -> None:
         """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
@@ -20203,7 +20208,7 @@ class Canister:
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         watch_users = self.watch_users
-        what = '%s %s' % (route.method, route.rule)
+        what = _route_name(route)
         alone = callback is route.callback  # no other plugin wraps the handler inside this wrapper
         if binder is not None:
             for note in binder.notes:
@@ -20317,22 +20322,21 @@ class Canister:
         or None to let ``error`` go on, a response as it is (one raised with Starlette's ``status_code=`` logged
         once for the route) and an exception logged first with its traceback (Bottle answers its 500 and logs
         nothing), in the request's log (a parent's, for a child app mounted or merged into an app with canister)."""
-        what = '%s %s' % (route.method, route.rule)
         log = context.plugin.log
-        if isinstance(error, bottle.HTTPResponse):
+        if isinstance(error, bottle.HTTPResponse):  # (a redirect or an abort: the route is named only in a line)
             note = _status_header_note(error)
             if note is not None:
                 if self.status_header_unsaid(route):
-                    log.write(logging.WARNING, 'Route %s: %s (said once for this route)', what, note)
+                    log.write(logging.WARNING, 'Route %s: %s (said once for this route)', _route_name(route), note)
                 context.status_header_noted = True
             return None
         if isinstance(error, StoreUnavailable):
             return self._unavailable_response(error)
         if getattr(error, 'wrong_store_answer', False):  # (a store of the app's own, the ERROR line what to mend)
-            log.write(logging.ERROR, 'Unhandled exception in %s: %s', what, error)
+            log.write(logging.ERROR, 'Unhandled exception in %s: %s', _route_name(route), error)
             context.handler_failed(log)
             return _error_response(500, 'Internal server error')
-        log.write(logging.ERROR, 'Unhandled exception in %s%s', what, _habit_note(error), exc_info=True)
+        log.write(logging.ERROR, 'Unhandled exception in %s%s', _route_name(route), _habit_note(error), exc_info=True)
         context.handler_failed(log)
         return None
 
