@@ -5875,12 +5875,62 @@ def _json_text(body: Any) -> str:
                          % encoding.upper()) from None
 
 
+#: json's message where an object's member name was expected (or its end, right after its ``{``).
+_EXPECTING_NAME = 'Expecting property name enclosed in double quotes'
+
+#: The closing bracket that json's parser stops at after a trailing comma, and its message there (Python 3.13 and
+#: later stop at the comma, saying so): a ``}`` where a member name was expected, a ``]`` where a value was.
+_AFTER_TRAILING_COMMA = frozenset({('}', _EXPECTING_NAME), (']', 'Expecting value')})
+
+#: What JSON takes instead of a trailing comma, and what to call it.
+_TRAILING_COMMA = ("JSON takes no comma after an object's last member or an array's last item", 'a trailing comma')
+
+#: Python's ``True``, ``False`` or ``None``, a whole word, where JSON writes ``true``, ``false`` or ``null``.
+_PYTHON_LITERAL = re.compile(r'(?:True|False|None)\b')
+
+
+def _trailing_comma(doc: str, pos: int, expecting: str) -> Optional[int]:
+    """Where the trailing comma stands (``[1, 2,]``) that json's parser stopped at in ``doc`` at ``pos``, its
+    message saying what it was ``expecting``; None if it stopped at something else."""
+    if expecting.startswith('Illegal trailing comma'):  # (Python 3.13 and later say so, at the comma)
+        return pos
+    if (doc[pos:pos + 1], expecting) not in _AFTER_TRAILING_COMMA:
+        return None
+    comma = doc.rfind(',', 0, pos)  # (a "]" after ":" is no trailing comma)
+    return comma if comma >= 0 and not doc[comma + 1:pos].strip(' \t\n\r') else None
+
+
+def _json_mistake(doc: str, pos: int, expecting: str) -> Optional[Tuple[str, str, int]]:
+    """The common hand-written mistake that json's parser stopped at in ``doc`` at ``pos``, its message saying what
+    it was ``expecting``: what JSON takes instead, what the mistake is, and where it stands; None for any other
+    invalid JSON.  The character at ``pos`` and the message tell them apart ("Expecting property name" is a name
+    without quotes at a letter, but a trailing comma at a ``}``), so that none is named wrongly."""
+    char = doc[pos:pos + 1]
+    if char == "'":
+        return 'JSON strings and member names take double quotes, not single ones', 'a single quote', pos
+    comma = _trailing_comma(doc, pos, expecting)
+    if comma is not None:
+        return _TRAILING_COMMA + (comma,)
+    if expecting == _EXPECTING_NAME and (char.isalnum() or char in '_$'):
+        return 'JSON member names take double quotes', 'a name without them', pos
+    literal = _PYTHON_LITERAL.match(doc, pos) if expecting == 'Expecting value' else None
+    if literal:
+        return 'JSON writes true, false and null in lower case', "Python's " + literal.group(), pos
+    return None
+
+
 def _not_json(error: BaseException) -> str:
-    """What a 400 says of a body that is not valid JSON (``error``, json's own): for one that stops at a single quote
-    (``{'a': 1}``, Python's and JavaScript's habit), that JSON takes double ones, and where; never the body itself."""
-    if isinstance(error, json.JSONDecodeError) and error.doc[error.pos:error.pos + 1] == "'":
-        return ('the body is not valid JSON: JSON strings and member names take double quotes, not single ones '
-                '(a single quote at line %d, column %d)' % (error.lineno, error.colno))
+    """What a 400 says of a body that is not valid JSON (``error``, json's own): for one that stops at a common
+    hand-written mistake (a single quote, ``{'a': 1}``, Python's and JavaScript's habit; a member name without
+    quotes, ``{a: 1}``; a trailing comma, ``[1, 2,]``; Python's ``True``, ``False`` or ``None``), what JSON takes
+    instead, and where (:func:`_json_mistake`); never the body itself."""
+    if isinstance(error, json.JSONDecodeError):
+        found = _json_mistake(error.doc, error.pos, error.msg)
+        if found is not None:
+            takes, mistake, where = found
+            place = json.JSONDecodeError(mistake, error.doc, where)  # (json's own line and column, of the mistake)
+            return 'the body is not valid JSON: %s (%s at line %d, column %d)' % (
+                takes, mistake, place.lineno, place.colno)
     return 'the body is not valid JSON'
 
 
