@@ -10415,7 +10415,9 @@ class RedisStore(SessionStore):
 
     def _replicated(self, replicas: Any) -> None:
         """With ``wait``: make sure that many replicas have the write, or raise StoreUnavailable; ``replicas`` is the
-        answer of the WAIT that ``_wait_in`` put in the write's own pipeline."""
+        answer of the WAIT that ``_wait_in`` put in the write's own pipeline.  The server took the write either way:
+        it is no replica all along (a later ``READONLY`` is a failover's, ``_replica_all_along``)."""
+        self._replica_all_along = False
         if replicas is _RESENT or int(replicas or 0) < self.wait:
             self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '

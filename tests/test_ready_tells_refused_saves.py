@@ -201,6 +201,20 @@ def test_a_replica_at_install_that_a_check_found_taking_writes_gets_the_failover
     assert 'as after a failover' in error and 'point the URL at the master' not in error, error
 
 
+def test_a_replica_at_install_whose_save_as_the_master_no_replica_confirmed_gets_the_failover_hint_when_a_replica_again(
+        make_app, master_and_replica, log_dir):
+    master, replica = master_and_replica
+    with pytest.warns(canister.CanisterWarning):   # (a read-only replica; and short of replicas for the wait)
+        app = count_route(make_app(session_store=replica.url, session_redis_wait=1))
+    redis.Redis(port=replica.port).replicaof('NO', 'ONE')   # (the master now, with no replica to confirm a save)
+    client(app).get('/count', status=503)
+    assert 'saved the session but only 0 of 1 replica(s) confirmed it' in read_log(log_dir)   # (the server took it)
+    redis.Redis(port=replica.port).replicaof(master.host, master.port)   # (a replica again, as after a failover)
+    replica_online(redis.Redis(port=master.port), replica)
+    client(app).get('/count', status=503)
+    error = replica_error_line(log_dir)
+    assert 'as after a failover' in error and 'point the URL at the master' not in error, error
+
 
 def test_the_readme_says_the_wrong_url_hint_lasts_until_the_server_takes_a_write():
     assert ('That hint lasts only while the server has taken no write of the process since the install: once a '
