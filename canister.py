@@ -19556,8 +19556,9 @@ class _SkippedRouteCall:
     def __init__(self, route: bottle.Route, plugin: Any) -> None:
         #: The route whose ``call`` this is.
         self.route = route
-        #: Its name, for the log of a body it streams (made once here, as the route wrapper makes its own).
-        self.name = _route_name(route)
+        #: Its name, for the log of a body it streams: made once, at the first call, as the route wrapper makes its
+        #: own (bottle 0.13's ``mount`` gives the route its mount point after ``add_route`` made this stand-in).
+        self.name = ''
         #: The canister of the route's app.
         self.plugin = plugin
         #: The call Bottle makes (its plugins applied), made at the first call.
@@ -19582,6 +19583,7 @@ class _SkippedRouteCall:
         if self.guards is None:
             with self.lock:
                 if self.guards is None:
+                    self.name = _route_name(self.route)
                     self.call = self.route._make_callback()
                     self.guards = self.plugin._guards_above_skipped_route(self.route)
         if _local.context is None and self.plugin.app is self.route.app:

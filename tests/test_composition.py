@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import bottle
 import pytest
+import webtest
 
 from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, client, compose_child, read_log, set_cookies, sqlite_url
 from servers import Client, InProcessWaitress
@@ -121,6 +122,11 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         session.data['streamed'] = canister.request_id()
         yield 'first %s, ' % canister.request_id()
         yield 'then %s' % canister.request_id()
+
+    @child.get('/skipped_stream_fail', skip=['canister'])
+    def skipped_stream_fail() -> Iterator[str]:
+        yield 'first'
+        raise RuntimeError('fails while streaming where canister is skipped')
 
     @child.get('/skipped_crash', skip=['canister'])
     def skipped_crash() -> str:
@@ -532,6 +538,23 @@ def test_with_canister_on_the_parent_alone_a_childs_stream_that_fails_is_logged_
     with pytest.raises(RuntimeError, match='fails while streaming'):
         client(parent).get(prefix + '/stream_fail')
     assert 'Unhandled exception while streaming GET /a/stream_fail\n' in read_log(logs[0])
+
+
+@pytest.mark.parametrize('composition', ['merge', 'mount'])
+def test_with_canister_on_the_child_alone_a_stream_of_its_route_that_skips_canister_names_the_route_when_it_fails_or_is_cut(
+        compose, composition):
+    # the parent's entry serves the child's route (merge; mount on bottle 0.13, which gives the route its mount point
+    # after the child added it): the skipped route's stand-in streams the body and names the route as it is served.
+    # (Bottle 0.12 mounts as WSGI: the child's own entry serves it, naming the path sent, the same here.)
+    parent, prefix, _, logs = compose(composition, 'child')
+    with pytest.raises(RuntimeError, match='fails while streaming where canister is skipped'):
+        client(parent).get(prefix + '/skipped_stream_fail')
+    assert 'Unhandled exception while streaming GET %s/skipped_stream_fail\n' % prefix in read_log(logs[1])
+    request = webtest.TestRequest.blank(prefix + '/skipped_stream', environ={'REMOTE_ADDR': '127.0.0.1'})
+    body = parent(request.environ, lambda status, headers, exc_info=None: None)
+    assert next(iter(body)).startswith(b'first ')
+    body.close()  # (the client went away after the first chunk)
+    assert re.search(r'Stream of GET %s/skipped_stream cut after \d+ms' % prefix, read_log(logs[1]))
 
 
 @pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
