@@ -95,11 +95,9 @@ def test_an_upload_whose_closing_delimiter_is_no_line_of_its_own_is_a_400_and_th
 EMPTY = b'--b0undary--\r\n'
 
 
-@pytest.mark.parametrize('body', [EMPTY, EMPTY[:-2], b'a preamble, which RFC 2046 lets a body have\r\n' + EMPTY],
-                         ids=['closing-line', 'closing-line-without-crlf', 'after-a-preamble'])
-def test_a_body_of_the_closing_delimiter_line_alone_is_an_empty_form_on_both_bottles(make_app, log_dir, body):
-    """What Chromium sends for a multipart form of no fields (a fetch of ``new FormData()``, or a form whose only
-    field is a checkbox left unchecked): ``------WebKitFormBoundary...--`` and a CRLF, no opening line."""
+def optional_and_own(make_app) -> bottle.Bottle:
+    """An app with two routes: ``/optional``, whose handler takes an optional field and file and answers the field
+    (``none`` without it), and ``/own``, whose handler reads ``request.forms`` itself and answers how many fields."""
     app = make_app()
 
     @app.post('/optional')
@@ -109,6 +107,16 @@ def test_a_body_of_the_closing_delimiter_line_alone_is_an_empty_form_on_both_bot
     @app.post('/own')
     def own() -> str:
         return 'fields: %d' % len(bottle.request.forms)
+
+    return app
+
+
+@pytest.mark.parametrize('body', [EMPTY, EMPTY[:-2], b'a preamble, which RFC 2046 lets a body have\r\n' + EMPTY],
+                         ids=['closing-line', 'closing-line-without-crlf', 'after-a-preamble'])
+def test_a_body_of_the_closing_delimiter_line_alone_is_an_empty_form_on_both_bottles(make_app, log_dir, body):
+    """What Chromium sends for a multipart form of no fields (a fetch of ``new FormData()``, or a form whose only
+    field is a checkbox left unchecked): ``------WebKitFormBoundary...--`` and a CRLF, no opening line."""
+    app = optional_and_own(make_app)
 
     assert post(app, '/optional', body).text == 'none'
     assert post(app, '/own', body).text == 'fields: 0'
@@ -161,15 +169,7 @@ NEIGHBOURS = {
 def test_neighbouring_malformed_forms_are_no_500_on_either_bottle(make_app, shape):
     """Bottle 0.12 reads a part without headers as a field of no name, which fills no parameter."""
     content_type, body, statuses = NEIGHBOURS[shape]
-    app = make_app()
-
-    @app.post('/optional')
-    def optional(note: str = 'none', doc: Optional[FileUpload] = None) -> str:
-        return note
-
-    @app.post('/own')
-    def own() -> str:
-        return 'fields: %d' % len(bottle.request.forms)
+    app = optional_and_own(make_app)
 
     answers = [post(app, path, body, content_type) for path in ('/optional', '/own')]
     assert tuple(answer.status_int for answer in answers) == statuses[bottle.__version__[:4]]
