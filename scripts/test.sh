@@ -4,7 +4,7 @@
 # on the oldest and the newest supported Python when they are installed.
 # The runs go side by side in LANES lanes (twice the cores on a machine with 2 cores or more, so all four at once on
 # 2 cores; else 1): the suite waits on servers and clocks most of its time (a run keeps under half a core busy), so
-# four runs at once take about two thirds of the time two lanes of two runs take (52 minutes against 75).
+# four runs at once take about half the time that two lanes of two runs take (39 minutes against 75).
 #   bash scripts/test.sh              # everything
 #   BOTTLES="0.13.5" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
 #   LANES=1 bash scripts/test.sh      # one run after the other, each printed as it goes

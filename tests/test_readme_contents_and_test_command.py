@@ -108,16 +108,16 @@ def test_the_test_commands_comment_names_what_it_installs_with_apt_get_and_how_l
                      'and libc6-dev for an old Redis')
     listed = re.findall(r'[a-z0-9][a-z0-9.-]*[a-z0-9]', named.replace('for an old Redis', '').replace(' and ', ', '))
     assert sorted(listed) == sorted(apt_packages()) and len(apt_packages()) == 10
-    assert comment.endswith('and on Python 3.9 and 3.13 too when they are installed: about 55 minutes on 2 cores')
-    # the figure is the Development section's measure, rounded: 52 minutes, all four runs at once on 2 cores
-    assert ("*Time.* On this round's 2-core machine, with nothing else running, the four runs took 52 minutes "
+    assert comment.endswith('and on Python 3.9 and 3.13 too when they are installed: about 40 minutes on 2 cores')
+    # the figure is the Development section's measure, rounded: 39 minutes, all four runs at once on 2 cores
+    assert ("*Time.* On this round's 2-core machine, with nothing else running, the four runs took 39 minutes "
             'all at once') in section('## Development')
     assert 'lanes=${LANES:-$(( cores >= 2 ? 2 * cores : 1 ))}' in SCRIPT
 
 
 def test_the_sentence_beside_it_says_apt_get_sudo_the_time_and_a_one_file_run_that_the_script_takes():
     assert ('The test command needs `apt-get` (and `sudo` unless you are root) for what is missing, and takes about '
-            '55 minutes (see *Time* under [Development](#development)). To run one file once, on bottle 0.13.5 alone: '
+            '40 minutes (see *Time* under [Development](#development)). To run one file once, on bottle 0.13.5 alone: '
             '`BOTTLES=0.13.5 EXTRA_PYTHONS= bash scripts/test.sh tests/test_cors.py` (its arguments go to `pytest`, '
             'after `ruff` and `mypy`, which every call runs first).') in TWO_COMMANDS
     assert '[ "$(id -u)" -eq 0 ] || SUDO="sudo"' in SCRIPT and '$SUDO apt-get install' in SCRIPT
