@@ -5,7 +5,7 @@ form (the closing line first) with more after it, which 0.13 refuses and 0.12 re
 a browser sends for a form of no fields, is an empty form on both.  Real requests: WebTest and wsgiref."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import bottle
 import pytest
@@ -59,7 +59,17 @@ def test_an_upload_that_ends_before_its_closing_delimiter_is_a_400_and_the_handl
     assert any(REFUSAL in line for line in warning_lines(log_dir))
 
 
-def test_a_cut_form_is_a_400_for_a_handler_that_never_reads_it(make_app):
+def assert_refused_before_the_handler(make_app, log_dir, path: str, body: bytes) -> None:
+    """``body`` posted to ``path`` of :func:`upload_app` is a 400 with a WARNING line, and nothing is saved."""
+    app = upload_app(make_app)
+    answer = post(app, path, body)
+    assert (answer.status_int, answer.text.strip()) == (400, REFUSAL)
+    assert app.saved == []
+    assert any(REFUSAL in line for line in warning_lines(log_dir))
+
+
+def ignoring_app(make_app) -> Tuple[bottle.Bottle, List[str]]:
+    """An app whose ``/ignore`` handler never reads the body, and the list each of its calls is noted in."""
     app = make_app()
     calls: List[str] = []
 
@@ -67,6 +77,12 @@ def test_a_cut_form_is_a_400_for_a_handler_that_never_reads_it(make_app):
     def ignore() -> str:
         calls.append('called')
         return 'ignored'
+
+    return app, calls
+
+
+def test_a_cut_form_is_a_400_for_a_handler_that_never_reads_it(make_app):
+    app, calls = ignoring_app(make_app)
 
     answer = post(app, '/ignore', PART + b'the whole fi')
     assert (answer.status_int, answer.text.strip()) == (400, REFUSAL)
@@ -84,11 +100,7 @@ def test_a_cut_form_is_a_400_for_a_handler_that_never_reads_it(make_app):
 def test_an_upload_whose_closing_delimiter_is_no_line_of_its_own_is_a_400_and_the_handler_never_runs(
         make_app, log_dir, path, body):
     """Bottle 0.12 handed such a body on, the first two with the delimiter's text kept in the file."""
-    app = upload_app(make_app)
-    answer = post(app, path, body)
-    assert (answer.status_int, answer.text.strip()) == (400, REFUSAL)
-    assert app.saved == []
-    assert any(REFUSAL in line for line in warning_lines(log_dir))
+    assert_refused_before_the_handler(make_app, log_dir, path, body)
 
 
 #: An empty form: its closing delimiter line, with no part before it.
@@ -133,22 +145,12 @@ EMPTY_GOING_ON_IDS = ['a-part-after-it', 'a-preamble-and-a-part-after-it', 'an-e
 @pytest.mark.parametrize('body', EMPTY_GOING_ON, ids=EMPTY_GOING_ON_IDS)
 def test_an_empty_form_with_more_after_its_closing_delimiter_is_a_400_and_the_handler_never_runs(
         make_app, log_dir, path, body):
-    app = upload_app(make_app)
-    answer = post(app, path, body)
-    assert (answer.status_int, answer.text.strip()) == (400, REFUSAL)
-    assert app.saved == []
-    assert any(REFUSAL in line for line in warning_lines(log_dir))
+    assert_refused_before_the_handler(make_app, log_dir, path, body)
 
 
 @pytest.mark.parametrize('body', EMPTY_GOING_ON, ids=EMPTY_GOING_ON_IDS)
 def test_an_empty_form_that_goes_on_is_a_400_for_a_handler_that_never_reads_it(make_app, body):
-    app = make_app()
-    calls: List[str] = []
-
-    @app.post('/ignore')
-    def ignore() -> str:
-        calls.append('called')
-        return 'ignored'
+    app, calls = ignoring_app(make_app)
 
     answer = post(app, '/ignore', body)
     assert (answer.status_int, answer.text.strip()) == (400, REFUSAL)
